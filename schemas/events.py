@@ -1,0 +1,323 @@
+"""The events that cross service boundaries, and nothing else.
+
+Every event carries `schema_version` so that a consumer reading an old topic
+(replay, audit) knows what it is looking at. Bump the version of a model when
+a field changes meaning; adding an optional field does not need a bump.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = 1
+
+
+# ---------------------------------------------------------------- mail.raw
+
+
+class MailSource(BaseModel):
+    """Where a raw email came from; the email id is derived from it alone."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    protocol: Literal["imap", "pop3", "maildir"]
+    mailbox: str = "INBOX"
+    uidvalidity: int | None = None
+    uid: int | None = None
+    uidl: str | None = None
+    filename: str | None = None
+
+    def identity(self) -> str:
+        if self.protocol == "imap":
+            if self.uidvalidity is None or self.uid is None:
+                raise ValueError("an IMAP source needs uidvalidity and uid")
+            return f"imap:{self.mailbox}:{self.uidvalidity}:{self.uid}"
+        if self.protocol == "pop3":
+            if not self.uidl:
+                raise ValueError("a POP3 source needs a UIDL (or a content hash in its place)")
+            return f"pop3:{self.uidl}"
+        if not self.filename:
+            raise ValueError("a Maildir source needs the file name")
+        # Maildir flags after ':2,' change when a message is read; the unique part does not.
+        return f"maildir:{self.filename.split(':2,')[0]}"
+
+
+def email_id_for(gateway_id: str, source: MailSource) -> str:
+    """Deterministic: fetching the same message twice yields the same id."""
+    digest = hashlib.sha256(f"{gateway_id}|{source.identity()}".encode()).hexdigest()
+    return digest[:32]
+
+
+class GatewaySnapshot(BaseModel):
+    """The gateway settings in force when the mail was taken.
+
+    Stamped into the raw email so that the router's decision, and any replay
+    of it for an audit, depends on the event alone.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    address: str
+    department_id: int
+    extra_addresses: tuple[str, ...] = ()
+
+
+class RawEmail(Event):
+    email_id: str
+    gateway_id: str
+    gateway: GatewaySnapshot
+    source: MailSource
+    fetched_at: datetime = Field(default_factory=utcnow)
+    size: int
+    sha256: str
+    # Exactly one of these: the bytes inline (base64), or a claim-check reference.
+    raw_b64: str | None = None
+    blob_ref: str | None = None
+
+    @model_validator(mode="after")
+    def _one_body(self) -> RawEmail:
+        if (self.raw_b64 is None) == (self.blob_ref is None):
+            raise ValueError("a RawEmail carries either raw_b64 or blob_ref, not both or neither")
+        return self
+
+    def inline_bytes(self) -> bytes | None:
+        return None if self.raw_b64 is None else base64.b64decode(self.raw_b64)
+
+
+# ---------------------------------------------------------------- mail.outcomes
+
+
+class Decision(StrEnum):
+    TICKET_OPENED = "ticket_opened"
+    MESSAGE_ADDED = "message_added"
+    INCOMING = "incoming"
+    IGNORED_RECIPIENT = "ignored_recipient"
+    IGNORED_EMPTY = "ignored_empty"
+    INSUFFICIENT_INCIDENTS = "insufficient_incidents"
+    AUTOMATIC = "automatic"
+    DUPLICATE = "duplicate"
+    MALFORMED = "malformed"
+
+
+class Outcome(Event):
+    email_id: str
+    gateway_id: str
+    decision: Decision
+    rule: str
+    reason: str = ""
+    ticket_id: str | None = None
+    client_id: int | None = None
+    automatic: bool = False
+    decided_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------- tickets.commands
+
+
+class Attachment(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    filename: str
+    content_type: str
+    size: int
+    blob_ref: str | None = None
+
+
+class MailContent(BaseModel):
+    """What staff need to read a mail: parsed once by the router."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    from_address: str
+    from_name: str = ""
+    subject: str = ""
+    message_id: str = ""
+    text: str = ""
+    html: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    received_at: datetime = Field(default_factory=utcnow)
+
+
+class OpenTicket(Event):
+    kind: Literal["open_ticket"] = "open_ticket"
+    email_id: str
+    gateway_id: str
+    ticket_id: str
+    client_id: int
+    department_id: int
+    content: MailContent
+    # True when an incident was charged for this ticket.
+    charged: bool = False
+
+
+class AddMessage(Event):
+    kind: Literal["add_message"] = "add_message"
+    email_id: str
+    gateway_id: str
+    ticket_id: str
+    client_id: int
+    content: MailContent
+
+
+TicketCommand = Annotated[OpenTicket | AddMessage, Field(discriminator="kind")]
+
+
+# ---------------------------------------------------------------- mail.incoming
+
+
+class IncomingEmail(Event):
+    email_id: str
+    gateway_id: str
+    department_id: int
+    content: MailContent
+    automatic: bool = False
+    reason: str = ""
+
+
+# ---------------------------------------------------------------- mail.outbound
+
+
+class OutboundEmail(Event):
+    outbound_id: str
+    to: str
+    subject: str
+    text: str
+    html: str = ""
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
+    auto_submitted: Literal["no", "auto-replied", "auto-generated"] = "no"
+    ticket_id: str | None = None
+    message_id: str = ""
+    kind: Literal["insufficient_incidents", "staff_reply", "notification"] = "staff_reply"
+
+
+# ---------------------------------------------------------------- tickets.events
+
+
+class TicketOpened(Event):
+    type: Literal["ticket_opened"] = "ticket_opened"
+    event_id: str
+    ticket_id: str
+    number: int
+    department_id: int
+    client_id: int
+    subject: str
+    source_email_id: str | None = None
+    at: datetime = Field(default_factory=utcnow)
+
+
+class MessageAdded(Event):
+    type: Literal["message_added"] = "message_added"
+    event_id: str
+    ticket_id: str
+    message_id: int
+    direction: Literal["in", "out", "note"]
+    source_email_id: str | None = None
+    at: datetime = Field(default_factory=utcnow)
+
+
+class TicketStatusChanged(Event):
+    type: Literal["status_changed"] = "status_changed"
+    event_id: str
+    ticket_id: str
+    old_status: str
+    new_status: str
+    at: datetime = Field(default_factory=utcnow)
+
+
+TicketEvent = Annotated[
+    TicketOpened | MessageAdded | TicketStatusChanged, Field(discriminator="type")
+]
+
+
+# ---------------------------------------------------------------- directory.* and billing
+
+
+class ClientEntry(Event):
+    """Value of directory.clients, keyed by the normalised email; a tombstone is a null value."""
+
+    email: str
+    client_id: int
+    name: str
+
+
+class DepartmentEntry(Event):
+    department_id: int
+    name: str
+    per_incident: bool = False
+    show_in_support_center: bool = False
+    insufficient_notice: str = ""
+
+
+class GatewayEntry(Event):
+    """Value of directory.gateways; the password is Fernet-encrypted, never plaintext."""
+
+    gateway_id: str
+    name: str
+    type: Literal["external", "local"]
+    protocol: Literal["imap", "pop3", "maildir"]
+    host: str = ""
+    port: int = 0
+    security: Literal["tls", "starttls", "none"] = "tls"
+    verify_tls: bool = True
+    username: str = ""
+    password_encrypted: str = ""
+    folder: str = "INBOX"
+    maildir_path: str = ""
+    address: str
+    extra_addresses: tuple[str, ...] = ()
+    department_id: int
+    poll_interval_s: int = Field(default=300, ge=10)
+    after_fetch: Literal["mark-read", "delete"] = "mark-read"
+    enabled: bool = True
+
+
+class IncidentsGranted(Event):
+    grant_id: str
+    client_id: int
+    amount: int
+    reason: str = ""
+    at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------- mail.dead
+
+
+class DeadLetter(Event):
+    email_id: str
+    gateway_id: str = ""
+    stage: str
+    reason: str
+    at: datetime = Field(default_factory=utcnow)
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    RawEmail,
+    Outcome,
+    OpenTicket,
+    AddMessage,
+    IncomingEmail,
+    OutboundEmail,
+    TicketOpened,
+    MessageAdded,
+    TicketStatusChanged,
+    ClientEntry,
+    DepartmentEntry,
+    GatewayEntry,
+    IncidentsGranted,
+    DeadLetter,
+)

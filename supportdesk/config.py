@@ -1,0 +1,53 @@
+"""Settings shared by every process, read from SUPPORTDESK_* variables or a file.
+
+One place so that a fetcher, the router and the store started on different
+machines agree on topic names and the blob store without passing flags around.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Topics(BaseModel):
+    raw: str = "mail.raw"
+    outcomes: str = "mail.outcomes"
+    ticket_commands: str = "tickets.commands"
+    incoming: str = "mail.incoming"
+    outbound: str = "mail.outbound"
+    ticket_events: str = "tickets.events"
+    clients: str = "directory.clients"
+    gateways: str = "directory.gateways"
+    incidents: str = "billing.incidents"
+    dead: str = "mail.dead"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SUPPORTDESK_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    database_url: str = "sqlite:///var/supportdesk.db"
+    blob_dir: Path = Path("var/blobs")
+    # Raw mail larger than this goes to the blob store; the event carries a reference.
+    inline_limit_bytes: int = 512 * 1024
+    # Fernet key that encrypts gateway passwords at rest and on topics.
+    secret_key: SecretStr | None = None
+    router_app_id: str = "supportdesk-router"
+    store_group_id: str = "supportdesk-store"
+    topic_partitions: int = 4
+    topics: Topics = Topics()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
