@@ -227,6 +227,9 @@ class MessageAdded(Event):
     message_id: int
     direction: Literal["in", "out", "note"]
     source_email_id: str | None = None
+    # Message-ID header of the mail this message was sent as or received as.
+    email_message_id: str = ""
+    client_id: int | None = None
     at: datetime = Field(default_factory=utcnow)
 
 

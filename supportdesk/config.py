@@ -22,6 +22,8 @@ class Topics(BaseModel):
     ticket_events: str = "tickets.events"
     clients: str = "directory.clients"
     gateways: str = "directory.gateways"
+    departments: str = "directory.departments"
+    fetcher_state: str = "fetcher.state"
     incidents: str = "billing.incidents"
     dead: str = "mail.dead"
 
