@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     inline_limit_bytes: int = 512 * 1024
     # Fernet key that encrypts gateway passwords at rest and on topics.
     secret_key: SecretStr | None = None
+    # Key for ticket ids derived from email ids (see schemas.ticket_tag).
+    ticket_key: SecretStr = SecretStr("supportdesk-dev-ticket-key")
+    # Per-incident notice: at most one per address per this many seconds.
+    notice_window_s: int = 24 * 3600
     router_app_id: str = "supportdesk-router"
     store_group_id: str = "supportdesk-store"
     topic_partitions: int = 4
