@@ -1,0 +1,311 @@
+"""The support center's domain, as the store persists it.
+
+The store is the only service that writes this database; everything other
+services need from it goes out as events through the outbox table.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+staff_departments = Table(
+    "staff_departments",
+    Base.metadata,
+    Column("staff_id", ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class TicketStatus(StrEnum):
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    AWAITING_CLIENT = "awaiting_client"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    show_in_support_center: Mapped[bool] = mapped_column(Boolean, default=False)
+    per_incident: Mapped[bool] = mapped_column(Boolean, default=False)
+    insufficient_notice: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    staff: Mapped[list[Staff]] = relationship(
+        secondary=staff_departments, back_populates="departments"
+    )
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    departments: Mapped[list[Department]] = relationship(
+        secondary=staff_departments, back_populates="staff"
+    )
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    emails: Mapped[list[ClientEmail]] = relationship(
+        back_populates="client", cascade="all, delete-orphan"
+    )
+
+
+class ClientEmail(Base):
+    """A registered address; stored normalised (lower case) so lookups are exact."""
+
+    __tablename__ = "client_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+
+    client: Mapped[Client] = relationship(back_populates="emails")
+
+
+class IncidentGrant(Base):
+    """The incident ledger: grants and adjustments; the balance is their sum."""
+
+    __tablename__ = "incident_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    amount: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Gateway(Base):
+    """An incoming mail gateway; the password is stored Fernet-encrypted."""
+
+    __tablename__ = "gateways"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[str] = mapped_column(String(16), default="external")
+    protocol: Mapped[str] = mapped_column(String(16), default="imap")
+    host: Mapped[str] = mapped_column(String(255), default="")
+    port: Mapped[int] = mapped_column(Integer, default=0)
+    security: Mapped[str] = mapped_column(String(16), default="tls")
+    verify_tls: Mapped[bool] = mapped_column(Boolean, default=True)
+    username: Mapped[str] = mapped_column(String(320), default="")
+    password_encrypted: Mapped[str] = mapped_column(Text, default="")
+    folder: Mapped[str] = mapped_column(String(255), default="INBOX")
+    maildir_path: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str] = mapped_column(String(320))
+    extra_addresses: Mapped[list[str]] = mapped_column(JSON, default=list)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    poll_interval_s: Mapped[int] = mapped_column(Integer, default=300)
+    after_fetch: Mapped[str] = mapped_column(String(16), default="mark-read")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    # The number staff and clients see; the id is what goes in the subject tag.
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(16), unique=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(32), default=TicketStatus.NEW.value)
+    assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    source_email_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    charged: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="ticket", order_by="Message.id", cascade="all, delete-orphan"
+    )
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_number: Mapped[int] = mapped_column(ForeignKey("tickets.number", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(8))  # in | out | note
+    author_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    author_client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), nullable=True)
+    from_address: Mapped[str] = mapped_column(String(320), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str] = mapped_column(Text, default="")
+    email_message_id: Mapped[str] = mapped_column(String(998), default="")
+    source_email_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    delivery_status: Mapped[str] = mapped_column(String(32), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="messages")
+    attachments: Mapped[list[MessageAttachment]] = relationship(
+        back_populates="message", cascade="all, delete-orphan"
+    )
+
+
+class MessageAttachment(Base):
+    __tablename__ = "message_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    blob_ref: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class IncomingEmail(Base):
+    """Mail from an unknown sender, waiting in the "Incoming emails" section."""
+
+    __tablename__ = "incoming_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_id: Mapped[str] = mapped_column(String(64), unique=True)
+    gateway_id: Mapped[str] = mapped_column(String(64))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    from_address: Mapped[str] = mapped_column(String(320))
+    from_name: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str] = mapped_column(Text, default="")
+    email_message_id: Mapped[str] = mapped_column(String(998), default="")
+    attachments: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="new")  # new|converted|deleted|spam
+    ticket_number: Mapped[int | None] = mapped_column(ForeignKey("tickets.number"), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PredefinedReply(Base):
+    """A canned reply; scope is all departments, one department, or one staff member."""
+
+    __tablename__ = "predefined_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(String(16), default="all")  # all|department|staff
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="CASCADE"), nullable=True
+    )
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="CASCADE"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MailOutcome(Base):
+    """What became of each raw email, as the router decided it."""
+
+    __tablename__ = "mail_outcomes"
+
+    email_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    gateway_id: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    ticket_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    client_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxEvent(Base):
+    """Events written in the same transaction as the change they describe.
+
+    The relay publishes them after commit, so a crash between the database
+    and the broker neither loses nor invents an event.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(998))
+    value: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    object_type: Mapped[str] = mapped_column(String(50))
+    object_id: Mapped[str] = mapped_column(String(100))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "Client",
+    "ClientEmail",
+    "Department",
+    "Gateway",
+    "IncidentGrant",
+    "IncomingEmail",
+    "MailOutcome",
+    "Message",
+    "MessageAttachment",
+    "OutboxEvent",
+    "PredefinedReply",
+    "Staff",
+    "Ticket",
+    "TicketStatus",
+    "staff_departments",
+]

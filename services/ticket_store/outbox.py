@@ -1,0 +1,97 @@
+"""Publishes outbox rows after their transaction committed.
+
+At-least-once: a row is marked published only after the broker acknowledged
+it, so a crash may publish a row twice but never loses one. Every event
+carries an id (or is keyed by one) so consumers drop the repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+from sqlalchemy import select, update
+
+from services.ticket_store.db import Database
+from services.ticket_store.models import OutboxEvent
+from supportdesk.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(self, settings: Settings, db: Database, batch: int = 500) -> None:
+        self.settings = settings
+        self.db = db
+        self.batch = batch
+        self.stopping = threading.Event()
+        self._producer: KafkaProducer | None = None
+
+    def producer(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = KafkaProducer(
+                bootstrap_servers=self.settings.kafka_bootstrap,
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=5,
+            )
+        return self._producer
+
+    def publish_pending(self) -> int:
+        """Publish one batch of pending rows; returns how many went out."""
+        with self.db.transaction() as s:
+            rows = s.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.published_at.is_(None))
+                .order_by(OutboxEvent.id)
+                .limit(self.batch)
+            ).all()
+            pending = [(r.id, r.topic, r.key, r.value) for r in rows]
+        if not pending:
+            return 0
+        producer = self.producer()
+        futures = [
+            producer.send(topic, key=key.encode(), value=value) for _, topic, key, value in pending
+        ]
+        producer.flush(timeout=30)
+        for f in futures:
+            f.get(timeout=30)  # raises if any send failed: nothing is marked
+        with self.db.transaction() as s:
+            s.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_([row_id for row_id, *_ in pending]))
+                .values(published_at=datetime.now(UTC))
+            )
+        return len(pending)
+
+    def run(self, idle_wait: float = 0.2) -> None:
+        backoff = 0.5
+        while not self.stopping.is_set():
+            try:
+                sent = self.publish_pending()
+                backoff = 0.5
+            except KafkaError as exc:
+                log.warning("outbox relay: broker unavailable (%s); retrying", exc)
+                self._reset()
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 30)
+                continue
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 30)
+                continue
+            if not sent:
+                self.stopping.wait(idle_wait)
+        self._reset()
+
+    def _reset(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=5)
+            except Exception:  # closing a broken producer may fail too
+                log.debug("producer close failed", exc_info=True)
+            self._producer = None
