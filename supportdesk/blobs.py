@@ -35,7 +35,11 @@ class BlobStore:
 
     def get(self, ref: str) -> bytes:
         scheme, _, digest = ref.partition(":")
-        if scheme != "sha256" or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
+        if (
+            scheme != "sha256"
+            or len(digest) != 64
+            or not all(c in "0123456789abcdef" for c in digest)
+        ):
             raise ValueError(f"not a blob reference: {ref!r}")
         data = self._path(digest).read_bytes()
         if hashlib.sha256(data).hexdigest() != digest:

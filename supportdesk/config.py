@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     ticket_key: SecretStr = SecretStr("supportdesk-dev-ticket-key")
     # Per-incident notice: at most one per address per this many seconds.
     notice_window_s: int = 24 * 3600
+    # Extra CA bundle trusted for gateway TLS (a private CA, or the test CA).
+    ca_file: str | None = None
     router_app_id: str = "supportdesk-router"
     store_group_id: str = "supportdesk-store"
     topic_partitions: int = 4

@@ -20,6 +20,7 @@ from schemas.events import GatewayEntry, GatewaySnapshot, MailSource
 from schemas.raw import make_raw_email
 from services.fetcher.directory import read_gateways
 from services.fetcher.imap import ImapMailbox
+from services.fetcher.maildir import LocalMaildir
 from supportdesk.blobs import BlobStore
 from supportdesk.config import Settings
 from supportdesk.crypto import decrypt
@@ -52,7 +53,7 @@ class Fetcher:
         self.settings = settings
         self.blobs = BlobStore(settings.blob_dir)
         self.producer = make_producer(settings)
-        self.ca_file = ca_file
+        self.ca_file = ca_file or settings.ca_file
         self.health: dict[str, GatewayHealth] = {}
         self.stopping = threading.Event()
 
@@ -62,6 +63,32 @@ class Fetcher:
             department_id=entry.department_id,
             extra_addresses=entry.extra_addresses,
         )
+
+    def _send(self, entry: GatewayEntry, source: MailSource, data: bytes) -> object:
+        raw = make_raw_email(
+            gateway_id=entry.gateway_id,
+            gateway=self.snapshot(entry),
+            source=source,
+            data=data,
+            blobs=self.blobs,
+            inline_limit=self.settings.inline_limit_bytes,
+        )
+        return self.producer.send(
+            self.settings.topics.raw, key=entry.gateway_id.encode(), value=codec.dumps(raw)
+        )
+
+    def fetch_maildir(self, entry: GatewayEntry) -> int:
+        """One poll of a local Maildir gateway."""
+        maildir = LocalMaildir(entry.maildir_path)
+        pending = []
+        for mail in maildir.new():
+            source = MailSource(protocol="maildir", filename=mail.filename)
+            pending.append((mail.filename, self._send(entry, source, mail.data)))
+        self.producer.flush(timeout=60)
+        for _, future in pending:
+            future.get(timeout=60)
+        maildir.mark_done([name for name, _ in pending], entry.after_fetch)
+        return len(pending)
 
     def fetch_imap(self, entry: GatewayEntry) -> int:
         """One poll of one IMAP gateway; returns how many mails were taken."""
@@ -78,17 +105,7 @@ class Fetcher:
                     uidvalidity=mailbox.uidvalidity,
                     uid=mail.uid,
                 )
-                raw = make_raw_email(
-                    gateway_id=entry.gateway_id,
-                    gateway=self.snapshot(entry),
-                    source=source,
-                    data=mail.data,
-                    blobs=self.blobs,
-                    inline_limit=self.settings.inline_limit_bytes,
-                )
-                future = self.producer.send(
-                    self.settings.topics.raw, key=entry.gateway_id.encode(), value=codec.dumps(raw)
-                )
+                future = self._send(entry, source, mail.data)
                 pending.append((mail.uid, future))
                 if len(pending) >= 200:
                     taken += self._confirm(mailbox, entry, pending)
@@ -112,9 +129,12 @@ class Fetcher:
     def poll_gateway(self, entry: GatewayEntry) -> None:
         h = self.health.setdefault(entry.gateway_id, GatewayHealth())
         try:
-            if entry.protocol != "imap":
+            if entry.protocol == "imap":
+                n = self.fetch_imap(entry)
+            elif entry.protocol == "maildir":
+                n = self.fetch_maildir(entry)
+            else:
                 raise NotImplementedError(f"{entry.protocol} gateways are not supported yet")
-            n = self.fetch_imap(entry)
             h.mails_taken += n
             h.last_success = time.time()
             h.consecutive_failures = 0

@@ -1,0 +1,97 @@
+"""Demo data for `make run`: the seed's example, with mail waiting in a local mailbox."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+from sqlalchemy import select
+
+from supportdesk.config import Settings
+
+DEMO_MAILS = [
+    (
+        "Alice Client <alice@example.org>",
+        "support@company.net",
+        "VPS does not boot",
+        "Hello, my VPS has been down since this morning. Can you look?",
+    ),
+    (
+        "bob@example.org",
+        "support@company.net",
+        "Invoice question",
+        "Hi, why was I charged twice this month?",
+    ),
+    (
+        "Stranger <someone@unknown.example>",
+        "support@company.net",
+        "Do you sell domains?",
+        "I am not a client yet. Do you sell .net domains?",
+    ),
+    (
+        "alice@example.org",
+        "sales@company.com",
+        "Not for this gateway",
+        "This went to another address and is ignored by the support gateway.",
+    ),
+    ("alice@example.org", "support@company.net", "", "   "),
+]
+
+
+def write_maildir(path: Path) -> int:
+    for sub in ("new", "cur", "tmp"):
+        (path / sub).mkdir(parents=True, exist_ok=True)
+    for i, (sender, to, subject, body) in enumerate(DEMO_MAILS):
+        msg = EmailMessage()
+        msg["From"] = sender
+        msg["To"] = to
+        msg["Subject"] = subject
+        msg["Message-ID"] = make_msgid(domain="example.org")
+        msg.set_content(body)
+        (path / "new" / f"demo-{i}.eml").write_bytes(bytes(msg))
+    return len(DEMO_MAILS)
+
+
+def load(settings: Settings, var: Path) -> None:
+    from services.ticket_store import service
+    from services.ticket_store.db import Database
+    from services.ticket_store.models import Department
+
+    db = Database(settings.database_url)
+    topics = settings.topics
+    with db.transaction() as s:
+        if s.scalar(select(Department).where(Department.name == "Technical support")):
+            print("demo data present already")
+            return
+        tech = service.add_department(s, topics, "Technical support", show_in_support_center=True)
+        sales = service.add_department(
+            s,
+            topics,
+            "Sales",
+            show_in_support_center=True,
+            per_incident=True,
+            insufficient_notice="You have no support incidents left. Top up to open a ticket.",
+        )
+        alice = service.add_client(s, topics, "Alice Client", ["Alice@Example.org"])
+        service.add_client(s, topics, "Bob Client", ["bob@example.org"])
+        service.grant_incidents(s, topics, alice.id, 3, reason="demo")
+        maildir = (var / "demo-mailbox").resolve()
+        n = write_maildir(maildir)
+        service.add_gateway(
+            s,
+            topics,
+            name="demo-support",
+            type="local",
+            protocol="maildir",
+            maildir_path=str(maildir),
+            address="support@company.NET",
+            department_id=tech.id,
+            poll_interval_s=10,
+            after_fetch="mark-read",
+            enabled=True,
+        )
+        print(
+            f"demo: departments {tech.name!r}, {sales.name!r}; clients Alice and Bob; "
+            f"{n} mails waiting in {maildir}"
+        )
