@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +54,16 @@ class Settings(BaseSettings):
     router_app_id: str = "supportdesk-router"
     store_group_id: str = "supportdesk-store"
     topic_partitions: int = 4
+    # Outgoing gateway (SMTP) used by the mailer.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    mail_from: str = "support@company.net"
+    message_id_domain: str = "supportdesk.invalid"
+    mailer_group_id: str = "supportdesk-mailer"
+    mailer_ledger: Path = Path("var/mailer-sent.sqlite")
     topics: Topics = Topics()
 
 
