@@ -54,6 +54,24 @@ def write_json_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
     return written
 
 
+def stale_json_schemas(directory: Path = SCHEMA_DIR) -> list[str]:
+    """Names of schema files that differ from the models (or are missing)."""
+    stale = []
+    for name, text in json_schemas().items():
+        path = directory / name
+        if not path.exists() or path.read_text() != text:
+            stale.append(name)
+    return stale
+
+
 if __name__ == "__main__":
-    for p in write_json_schemas():
-        print(p)
+    import sys
+
+    if "--check" in sys.argv:
+        stale = stale_json_schemas()
+        if stale:
+            sys.exit(f"JSON Schema files are stale: {stale}; run `make schemas`")
+        print("JSON Schema files are up to date")
+    else:
+        for p in write_json_schemas():
+            print(p)

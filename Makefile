@@ -1,0 +1,44 @@
+# Supportdesk: `make run` (everything on one machine, with demo data) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint system-deps venv jars schemas clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+jars: venv
+	$(PY) -m supportdesk.broker fetch
+
+run: system-deps venv jars
+	$(VENV)/bin/supportdesk up --demo
+
+test: system-deps venv jars
+	$(VENV)/bin/ruff check .
+	$(PY) -m schemas.codec --check
+	$(VENV)/bin/pytest -ra --durations=15
+
+bench: system-deps venv jars
+	$(PY) -m bench
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+schemas: venv
+	$(PY) -m schemas.codec
+
+clean:
+	rm -rf var .pytest_cache
