@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.dovecot",
     "tests.fixtures.postgres",
     "tests.fixtures.smtp",
+    "tests.fixtures.pipeline",
 ]
