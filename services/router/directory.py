@@ -1,0 +1,188 @@
+"""The router's view of directory.clients, directory.departments and tickets.events.
+
+Every router instance needs the whole directory, because `mail.raw` is keyed by
+gateway, not by sender: a consumer-group agent would see only its share. So
+each instance reads every partition of these compacted topics from the start
+with its own group-less consumer (what a faust GlobalTable does, with explicit
+control over readiness), applies tombstones, and exposes a read barrier:
+`wait_synced(t)` returns once the view includes everything published before
+time t, so a mail fetched after a client was added never sees a stale "unknown".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+
+from schemas.codec import loads_ticket_event
+from schemas.events import ClientEntry, DepartmentEntry, MessageAdded, TicketOpened
+from services.router.mail import normalise_address, normalise_message_id
+
+log = logging.getLogger(__name__)
+
+
+class InMemoryDirectory:
+    """Lookups the rules use, fed record by record from the topics."""
+
+    def __init__(self) -> None:
+        self.clients: dict[str, ClientEntry] = {}
+        self.departments: dict[int, DepartmentEntry] = {}
+        self.ticket_clients: dict[str, int] = {}
+        self.message_tickets: dict[str, str] = {}
+
+    # lookups
+    def client_for(self, address: str) -> ClientEntry | None:
+        return self.clients.get(normalise_address(address))
+
+    def department(self, department_id: int) -> DepartmentEntry | None:
+        return self.departments.get(department_id)
+
+    def ticket_client(self, ticket_id: str) -> int | None:
+        return self.ticket_clients.get(ticket_id)
+
+    def ticket_for_message(self, message_id: str) -> str | None:
+        return self.message_tickets.get(normalise_message_id(message_id)) if message_id else None
+
+    # feeding
+    def apply_client(self, key: bytes | None, value: bytes | None) -> None:
+        if key is None:
+            return
+        email = normalise_address(key.decode("utf-8", "replace"))
+        if value is None:
+            self.clients.pop(email, None)
+            return
+        try:
+            entry = ClientEntry.model_validate_json(value)
+        except Exception as exc:  # noqa: BLE001 - a bad record must not stop the feed
+            log.warning("bad directory.clients record for %s: %s", email, exc)
+            return
+        self.clients[email] = entry
+
+    def apply_department(self, key: bytes | None, value: bytes | None) -> None:
+        if value is None:
+            if key is not None and key.strip().isdigit():
+                self.departments.pop(int(key), None)
+            return
+        try:
+            entry = DepartmentEntry.model_validate_json(value)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("bad directory.departments record %r: %s", key, exc)
+            return
+        self.departments[entry.department_id] = entry
+
+    def apply_ticket_event(self, key: bytes | None, value: bytes | None) -> None:
+        if value is None:
+            return
+        try:
+            event = loads_ticket_event(value)
+        except Exception:  # noqa: BLE001 - events we do not know are not ours to judge
+            return
+        if isinstance(event, TicketOpened):
+            self.ticket_clients[event.ticket_id] = event.client_id
+        elif (
+            isinstance(event, MessageAdded) and event.direction == "out" and event.email_message_id
+        ):
+            self.message_tickets[normalise_message_id(event.email_message_id)] = event.ticket_id
+            if event.client_id is not None:
+                self.ticket_clients.setdefault(event.ticket_id, event.client_id)
+
+
+class DirectoryFeed:
+    """Keeps an InMemoryDirectory up to date from the broker (no consumer group)."""
+
+    def __init__(
+        self,
+        directory: InMemoryDirectory,
+        bootstrap: str,
+        clients_topic: str,
+        departments_topic: str,
+        ticket_events_topic: str,
+        refresh_s: float = 2.0,
+    ) -> None:
+        self.directory = directory
+        self.bootstrap = bootstrap
+        self.handlers = {
+            clients_topic: directory.apply_client,
+            departments_topic: directory.apply_department,
+            ticket_events_topic: directory.apply_ticket_event,
+        }
+        self.refresh_s = refresh_s
+        self.synced_at = 0.0  # wall-clock time up to which the view is complete
+        self._synced = asyncio.Condition()
+        self.records = 0
+
+    async def wait_synced(self, at: float, timeout: float = 10.0) -> bool:
+        """Wait until the view holds everything published before `at` (or timeout)."""
+        if self.synced_at >= at:
+            return True
+        try:
+            async with self._synced:
+                await asyncio.wait_for(self._synced.wait_for(lambda: self.synced_at >= at), timeout)
+            return True
+        except TimeoutError:
+            log.warning("directory not synced to %.3f after %.1fs; deciding anyway", at, timeout)
+            return False
+
+    async def run(self) -> None:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            group_id=None,
+            auto_offset_reset="earliest",
+            metadata_max_age_ms=5000,
+        )
+        await consumer.start()
+        try:
+            assigned: set[TopicPartition] = set()
+            last_meta = 0.0
+            while True:
+                now = time.time()
+                if now - last_meta > self.refresh_s:
+                    wanted = await self._partitions(consumer, self.handlers)
+                    if wanted - assigned:
+                        new = wanted - assigned
+                        consumer.assign(list(wanted))
+                        await consumer.seek_to_beginning(*new)
+                        assigned = wanted
+                    last_meta = now
+                t0 = time.time()
+                batch: dict = {}
+                if assigned:
+                    ends = await consumer.end_offsets(list(assigned))
+                    while True:
+                        batch = await consumer.getmany(timeout_ms=50, max_records=5000)
+                        for tp, records in batch.items():
+                            handler = self.handlers[tp.topic]
+                            for r in records:
+                                handler(r.key, r.value)
+                            self.records += len(records)
+                        positions = {tp: await consumer.position(tp) for tp in ends}
+                        if all(positions[tp] >= end for tp, end in ends.items()):
+                            break
+                async with self._synced:
+                    self.synced_at = t0
+                    self._synced.notify_all()
+                if not batch:
+                    await asyncio.sleep(0.05)
+        finally:
+            await consumer.stop()
+
+    @staticmethod
+    async def _partitions(consumer, topics: Iterable[str]) -> set:
+        from aiokafka import TopicPartition
+
+        out: set[TopicPartition] = set()
+        try:
+            # Fresh metadata for every topic, so partitions created later are picked up.
+            cluster = await consumer._client.fetch_all_metadata()  # noqa: SLF001
+        except Exception as exc:  # noqa: BLE001 - keep the old assignment, retry later
+            log.warning("directory metadata refresh failed: %s", exc)
+            return out
+        for topic in topics:
+            for p in cluster.partitions_for_topic(topic) or ():
+                out.add(TopicPartition(topic, p))
+        return out

@@ -1,0 +1,91 @@
+"""The incidents ledger: state kept per client after the repartition by client id.
+
+Every mail that would open a ticket for a known client, and every grant from
+`billing.incidents`, is forwarded to one internal topic keyed by client id.
+One partition holds all of a client's grants and charges in one order, and
+one agent consumes it, so two mails racing from one client are serialised:
+no overdraft. Each mail's decision is recorded under its email id in the same
+partition's tables (faust changelogs, flushed before offsets are committed),
+so a redelivered, restarted or replayed mail finds its decision and re-emits
+the same outputs (same ticket id, same notice id) instead of charging again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from schemas.events import IncidentsGranted, MailContent
+
+
+class ChargeRequest(BaseModel):
+    """A mail that opens a ticket for a known client, unless incidents say no."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: Literal["charge"] = "charge"
+    email_id: str
+    gateway_id: str
+    gateway_address: str = ""
+    client_id: int
+    department_id: int
+    ticket_id: str
+    per_incident: bool
+    notice_text: str = ""
+    notice_to: str
+    message_id: str = ""
+    references: tuple[str, ...] = ()
+    content: MailContent
+
+
+class GrantForward(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: Literal["grant"] = "grant"
+    grant: IncidentsGranted
+
+
+LedgerItem = Annotated[ChargeRequest | GrantForward, Field(discriminator="kind")]
+_ITEM = TypeAdapter(LedgerItem)
+
+
+def dumps_item(item: ChargeRequest | GrantForward) -> bytes:
+    return item.model_dump_json().encode()
+
+
+def loads_item(data: bytes | str) -> ChargeRequest | GrantForward:
+    return _ITEM.validate_json(data)
+
+
+class Ledger:
+    """The ledger's tables, as plain mappings (faust tables in the app, dicts in tests)."""
+
+    def __init__(
+        self,
+        balances: MutableMapping[str, Any],
+        grants: MutableMapping[str, Any],
+        decisions: MutableMapping[str, Any],
+        notices: MutableMapping[str, Any],
+        message_tickets: MutableMapping[str, Any],
+    ) -> None:
+        self.balances = balances
+        self.grants = grants
+        self.decisions = decisions
+        self.notices = notices
+        self.message_tickets = message_tickets
+
+    def balance(self, client_id: int) -> int:
+        return int(self.balances.get(str(client_id)) or 0)
+
+    def add(self, client_id: int, amount: int) -> None:
+        self.balances[str(client_id)] = self.balance(client_id) + amount
+
+    def grant(self, grant: IncidentsGranted) -> bool:
+        """Apply a grant once; False when this grant id was already applied."""
+        if self.grants.get(grant.grant_id) is not None:
+            return False
+        self.grants[grant.grant_id] = grant.amount
+        self.add(grant.client_id, grant.amount)
+        return True

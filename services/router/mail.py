@@ -1,0 +1,281 @@
+"""Parsing raw bytes into the few facts the rules need, with the stdlib `email` package.
+
+Parsed once per mail; every rule reads the same `ParsedMail`. Header values are
+decoded with ``policy.default`` (RFC 2047, folding, groups, comments, quoted
+local parts), and every access is guarded: a broken header becomes "absent",
+never an exception that would stop the partition.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html as html_lib
+import re
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import getaddresses
+
+import nh3
+
+_PARSER = BytesParser(policy=policy.default)
+_HEADERS_ONLY = BytesParser(policy=policy.default)
+MSGID_RE = re.compile(r"<([^<>\s]+)>")
+STATUS_RE = re.compile(r"^\s*Status\s*:\s*([245]\.\d{1,3}\.\d{1,3})", re.I | re.M)
+MSGID_LINE_RE = re.compile(r"^\s*Message-ID\s*:\s*(<[^<>\s]+>)", re.I | re.M)
+_WS_RE = re.compile(r"\s+")
+# A mail body beyond this many characters is cut in the command (the full part
+# is kept as an attachment in the blob store) so events stay far below 1 MB.
+MAX_BODY_CHARS = 200_000
+
+
+class MalformedMail(ValueError):
+    """The bytes are not an email we can reason about."""
+
+
+def normalise_address(addr: str) -> str:
+    """Whole-address form used for every comparison: lower case, IDN domain as ASCII."""
+    addr = (addr or "").strip().strip("<>").strip()
+    if "@" not in addr:
+        return addr.lower()
+    local, _, domain = addr.rpartition("@")
+    domain = domain.strip().rstrip(".").lower()
+    with contextlib.suppress(UnicodeError, ValueError):
+        domain = domain.encode("idna").decode("ascii")
+    return f"{local.strip().lower()}@{domain}"
+
+
+def normalise_message_id(mid: str) -> str:
+    """Message-IDs are compared without brackets or surrounding spaces."""
+    mid = (mid or "").strip()
+    m = MSGID_RE.search(mid)
+    return m.group(1) if m else mid.strip("<>").strip()
+
+
+def message_ids(value: str) -> list[str]:
+    return [m for m in MSGID_RE.findall(value or "")]
+
+
+@dataclass
+class Part:
+    content_type: str
+    filename: str
+    payload: bytes
+
+
+@dataclass
+class ParsedMail:
+    """What the rules read; built by `parse`."""
+
+    msg: EmailMessage
+    from_address: str = ""
+    from_name: str = ""
+    to_addresses: list[str] = field(default_factory=list)
+    subject: str = ""
+    message_id: str = ""
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    return_path: str | None = None
+    text: str = ""
+    html: str = ""
+    attachments: list[Part] = field(default_factory=list)
+    # Reports (DSN, MDN) and returned originals, for the automatic rule.
+    report_type: str = ""
+    report_statuses: list[str] = field(default_factory=list)
+    returned_message_ids: list[str] = field(default_factory=list)
+
+    def header(self, name: str) -> str:
+        """A header as decoded text, '' when absent or undecodable."""
+        try:
+            value = self.msg.get(name)
+        except Exception:  # noqa: BLE001 - a broken header is an absent header
+            value = _raw_header(self.msg, name)
+        return "" if value is None else str(value)
+
+    def headers(self, name: str) -> list[str]:
+        try:
+            return [str(v) for v in self.msg.get_all(name) or []]
+        except Exception:  # noqa: BLE001
+            raw = _raw_header(self.msg, name)
+            return [raw] if raw else []
+
+    def has_header(self, name: str) -> bool:
+        return name in self.msg
+
+    def body_text(self) -> str:
+        """Visible text of the mail: plain parts, else HTML reduced to text."""
+        if self.text.strip():
+            return self.text
+        return html_to_text(self.html)
+
+
+def html_to_text(html: str) -> str:
+    if not html:
+        return ""
+    stripped = nh3.clean(html, tags=set(), strip_comments=True)
+    return html_lib.unescape(stripped)
+
+
+def is_blank(text: str) -> bool:
+    return not _WS_RE.sub("", text.replace("\u00a0", "").replace("\u200b", ""))
+
+
+def _raw_header(msg: Message, name: str) -> str:
+    """The raw (undecoded) value of a header, bypassing the header registry."""
+    for k, v in msg._headers:  # noqa: SLF001 - the registry raised on this header
+        if k.lower() == name.lower():
+            return str(v) if not isinstance(v, str) else v
+    return ""
+
+
+def _addresses(msg: EmailMessage, name: str) -> list[tuple[str, str]]:
+    """(display name, normalised address) pairs from every header called ``name``."""
+    out: list[tuple[str, str]] = []
+    try:
+        values = msg.get_all(name) or []
+        for value in values:
+            for addr in getattr(value, "addresses", ()):
+                if addr.username and addr.domain:
+                    out.append(
+                        (
+                            addr.display_name or "",
+                            normalise_address(f"{addr.username}@{addr.domain}"),
+                        )
+                    )
+                elif addr.username:
+                    out.append((addr.display_name or "", normalise_address(addr.username)))
+        return out
+    except Exception:  # noqa: BLE001 - fall back to the tolerant legacy parser
+        raws = [v for k, v in msg._headers if k.lower() == name.lower()]  # noqa: SLF001
+        for display, addr in getaddresses([str(r) for r in raws]):
+            if addr:
+                out.append((display, normalise_address(addr)))
+        return out
+
+
+def _decode_text(part: EmailMessage) -> str:
+    try:
+        content = part.get_content()
+        if isinstance(content, str):
+            return content
+    except Exception:  # noqa: BLE001 - unknown charset, broken transfer encoding
+        pass
+    payload = part.get_payload(decode=True) or b""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset, errors="replace")
+    except LookupError:
+        return payload.decode("utf-8", errors="replace")
+
+
+def _payload_bytes(part: Message) -> bytes:
+    try:
+        if part.is_multipart():
+            return part.as_bytes(policy=policy.SMTP)
+        data = part.get_payload(decode=True)
+        if data is None:
+            inner = part.get_payload()
+            if isinstance(inner, list):
+                return b"".join(m.as_bytes(policy=policy.SMTP) for m in inner)
+            return str(inner or "").encode("utf-8", "replace")
+        return data
+    except Exception:  # noqa: BLE001
+        return b""
+
+
+def _filename(part: Message) -> str:
+    try:
+        return part.get_filename() or ""
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def _walk(mail: ParsedMail, part: EmailMessage, depth: int = 0) -> None:
+    ctype = part.get_content_type()
+    if depth > 30:
+        return
+    if part.is_multipart():
+        if ctype == "multipart/report":
+            mail.report_type = (part.get_param("report-type") or "").lower()
+        for sub in part.iter_parts():
+            _walk(mail, sub, depth + 1)
+        return
+    disposition = (part.get_content_disposition() or "").lower()
+    filename = _filename(part)
+    if ctype in ("message/delivery-status", "message/global-delivery-status"):
+        text = _payload_bytes(part).decode("utf-8", "replace")
+        mail.report_statuses.extend(STATUS_RE.findall(text))
+        return
+    if ctype in ("message/disposition-notification",):
+        return
+    if ctype in (
+        "message/rfc822",
+        "text/rfc822-headers",
+        "message/rfc822-headers",
+        "message/global",
+        "message/global-headers",
+    ):
+        raw = _payload_bytes(part)
+        mail.returned_message_ids.extend(
+            normalise_message_id(m)
+            for m in MSGID_LINE_RE.findall(raw[:65536].decode("utf-8", "replace"))
+        )
+        if mail.report_type:
+            return
+        mail.attachments.append(Part(ctype, filename or "message.eml", raw))
+        return
+    if (
+        disposition == "attachment"
+        or (filename and disposition != "inline")
+        or not (ctype.startswith("text/"))
+    ):
+        if (
+            disposition == "inline"
+            and not filename
+            and not ctype.startswith(("image/", "application/"))
+        ):
+            return
+        mail.attachments.append(Part(ctype, filename or "attachment", _payload_bytes(part)))
+        return
+    if ctype == "text/html":
+        if not mail.html:
+            mail.html = _decode_text(part)
+    elif ctype == "text/plain" or ctype.startswith("text/"):
+        text = _decode_text(part)
+        mail.text = f"{mail.text}\n{text}" if mail.text else text
+
+
+def parse(data: bytes) -> ParsedMail:
+    """Any bytes in: a ParsedMail, or MalformedMail when there is no mail to speak of."""
+    if not data or not data.strip():
+        raise MalformedMail("empty message")
+    msg = _PARSER.parsebytes(data)
+    if not msg.keys():
+        raise MalformedMail("no header fields")
+    mail = ParsedMail(msg=msg)
+    froms = _addresses(msg, "From") or _addresses(msg, "Sender")
+    if froms:
+        mail.from_name, mail.from_address = froms[0]
+    mail.to_addresses = [a for _, a in _addresses(msg, "To")]
+    mail.subject = _WS_RE.sub(" ", mail.header("Subject")).strip()
+    mail.message_id = normalise_message_id(mail.header("Message-ID"))
+    mail.in_reply_to = [normalise_message_id(m) for m in message_ids(mail.header("In-Reply-To"))]
+    mail.references = [
+        normalise_message_id(m) for m in message_ids(" ".join(mail.headers("References")))
+    ]
+    if mail.has_header("Return-Path"):
+        rp = mail.header("Return-Path").strip()
+        mail.return_path = normalise_address(rp) if rp.strip("<> ") else ""
+    try:
+        _walk(mail, msg)
+    except Exception:  # noqa: BLE001 - a broken MIME tree: keep what we have, fall back to raw text
+        if not mail.text and not mail.html and not mail.attachments:
+            mail.text = _payload_bytes(msg).decode("utf-8", "replace")
+    if (
+        not mail.report_type
+        and mail.returned_message_ids == []
+        and msg.get_content_type() == "text/plain"
+    ):
+        pass
+    return mail

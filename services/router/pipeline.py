@@ -1,0 +1,378 @@
+"""The rules in the documented order, and what each decision puts on which topic.
+
+`Router.handle_raw` runs rules 1-6 on one `mail.raw` record; a new ticket for
+a known client leaves as a ChargeRequest to the ledger topic (keyed by client
+id), where `Router.handle_ledger` runs rule 7 (incidents). Both are pure
+functions of their input and state, so faust agent code stays thin and unit
+tests need no broker. Neither ever raises: a failure becomes a `malformed`
+outcome and a dead letter, so the partition never stalls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from pydantic import BaseModel
+
+from schemas.events import (
+    AddMessage,
+    Attachment,
+    DeadLetter,
+    Decision,
+    IncidentsGranted,
+    IncomingEmail,
+    MailContent,
+    OpenTicket,
+    OutboundEmail,
+    Outcome,
+    RawEmail,
+)
+from schemas.raw import raw_bytes
+from services.router.ledger import ChargeRequest, GrantForward, Ledger, loads_item
+from services.router.mail import MAX_BODY_CHARS, ParsedMail, Part
+from services.router.rules import automatic, client, empty, incidents, parse, recipient, thread
+from services.router.rules.base import Action, Context, Directory, Verdict
+from supportdesk.blobs import BlobStore
+
+log = logging.getLogger(__name__)
+
+# Rules 1-6, in order; rule 7 (incidents) runs after the repartition by client id.
+RULES: tuple[ModuleType, ...] = (parse, automatic, recipient, empty, thread, client)
+LEDGER = "ledger"  # pseudo topic name: the router's internal repartition topic
+DEFAULT_NOTICE = (
+    "Hello,\n\nWe received your message, but your account has no support incidents left, "
+    "so no ticket was opened. Please purchase support incidents and write to us again.\n\n"
+    "This message was sent automatically."
+)
+
+
+@dataclass(frozen=True)
+class Out:
+    """One record to produce: a Topics field name (or LEDGER), a key, and the event."""
+
+    topic: str
+    key: str
+    event: BaseModel
+
+    def value(self) -> bytes:
+        return self.event.model_dump_json().encode()
+
+
+def decide(mail: ParsedMail, ctx: Context, rules: tuple[ModuleType, ...] = RULES) -> Verdict:
+    """Run the rules in order; the first that decides wins. A rule that raises -> malformed."""
+    for rule in rules:
+        try:
+            verdict = rule.check(mail, ctx)
+        except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the partition
+            log.exception("rule %s raised on %s", rule.NAME, ctx.raw.email_id)
+            return parse.malformed(
+                f"rule {rule.NAME} raised {type(exc).__name__}: {exc}", rule.NAME
+            )
+        if verdict is not None:
+            return verdict
+    raise AssertionError("the client rule always decides")
+
+
+class Router:
+    def __init__(
+        self,
+        directory: Directory,
+        ticket_key: bytes,
+        blobs: BlobStore | None = None,
+        notice_window_s: float = 24 * 3600,
+    ) -> None:
+        self.directory = directory
+        self.ticket_key = ticket_key
+        self.blobs = blobs
+        self.notice_window_s = notice_window_s
+
+    # ------------------------------------------------------------ stage 1: mail.raw
+
+    def handle_raw(self, key: bytes | str | None, value: bytes | None) -> list[Out]:
+        gateway_id = key.decode("utf-8", "replace") if isinstance(key, bytes) else (key or "")
+        try:
+            raw = RawEmail.model_validate_json(value or b"")
+        except Exception as exc:  # noqa: BLE001
+            return self._undecodable(gateway_id, value, f"not a RawEmail: {_short(exc)}")
+        try:
+            return self._route(raw)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("router failed on %s", raw.email_id)
+            return self._dead(raw.email_id, raw.gateway_id, "router", f"{_short(exc)}")
+
+    def parse_raw(self, raw: RawEmail) -> tuple[ParsedMail | None, Verdict | None]:
+        try:
+            data = raw_bytes(raw, self.blobs or BlobStore(Path("/nonexistent-blob-store")))
+        except Exception as exc:  # noqa: BLE001 - missing or corrupt blob
+            return None, parse.malformed(f"raw bytes unavailable: {_short(exc)}")
+        got = parse.read(data)
+        return (None, got) if isinstance(got, Verdict) else (got, None)
+
+    def _route(self, raw: RawEmail) -> list[Out]:
+        mail, verdict = self.parse_raw(raw)
+        ctx = Context(raw=raw, directory=self.directory, ticket_key=self.ticket_key)
+        if mail is not None:
+            verdict = decide(mail, ctx)
+        assert verdict is not None
+        return self.outputs(raw, mail, ctx, verdict)
+
+    def outputs(
+        self, raw: RawEmail, mail: ParsedMail | None, ctx: Context, v: Verdict
+    ) -> list[Out]:
+        if v.action is Action.DEAD or mail is None:
+            return self._dead(raw.email_id, raw.gateway_id, v.rule, v.reason)
+        outs: list[Out] = []
+        if v.action is Action.OPEN_TICKET:
+            assert v.client_id is not None and v.ticket_id is not None
+            dept = self.directory.department(raw.gateway.department_id)
+            notice_to = mail.return_path or mail.from_address
+            req = ChargeRequest(
+                email_id=raw.email_id,
+                gateway_id=raw.gateway_id,
+                client_id=v.client_id,
+                gateway_address=raw.gateway.address,
+                department_id=raw.gateway.department_id,
+                ticket_id=v.ticket_id,
+                per_incident=bool(dept and dept.per_incident),
+                notice_text=(dept.insufficient_notice if dept else "") or DEFAULT_NOTICE,
+                notice_to=notice_to,
+                message_id=mail.message_id,
+                references=tuple(mail.references),
+                content=self.content(raw, mail),
+            )
+            return [Out(LEDGER, str(v.client_id), req)]
+        content = None
+        if v.action is Action.ADD_MESSAGE:
+            assert v.client_id is not None and v.ticket_id is not None
+            content = self.content(raw, mail)
+            outs.append(
+                Out(
+                    "ticket_commands",
+                    str(v.client_id),
+                    AddMessage(
+                        email_id=raw.email_id,
+                        gateway_id=raw.gateway_id,
+                        ticket_id=v.ticket_id,
+                        client_id=v.client_id,
+                        content=content,
+                    ),
+                )
+            )
+        elif v.action is Action.INCOMING:
+            content = self.content(raw, mail)
+            outs.append(
+                Out(
+                    "incoming",
+                    raw.gateway_id,
+                    IncomingEmail(
+                        email_id=raw.email_id,
+                        gateway_id=raw.gateway_id,
+                        department_id=raw.gateway.department_id,
+                        content=content,
+                        automatic=ctx.automatic,
+                        reason=self._reason(v, ctx),
+                    ),
+                )
+            )
+        outs.append(
+            Out(
+                "outcomes",
+                raw.email_id,
+                Outcome(
+                    email_id=raw.email_id,
+                    gateway_id=raw.gateway_id,
+                    decision=v.decision,
+                    rule=v.rule,
+                    reason=self._reason(v, ctx),
+                    ticket_id=v.ticket_id,
+                    client_id=v.client_id,
+                    automatic=ctx.automatic,
+                ),
+            )
+        )
+        return outs
+
+    @staticmethod
+    def _reason(v: Verdict, ctx: Context) -> str:
+        if ctx.automatic and v.decision is not Decision.AUTOMATIC and ctx.automatic_reasons:
+            return f"{v.reason} [automatic: {'; '.join(ctx.automatic_reasons)}]"
+        return v.reason
+
+    def content(self, raw: RawEmail, mail: ParsedMail) -> MailContent:
+        """What staff read; bodies beyond MAX_BODY_CHARS are cut and kept whole as attachments."""
+        parts = list(mail.attachments)
+        text, html = mail.text, mail.html
+        if len(text) > MAX_BODY_CHARS:
+            parts.append(Part("text/plain", "body.txt", text.encode("utf-8", "replace")))
+            text = text[:MAX_BODY_CHARS]
+        if len(html) > MAX_BODY_CHARS:
+            parts.append(Part("text/html", "body.html", html.encode("utf-8", "replace")))
+            html = ""
+        attachments = tuple(
+            Attachment(
+                filename=p.filename[:255],
+                content_type=p.content_type,
+                size=len(p.payload),
+                blob_ref=self.blobs.put(p.payload) if self.blobs is not None else None,
+            )
+            for p in parts
+        )
+        return MailContent(
+            from_address=mail.from_address,
+            from_name=mail.from_name[:255],
+            subject=mail.subject[:1000],
+            message_id=mail.message_id,
+            text=text,
+            html=html,
+            attachments=attachments,
+            received_at=raw.fetched_at,
+        )
+
+    def _dead(self, email_id: str, gateway_id: str, rule: str, reason: str) -> list[Out]:
+        return [
+            Out(
+                "dead",
+                email_id,
+                DeadLetter(
+                    email_id=email_id,
+                    gateway_id=gateway_id,
+                    stage=f"router.{rule}",
+                    reason=reason,
+                ),
+            ),
+            Out(
+                "outcomes",
+                email_id,
+                Outcome(
+                    email_id=email_id,
+                    gateway_id=gateway_id,
+                    decision=Decision.MALFORMED,
+                    rule=rule,
+                    reason=reason,
+                ),
+            ),
+        ]
+
+    def _undecodable(self, gateway_id: str, value: bytes | None, reason: str) -> list[Out]:
+        email_id = ""
+        with contextlib.suppress(Exception):  # any shape of garbage: fall back to a hash
+            email_id = str(json.loads(value or b"").get("email_id") or "")
+        if not email_id:
+            email_id = "undecodable-" + hashlib.sha256(value or b"").hexdigest()[:20]
+        return self._dead(email_id, gateway_id, "parse", reason)
+
+    # ------------------------------------------------------------ billing.incidents
+
+    def handle_grant(self, key: bytes | str | None, value: bytes | None) -> list[Out]:
+        """Forward a grant to the ledger topic, keyed by client id like the charges."""
+        try:
+            grant = IncidentsGranted.model_validate_json(value or b"")
+        except Exception as exc:  # noqa: BLE001
+            ref = "grant-" + hashlib.sha256(value or b"").hexdigest()[:20]
+            return [
+                Out(
+                    "dead",
+                    ref,
+                    DeadLetter(
+                        email_id=ref,
+                        stage="router.incidents",
+                        reason=f"bad grant: {_short(exc)}",
+                    ),
+                )
+            ]
+        return [Out(LEDGER, str(grant.client_id), GrantForward(grant=grant))]
+
+    # ------------------------------------------------------------ stage 2: ledger
+
+    def handle_ledger(self, value: bytes | None, ledger: Ledger, now: float) -> list[Out]:
+        try:
+            item = loads_item(value or b"")
+        except Exception as exc:  # noqa: BLE001 - only our own agent writes this topic
+            log.error("bad ledger item dropped: %s", _short(exc))
+            ref = "ledger-" + hashlib.sha256(value or b"").hexdigest()[:20]
+            return [
+                Out(
+                    "dead",
+                    ref,
+                    DeadLetter(
+                        email_id=ref,
+                        stage="router.ledger",
+                        reason=f"bad ledger item: {_short(exc)}",
+                    ),
+                )
+            ]
+        if isinstance(item, GrantForward):
+            ledger.grant(item.grant)
+            return []
+        try:
+            settled, _replayed = incidents.check(item, ledger, now, self.notice_window_s)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("incidents rule raised on %s", item.email_id)
+            return self._dead(item.email_id, item.gateway_id, incidents.NAME, _short(exc))
+        req = item
+        outs: list[Out] = []
+        if settled.decision is Decision.TICKET_OPENED:
+            outs.append(
+                Out(
+                    "ticket_commands",
+                    str(req.client_id),
+                    OpenTicket(
+                        email_id=req.email_id,
+                        gateway_id=req.gateway_id,
+                        ticket_id=req.ticket_id,
+                        client_id=req.client_id,
+                        department_id=req.department_id,
+                        content=req.content,
+                        charged=settled.charged,
+                    ),
+                )
+            )
+        if settled.notice:
+            outs.append(Out("outbound", req.notice_to, notice_for(req)))
+        outs.append(
+            Out(
+                "outcomes",
+                req.email_id,
+                Outcome(
+                    email_id=req.email_id,
+                    gateway_id=req.gateway_id,
+                    decision=settled.decision,
+                    rule=settled.rule,
+                    reason=settled.reason,
+                    ticket_id=settled.ticket_id,
+                    client_id=req.client_id,
+                ),
+            )
+        )
+        return outs
+
+
+def notice_for(req: ChargeRequest) -> OutboundEmail:
+    """The "insufficient support incidents" reply; ids derive from the email id (idempotent)."""
+    subject = req.content.subject
+    if not subject.lower().startswith("re:"):
+        subject = f"Re: {subject}".strip()
+    refs = tuple(f"<{m}>" for m in (*req.references, req.message_id) if m)
+    domain = req.gateway_address.rpartition("@")[2] or "supportdesk.invalid"
+    return OutboundEmail(
+        outbound_id=f"insufficient-{req.email_id}",
+        to=req.notice_to,
+        subject=subject,
+        text=req.notice_text,
+        in_reply_to=f"<{req.message_id}>" if req.message_id else "",
+        references=refs,
+        auto_submitted="auto-replied",
+        kind="insufficient_incidents",
+        message_id=f"<insufficient.{req.email_id}@{domain}>",
+    )
+
+
+def _short(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) < 2000 else text[:2000] + "…"

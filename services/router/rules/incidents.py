@@ -1,0 +1,95 @@
+"""Rule 7, incidents: a new ticket in a per-incident department costs one incident.
+
+Runs in the ledger agent, after the repartition by client id, on a
+ChargeRequest. With none left there is no ticket and the client gets one
+"insufficient support incidents" notice, at most one per address per window.
+Also drops a second copy of one mail (same Message-ID from the same client,
+for example sent to two monitored addresses) as a duplicate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.events import Decision
+from services.router.ledger import ChargeRequest, Ledger
+
+NAME = "incidents"
+
+
+@dataclass(frozen=True)
+class Settled:
+    decision: Decision
+    rule: str
+    reason: str
+    ticket_id: str | None
+    charged: bool = False
+    notice: bool = False
+
+    def record(self) -> dict:
+        return {
+            "decision": self.decision.value,
+            "rule": self.rule,
+            "reason": self.reason,
+            "ticket_id": self.ticket_id,
+            "charged": self.charged,
+            "notice": self.notice,
+        }
+
+    @classmethod
+    def from_record(cls, rec: dict) -> Settled:
+        return cls(
+            Decision(rec["decision"]),
+            rec["rule"],
+            rec["reason"],
+            rec.get("ticket_id"),
+            bool(rec.get("charged")),
+            bool(rec.get("notice")),
+        )
+
+
+def check(req: ChargeRequest, ledger: Ledger, now: float, window_s: float) -> tuple[Settled, bool]:
+    """Decide one request; returns (decision, replayed) and updates the ledger once."""
+    previous = ledger.decisions.get(req.email_id)
+    if previous is not None:
+        return Settled.from_record(previous), True
+    settled = _decide(req, ledger, now, window_s)
+    ledger.decisions[req.email_id] = settled.record()
+    return settled, False
+
+
+def _decide(req: ChargeRequest, ledger: Ledger, now: float, window_s: float) -> Settled:
+    dup_key = f"{req.client_id}|{req.message_id}" if req.message_id else ""
+    if dup_key:
+        first = ledger.message_tickets.get(dup_key)
+        if first is not None and first.get("email_id") != req.email_id:
+            return Settled(
+                Decision.DUPLICATE,
+                NAME,
+                f"same Message-ID as email {first.get('email_id')}",
+                first.get("ticket_id"),
+            )
+    if req.per_incident:
+        balance = ledger.balance(req.client_id)
+        if balance < 1:
+            last = ledger.notices.get(req.notice_to)
+            notice = bool(req.notice_to) and (last is None or now - float(last) >= window_s)
+            if notice:
+                ledger.notices[req.notice_to] = now
+            reason = f"balance {balance}; " + (
+                "notice sent" if notice else "notice suppressed (one per address per window)"
+            )
+            return Settled(Decision.INSUFFICIENT_INCIDENTS, NAME, reason, None, notice=notice)
+        ledger.add(req.client_id, -1)
+        settled = Settled(
+            Decision.TICKET_OPENED,
+            NAME,
+            f"incident charged, {balance - 1} left",
+            req.ticket_id,
+            charged=True,
+        )
+    else:
+        settled = Settled(Decision.TICKET_OPENED, "client", "known client", req.ticket_id)
+    if dup_key:
+        ledger.message_tickets[dup_key] = {"email_id": req.email_id, "ticket_id": req.ticket_id}
+    return settled
