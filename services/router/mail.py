@@ -37,6 +37,8 @@ class MalformedMail(ValueError):
 def normalise_address(addr: str) -> str:
     """Whole-address form used for every comparison: lower case, IDN domain as ASCII."""
     addr = (addr or "").strip().strip("<>").strip()
+    if any("\udc80" <= ch <= "\udcff" for ch in addr):  # raw UTF-8 bytes in a header
+        addr = addr.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     if "@" not in addr:
         return addr.lower()
     local, _, domain = addr.rpartition("@")
@@ -44,6 +46,17 @@ def normalise_address(addr: str) -> str:
     with contextlib.suppress(UnicodeError, ValueError):
         domain = domain.encode("idna").decode("ascii")
     return f"{local.strip().lower()}@{domain}"
+
+
+def clean_text(text: str) -> str:
+    """Undo surrogate escapes (raw 8-bit bytes in headers) so the text is valid UTF-8."""
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
 
 
 def normalise_message_id(mid: str) -> str:
@@ -83,6 +96,7 @@ class ParsedMail:
     # Reports (DSN, MDN) and returned originals, for the automatic rule.
     report_type: str = ""
     report_statuses: list[str] = field(default_factory=list)
+    has_dsn_part: bool = False
     returned_message_ids: list[str] = field(default_factory=list)
 
     def header(self, name: str) -> str:
@@ -91,11 +105,11 @@ class ParsedMail:
             value = self.msg.get(name)
         except Exception:  # noqa: BLE001 - a broken header is an absent header
             value = _raw_header(self.msg, name)
-        return "" if value is None else str(value)
+        return "" if value is None else clean_text(str(value))
 
     def headers(self, name: str) -> list[str]:
         try:
-            return [str(v) for v in self.msg.get_all(name) or []]
+            return [clean_text(str(v)) for v in self.msg.get_all(name) or []]
         except Exception:  # noqa: BLE001
             raw = _raw_header(self.msg, name)
             return [raw] if raw else []
@@ -136,21 +150,16 @@ def _addresses(msg: EmailMessage, name: str) -> list[tuple[str, str]]:
         values = msg.get_all(name) or []
         for value in values:
             for addr in getattr(value, "addresses", ()):
-                if addr.username and addr.domain:
-                    out.append(
-                        (
-                            addr.display_name or "",
-                            normalise_address(f"{addr.username}@{addr.domain}"),
-                        )
-                    )
-                elif addr.username:
-                    out.append((addr.display_name or "", normalise_address(addr.username)))
+                if not addr.username:
+                    continue
+                full = f"{addr.username}@{addr.domain}" if addr.domain else addr.username
+                out.append((clean_text(addr.display_name or ""), normalise_address(full)))
         return out
     except Exception:  # noqa: BLE001 - fall back to the tolerant legacy parser
         raws = [v for k, v in msg._headers if k.lower() == name.lower()]  # noqa: SLF001
         for display, addr in getaddresses([str(r) for r in raws]):
             if addr:
-                out.append((display, normalise_address(addr)))
+                out.append((clean_text(display), normalise_address(addr)))
         return out
 
 
@@ -158,7 +167,7 @@ def _decode_text(part: EmailMessage) -> str:
     try:
         content = part.get_content()
         if isinstance(content, str):
-            return content
+            return clean_text(content)
     except Exception:  # noqa: BLE001 - unknown charset, broken transfer encoding
         pass
     payload = part.get_payload(decode=True) or b""
@@ -186,7 +195,7 @@ def _payload_bytes(part: Message) -> bytes:
 
 def _filename(part: Message) -> str:
     try:
-        return part.get_filename() or ""
+        return clean_text(part.get_filename() or "")
     except Exception:  # noqa: BLE001
         return ""
 
@@ -205,6 +214,7 @@ def _walk(mail: ParsedMail, part: EmailMessage, depth: int = 0) -> None:
     filename = _filename(part)
     if ctype in ("message/delivery-status", "message/global-delivery-status"):
         text = _payload_bytes(part).decode("utf-8", "replace")
+        mail.has_dsn_part = True
         mail.report_statuses.extend(STATUS_RE.findall(text))
         return
     if ctype in ("message/disposition-notification",):

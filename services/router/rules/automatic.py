@@ -17,11 +17,28 @@ from services.router.rules.base import Action, Context, Verdict
 
 NAME = "automatic"
 
-REPORT_TYPES = {"delivery-status", "global-delivery-status", "disposition-notification"}
-BOUNCE_SENDERS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon", "mdaemon"}
+REPORT_TYPES = {
+    "delivery-status",
+    "global-delivery-status",
+    "disposition-notification",
+    "feedback-report",
+}
+BOUNCE_SENDERS = {
+    "mailer-daemon",
+    "postmaster",
+    "post_master",
+    "mail-daemon",
+    "mailerdaemon",
+    "mdaemon",
+}
+AUTOREPLY_SUBJECT_RE = re.compile(
+    r"^\s*(auto(matic)?[ -]?(reply|response|antwort)|out of (the )?office|"
+    r"abwesenheitsnotiz|absence|r[ée]ponse automatique|vacation)",
+    re.I,
+)
 NOREPLY_RE = re.compile(r"^(no-?reply|do-?not-?reply|donotreply|bounces?|bounce[-+.].*)$")
 BOUNCE_SUBJECT_RE = re.compile(
-    r"(undeliver|undelivered|delivery (status )?notification|delivery fail|failure notice|"
+    r"(undeliver|delivery status|undelivered|delivery (status )?notification|delivery fail|failure notice|"
     r"returned mail|mail delivery|delivery report|non.?delivery|could not be delivered|"
     r"not delivered|rejected|mail system error|permanent error|delayed mail|"
     r"warning: message|message status|nondeliverable|returned to sender|"
@@ -39,6 +56,8 @@ LIST_HEADERS = (
     "List-Archive",
     "X-Mailing-List",
     "Mailing-List",
+    "X-MLServer",
+    "X-ML-Name",
 )
 
 
@@ -50,7 +69,7 @@ def bounce_reason(mail: ParsedMail) -> str:
     """Why this mail is a bounce or receipt, '' when it is not one."""
     if mail.report_type in REPORT_TYPES:
         return f"report {mail.report_type}"
-    if mail.report_statuses:
+    if mail.report_statuses or mail.has_dsn_part:
         return "delivery-status part"
     if mail.has_header("X-Failed-Recipients"):
         return "X-Failed-Recipients"
@@ -58,7 +77,10 @@ def bounce_reason(mail: ParsedMail) -> str:
     subject_bounce = bool(BOUNCE_SUBJECT_RE.search(mail.subject))
     if local in BOUNCE_SENDERS:
         return f"sender {local}"
-    if mail.return_path == "" and subject_bounce:
+    from_header = mail.header("From").lower()
+    if not mail.from_address and any(s in from_header for s in BOUNCE_SENDERS):
+        return "sender mailer-daemon without address"
+    if (mail.return_path == "" or not mail.from_address) and subject_bounce:
         return "null return path and bounce subject"
     if subject_bounce and (mail.returned_message_ids or mail.has_header("X-Original-Message-ID")):
         return "bounce subject with returned message"
@@ -101,6 +123,10 @@ def flag_reasons(mail: ParsedMail, ctx: Context) -> list[str]:
             reasons.append(f"{h} present")
     if mail.has_header("X-Loop"):
         reasons.append("X-Loop present")
+    if mail.header("X-Apple-Action").strip().upper() == "VACATION":
+        reasons.append("X-Apple-Action: VACATION")
+    if AUTOREPLY_SUBJECT_RE.match(mail.subject):
+        reasons.append("auto-reply subject")
     local = _local(mail.from_address)
     if local.startswith("owner-") or local.endswith("-request") or NOREPLY_RE.match(local):
         reasons.append(f"sender {local}")

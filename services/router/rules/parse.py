@@ -1,7 +1,8 @@
 """Rule 1, parse: any bytes in, a decision out.
 
-`read` turns bytes into a ParsedMail (or a malformed verdict); `check` refuses
-mail that parsed but names no sender, since no later rule can place it.
+`read` turns bytes into a ParsedMail (or a malformed verdict). Mail without a
+usable From still passes: bounces often have none (``From: MAILER-DAEMON <>``)
+and the automatic rule must see them; other such mail ends in Incoming.
 """
 
 from __future__ import annotations
@@ -27,6 +28,5 @@ def malformed(reason: str, rule: str = NAME) -> Verdict:
 
 
 def check(mail: ParsedMail, ctx: Context) -> Verdict | None:
-    if not mail.from_address or "@" not in mail.from_address:
-        return malformed("no usable From address")
+    """Parsing already happened in `read`; a ParsedMail always passes."""
     return None
