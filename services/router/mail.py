@@ -200,9 +200,36 @@ def _filename(part: Message) -> str:
         return ""
 
 
+RETURNED_TYPES = (
+    "message/rfc822",
+    "text/rfc822-headers",
+    "message/rfc822-headers",
+    "message/global",
+    "message/global-headers",
+)
+
+
 def _walk(mail: ParsedMail, part: EmailMessage, depth: int = 0) -> None:
-    ctype = part.get_content_type()
+    """Collect text, HTML, attachments and report parts; message/* parts are not descended."""
     if depth > 30:
+        return
+    ctype = part.get_content_type()
+    if ctype in ("message/delivery-status", "message/global-delivery-status"):
+        mail.has_dsn_part = True
+        mail.report_statuses.extend(
+            STATUS_RE.findall(_payload_bytes(part).decode("utf-8", "replace"))
+        )
+        return
+    if ctype == "message/disposition-notification":
+        return
+    if ctype in RETURNED_TYPES:
+        raw = _payload_bytes(part)
+        head = raw[:65536].decode("utf-8", "replace")
+        mail.returned_message_ids.extend(
+            normalise_message_id(m) for m in MSGID_LINE_RE.findall(head)
+        )
+        if not mail.report_type:
+            mail.attachments.append(Part(ctype, _filename(part) or "message.eml", raw))
         return
     if part.is_multipart():
         if ctype == "multipart/report":
@@ -212,46 +239,14 @@ def _walk(mail: ParsedMail, part: EmailMessage, depth: int = 0) -> None:
         return
     disposition = (part.get_content_disposition() or "").lower()
     filename = _filename(part)
-    if ctype in ("message/delivery-status", "message/global-delivery-status"):
-        text = _payload_bytes(part).decode("utf-8", "replace")
-        mail.has_dsn_part = True
-        mail.report_statuses.extend(STATUS_RE.findall(text))
-        return
-    if ctype in ("message/disposition-notification",):
-        return
-    if ctype in (
-        "message/rfc822",
-        "text/rfc822-headers",
-        "message/rfc822-headers",
-        "message/global",
-        "message/global-headers",
-    ):
-        raw = _payload_bytes(part)
-        mail.returned_message_ids.extend(
-            normalise_message_id(m)
-            for m in MSGID_LINE_RE.findall(raw[:65536].decode("utf-8", "replace"))
-        )
-        if mail.report_type:
-            return
-        mail.attachments.append(Part(ctype, filename or "message.eml", raw))
-        return
-    if (
-        disposition == "attachment"
-        or (filename and disposition != "inline")
-        or not (ctype.startswith("text/"))
-    ):
-        if (
-            disposition == "inline"
-            and not filename
-            and not ctype.startswith(("image/", "application/"))
-        ):
-            return
+    is_text = ctype.startswith("text/")
+    if disposition == "attachment" or (filename and disposition != "inline") or not is_text:
         mail.attachments.append(Part(ctype, filename or "attachment", _payload_bytes(part)))
         return
     if ctype == "text/html":
         if not mail.html:
             mail.html = _decode_text(part)
-    elif ctype == "text/plain" or ctype.startswith("text/"):
+    else:
         text = _decode_text(part)
         mail.text = f"{mail.text}\n{text}" if mail.text else text
 

@@ -38,7 +38,7 @@ AUTOREPLY_SUBJECT_RE = re.compile(
 )
 NOREPLY_RE = re.compile(r"^(no-?reply|do-?not-?reply|donotreply|bounces?|bounce[-+.].*)$")
 BOUNCE_SUBJECT_RE = re.compile(
-    r"(undeliver|delivery status|undelivered|delivery (status )?notification|delivery fail|failure notice|"
+    r"(undeliver|delivery status|delivery notification|delivery fail|failure notice|"
     r"returned mail|mail delivery|delivery report|non.?delivery|could not be delivered|"
     r"not delivered|rejected|mail system error|permanent error|delayed mail|"
     r"warning: message|message status|nondeliverable|returned to sender|"
