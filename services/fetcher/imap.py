@@ -1,10 +1,11 @@
-"""IMAP: take unseen mail without marking it, and mark it only when told."""
+"""IMAP: find new mail without marking it, fetch with BODY.PEEK[], mark only when told."""
 
 from __future__ import annotations
 
 import contextlib
 import ssl
-from collections.abc import Iterator
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from imapclient import IMAPClient
@@ -19,7 +20,10 @@ class FetchedMail:
 
 
 def tls_context(entry: GatewayEntry, ca_file: str | None = None) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=ca_file)
+    """System CAs plus the configured private CA; verification off only when asked."""
+    ctx = ssl.create_default_context()
+    if ca_file:
+        ctx.load_verify_locations(cafile=ca_file)
     if not entry.verify_tls:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
@@ -27,8 +31,16 @@ def tls_context(entry: GatewayEntry, ca_file: str | None = None) -> ssl.SSLConte
 
 
 class ImapMailbox:
+    """One logged-in connection with the gateway's folder selected (read-write)."""
+
     def __init__(
-        self, entry: GatewayEntry, password: str, *, ca_file: str | None = None, timeout: float = 30
+        self,
+        entry: GatewayEntry,
+        password: str,
+        *,
+        ca_file: str | None = None,
+        timeout: float = 30,
+        select: bool = True,
     ) -> None:
         self.entry = entry
         ctx = tls_context(entry, ca_file)
@@ -39,20 +51,53 @@ class ImapMailbox:
             ssl_context=ctx,
             timeout=timeout,
         )
-        if entry.security == "starttls":
-            self.client.starttls(ctx)
-        self.client.login(entry.username, password)
-        status = self.client.select_folder(entry.folder)
-        self.uidvalidity = int(status[b"UIDVALIDITY"])
+        try:
+            if entry.security == "starttls":
+                self.client.starttls(ctx)
+            self.client.login(entry.username, password)
+            self.uidvalidity = 0
+            self.uidnext = 0
+            if select:
+                self.select()
+        except BaseException:
+            self.close()
+            raise
 
-    def unseen(self, batch: int = 200) -> Iterator[FetchedMail]:
-        uids = sorted(self.client.search("UNSEEN"))
-        for i in range(0, len(uids), batch):
-            chunk = uids[i : i + batch]
-            for uid, data in sorted(self.client.fetch(chunk, ["BODY.PEEK[]"]).items()):
-                body = data.get(b"BODY[]")
-                if body is not None:
-                    yield FetchedMail(uid=uid, data=bytes(body))
+    def select(self) -> None:
+        status = self.client.select_folder(self.entry.folder)
+        self.uidvalidity = int(status[b"UIDVALIDITY"])
+        self.uidnext = int(status.get(b"UIDNEXT", 0) or 0)
+
+    def status(self) -> dict[str, int]:
+        """Message and unseen counts without selecting (STATUS changes nothing)."""
+        st = self.client.folder_status(self.entry.folder, [b"MESSAGES", b"UNSEEN"])
+        return {"messages": int(st[b"MESSAGES"]), "unseen": int(st[b"UNSEEN"])}
+
+    def candidates(self, high_uid: int) -> list[int]:
+        """Unseen mail, plus anything above the watermark even if another client read it."""
+        found = set(self.client.search("UNSEEN"))
+        if high_uid >= 0:
+            # "n:*" always matches the highest UID, even below n: filter.
+            newer = self.client.search(["UID", f"{high_uid + 1}:*"])
+            found.update(u for u in newer if u > high_uid)
+        return sorted(found)
+
+    def sizes(self, uids: list[int]) -> dict[int, int]:
+        if not uids:
+            return {}
+        data = self.client.fetch(uids, ["RFC822.SIZE"])
+        return {uid: int(d.get(b"RFC822.SIZE", 0)) for uid, d in data.items()}
+
+    def fetch(self, uids: list[int]) -> list[FetchedMail]:
+        """BODY.PEEK[] leaves \\Seen alone; mail expunged meanwhile is simply absent."""
+        if not uids:
+            return []
+        result = []
+        for uid, data in sorted(self.client.fetch(uids, ["BODY.PEEK[]"]).items()):
+            body = data.get(b"BODY[]")
+            if body is not None:
+                result.append(FetchedMail(uid=uid, data=bytes(body)))
+        return result
 
     def mark_done(self, uids: list[int], after_fetch: str) -> None:
         if not uids:
@@ -66,6 +111,34 @@ class ImapMailbox:
         else:
             self.client.add_flags(uids, [b"\\Seen"])
 
+    def supports_idle(self) -> bool:
+        return bool(self.client.has_capability("IDLE"))
+
+    def wait_idle(
+        self, deadline: float, stopped: Callable[[], bool], renew_s: float = 600.0
+    ) -> bool:
+        """IDLE until new mail, the deadline or a stop; True when the server announced mail."""
+        renew_at = time.monotonic() + renew_s
+        self.client.idle()
+        try:
+            while not stopped():
+                now = time.monotonic()
+                if now >= deadline:
+                    return False
+                if now >= renew_at:
+                    self.client.idle_done()
+                    self.client.idle()
+                    renew_at = now + renew_s
+                responses = self.client.idle_check(timeout=min(1.0, max(0.05, deadline - now)))
+                for resp in responses:
+                    if len(resp) >= 2 and resp[1] in (b"EXISTS", b"RECENT"):
+                        return True
+            return False
+        finally:
+            self.client.idle_done()
+
     def close(self) -> None:
         with contextlib.suppress(Exception):  # the connection may already be gone
             self.client.logout()
+        with contextlib.suppress(Exception):
+            self.client.shutdown()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +20,24 @@ class LocalMaildir:
             if not (self.root / sub).is_dir():
                 raise FileNotFoundError(f"{self.root} is not a Maildir (no {sub}/)")
 
-    def new(self) -> Iterator[MaildirMail]:
-        for entry in sorted(os.scandir(self.root / "new"), key=lambda e: e.name):
-            if entry.is_file() and not entry.name.startswith("."):
-                yield MaildirMail(filename=entry.name, data=Path(entry.path).read_bytes())
+    def names(self) -> list[str]:
+        """File names in new/, oldest first by name (Maildir names start with a time)."""
+        return sorted(
+            e.name
+            for e in os.scandir(self.root / "new")
+            if e.is_file() and not e.name.startswith(".")
+        )
+
+    def read(self, name: str) -> bytes | None:
+        try:
+            return (self.root / "new" / name).read_bytes()
+        except FileNotFoundError:  # taken by a mail client meanwhile
+            return None
+
+    def counts(self) -> dict[str, int]:
+        cur = sum(1 for e in os.scandir(self.root / "cur") if e.is_file())
+        new = len(self.names())
+        return {"messages": new + cur, "unseen": new}
 
     def mark_done(self, filenames: list[str], after_fetch: str) -> None:
         for name in filenames:
