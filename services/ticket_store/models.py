@@ -155,6 +155,9 @@ class Ticket(Base):
     subject: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(32), default=TicketStatus.NEW.value)
     assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    # The email address replies go to (the sender of the mail that opened it), if any.
+    reply_to: Mapped[str] = mapped_column(String(320), default="")
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     source_email_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     charged: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -180,7 +183,12 @@ class Message(Base):
     html: Mapped[str] = mapped_column(Text, default="")
     email_message_id: Mapped[str] = mapped_column(String(998), default="")
     source_email_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
-    delivery_status: Mapped[str] = mapped_column(String(32), default="")
+    # Staff replies: the OutboundEmail id, so the mailer's delivery report finds the message.
+    outbound_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    to_address: Mapped[str] = mapped_column(String(320), default="")
+    delivery_status: Mapped[str] = mapped_column(String(32), default="")  # queued|sent|failed
+    delivery_detail: Mapped[str] = mapped_column(Text, default="")
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
@@ -223,6 +231,8 @@ class IncomingEmail(Base):
     status: Mapped[str] = mapped_column(String(16), default="new")  # new|converted|deleted|spam
     ticket_number: Mapped[int | None] = mapped_column(ForeignKey("tickets.number"), nullable=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    handled_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class PredefinedReply(Base):
@@ -278,6 +288,43 @@ class OutboxEvent(Base):
     )
 
 
+class AuthToken(Base):
+    """A login: a browser session (cookie, with a CSRF token) or a bearer token for scripts.
+
+    Only a SHA-256 of the secret is stored, so a copy of the database does not
+    let anyone log in. Exactly one of staff_id / client_id is set.
+    """
+
+    __tablename__ = "auth_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # session | bearer
+    name: Mapped[str] = mapped_column(String(200), default="")
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LoginAttempt(Base):
+    """Failed logins, counted per address and per IP to rate-limit guessing across instances."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity: Mapped[str] = mapped_column(String(400), index=True)
+    ip: Mapped[str] = mapped_column(String(64), default="", index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
 
@@ -292,6 +339,7 @@ class AuditEntry(Base):
 
 __all__ = [
     "AuditEntry",
+    "AuthToken",
     "Base",
     "Client",
     "ClientEmail",
@@ -299,6 +347,7 @@ __all__ = [
     "Gateway",
     "IncidentGrant",
     "IncomingEmail",
+    "LoginAttempt",
     "MailOutcome",
     "Message",
     "MessageAttachment",

@@ -7,10 +7,12 @@ transaction. The consumer, the CLI and the API all call these functions.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+import nh3
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from schemas import codec
@@ -23,10 +25,13 @@ from schemas.events import (
     MailContent,
     MessageAdded,
     OpenTicket,
+    OutboundEmail,
     Outcome,
     TicketOpened,
+    TicketStatusChanged,
 )
 from schemas.events import IncomingEmail as IncomingEmailEvent
+from schemas.ticket_tag import new_ticket_id
 from services.ticket_store.models import (
     AuditEntry,
     Client,
@@ -39,7 +44,11 @@ from services.ticket_store.models import (
     Message,
     MessageAttachment,
     OutboxEvent,
+    PredefinedReply,
+    Staff,
     Ticket,
+    TicketStatus,
+    utcnow,
 )
 from supportdesk.config import Topics
 
@@ -54,6 +63,11 @@ class Conflict(ValueError):
 
 def normalise_email(address: str) -> str:
     return address.strip().lower()
+
+
+def sanitise_html(html: str) -> str:
+    """Mail HTML is stored for display only after nh3 has removed scripts, handlers and the like."""
+    return nh3.clean(html) if html else ""
 
 
 def _event_id() -> str:
@@ -238,7 +252,7 @@ def _message_from_content(
         author_client_id=client_id,
         from_address=content.from_address,
         text=content.text,
-        html=content.html,
+        html=sanitise_html(content.html),
         email_message_id=content.message_id,
     )
     msg.attachments = [
@@ -261,6 +275,7 @@ def open_ticket_from_mail(session: Session, topics: Topics, cmd: OpenTicket) -> 
         department_id=cmd.department_id,
         client_id=cmd.client_id,
         subject=cmd.content.subject,
+        reply_to=normalise_email(cmd.content.from_address),
         source_email_id=cmd.email_id,
         charged=cmd.charged,
     )
@@ -305,10 +320,12 @@ def add_message_from_mail(session: Session, topics: Topics, cmd: AddMessage) -> 
     msg = _message_from_content(cmd.content, direction="in", client_id=cmd.client_id)
     msg.source_email_id = cmd.email_id
     ticket.messages.append(msg)
-    if ticket.status in ("awaiting_client", "closed"):
-        ticket.status = "in_progress"
+    ticket.updated_at = utcnow()
     session.flush()
     _publish_message_added(session, topics, ticket, msg)
+    if ticket.status != TicketStatus.NEW:
+        # The client answered: the ticket is back with staff (reopened if it was closed).
+        _set_status(session, topics, ticket, TicketStatus.IN_PROGRESS, actor="mail")
     return msg
 
 
@@ -324,7 +341,7 @@ def record_incoming(session: Session, event: IncomingEmailEvent) -> IncomingEmai
         from_name=c.from_name,
         subject=c.subject,
         text=c.text,
-        html=c.html,
+        html=sanitise_html(c.html),
         email_message_id=c.message_id,
         attachments=[a.model_dump() for a in c.attachments],
         automatic=event.automatic,
@@ -351,6 +368,715 @@ def record_outcome(session: Session, outcome: Outcome) -> MailOutcome | None:
     )
     session.add(row)
     return row
+
+
+# ------------------------------------------------------------------ staff and permissions
+
+
+def add_staff(
+    session: Session,
+    name: str,
+    email: str,
+    password: str,
+    *,
+    is_admin: bool = False,
+    department_ids: Iterable[int] = (),
+    actor: str = "system",
+) -> Staff:
+    """A staff member works only in the departments they are assigned to (the seed)."""
+    from services.ticket_store.auth import hash_password
+
+    address = normalise_email(email)
+    if "@" not in address:
+        raise ValueError(f"not an email address: {email!r}")
+    if session.scalar(select(Staff).where(Staff.email == address)):
+        raise Conflict(f"a staff member with the email {address} exists")
+    staff = Staff(
+        name=name,
+        email=address,
+        password_hash=hash_password(password) if password else "",
+        is_admin=is_admin,
+        active=True,
+    )
+    staff.departments = _departments(session, department_ids)
+    session.add(staff)
+    session.flush()
+    audit(
+        session,
+        actor,
+        "staff.add",
+        "staff",
+        staff.id,
+        email=address,
+        is_admin=is_admin,
+        departments=[d.id for d in staff.departments],
+    )
+    return staff
+
+
+def _departments(session: Session, department_ids: Iterable[int]) -> list[Department]:
+    deps = []
+    for dep_id in dict.fromkeys(department_ids):
+        dep = session.get(Department, dep_id)
+        if dep is None:
+            raise NotFound(f"department {dep_id}")
+        deps.append(dep)
+    return deps
+
+
+def update_staff(
+    session: Session,
+    staff_id: int,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    password: str | None = None,
+    active: bool | None = None,
+    is_admin: bool | None = None,
+    department_ids: Iterable[int] | None = None,
+    actor: str = "system",
+) -> Staff:
+    from services.ticket_store.auth import hash_password, revoke_all
+
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound(f"staff member {staff_id}")
+    changed: dict[str, object] = {}
+    if name is not None:
+        staff.name = changed["name"] = name
+    if email is not None:
+        address = normalise_email(email)
+        other = session.scalar(select(Staff).where(Staff.email == address))
+        if other is not None and other.id != staff.id:
+            raise Conflict(f"a staff member with the email {address} exists")
+        staff.email = changed["email"] = address
+    if password is not None:
+        staff.password_hash = hash_password(password)
+        changed["password"] = "changed"
+        revoke_all(session, staff_id=staff.id)
+    if active is not None:
+        staff.active = changed["active"] = active
+        if not active:
+            revoke_all(session, staff_id=staff.id)
+    if is_admin is not None:
+        staff.is_admin = changed["is_admin"] = is_admin
+    if department_ids is not None:
+        staff.departments = _departments(session, department_ids)
+        changed["departments"] = [d.id for d in staff.departments]
+    session.flush()
+    audit(session, actor, "staff.update", "staff", staff.id, **changed)
+    return staff
+
+
+def staff_department_ids(staff: Staff) -> set[int]:
+    """A staff member in several departments has the rights of all of them."""
+    return {d.id for d in staff.departments}
+
+
+def can_handle(staff: Staff, department_id: int) -> bool:
+    return staff.active and department_id in staff_department_ids(staff)
+
+
+def update_department(
+    session: Session, topics: Topics, department_id: int, *, actor: str = "system", **fields: object
+) -> Department:
+    dep = session.get(Department, department_id)
+    if dep is None:
+        raise NotFound(f"department {department_id}")
+    allowed = {"name", "show_in_support_center", "per_incident", "insufficient_notice"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"unknown department fields: {sorted(unknown)}")
+    if "name" in fields:
+        other = session.scalar(select(Department).where(Department.name == fields["name"]))
+        if other is not None and other.id != dep.id:
+            raise Conflict(f"a department named {fields['name']!r} exists")
+    for key, value in fields.items():
+        setattr(dep, key, value)
+    session.flush()
+    publish_department(session, topics, dep)
+    audit(session, actor, "department.update", "department", dep.id, **fields)
+    return dep
+
+
+# ------------------------------------------------------------------ clients (web)
+
+
+def update_client(
+    session: Session,
+    topics: Topics,
+    client_id: int,
+    *,
+    name: str | None = None,
+    comment: str | None = None,
+    password: str | None = None,
+    actor: str = "system",
+) -> Client:
+    """A new name is republished for every address, so the router's directory stays right."""
+    from services.ticket_store.auth import hash_password, revoke_all
+
+    client = session.get(Client, client_id)
+    if client is None:
+        raise NotFound(f"client {client_id}")
+    changed: dict[str, object] = {}
+    if name is not None and name != client.name:
+        client.name = changed["name"] = name
+        for entry in client.emails:
+            value = ClientEntry(email=entry.email, client_id=client.id, name=client.name)
+            _outbox(session, topics.clients, entry.email, codec.dumps(value))
+    if comment is not None:
+        client.comment = changed["comment"] = comment
+    if password is not None:
+        client.password_hash = hash_password(password) if password else ""
+        changed["password"] = "changed"
+        revoke_all(session, client_id=client.id)
+    session.flush()
+    audit(session, actor, "client.update", "client", client.id, **changed)
+    return client
+
+
+def incident_balance(session: Session, client_id: int) -> int:
+    """Incidents left: the ledger's grants minus the tickets charged so far."""
+    granted = session.scalar(
+        select(func.coalesce(func.sum(IncidentGrant.amount), 0)).where(
+            IncidentGrant.client_id == client_id
+        )
+    )
+    charged = session.scalar(
+        select(func.count())
+        .select_from(Ticket)
+        .where(Ticket.client_id == client_id, Ticket.charged.is_(True))
+    )
+    return int(granted or 0) - int(charged or 0)
+
+
+def _lock_client(session: Session, client_id: int) -> None:
+    """Serialise incident charges per client on every database.
+
+    A no-op UPDATE takes the row lock on PostgreSQL and the write lock on
+    SQLite before the balance is read, so two racing requests cannot both
+    spend the last incident.
+    """
+    session.execute(update(Client).where(Client.id == client_id).values(name=Client.name))
+
+
+def client_primary_email(client: Client) -> str:
+    return min((e.id, e.email) for e in client.emails)[1] if client.emails else ""
+
+
+# ------------------------------------------------------------------ tickets in the web
+
+# Status transitions a person may make (staff or client); mail and replies move
+# tickets as well: a staff reply → awaiting_client, a client message → in_progress.
+TRANSITIONS: dict[str, set[str]] = {
+    TicketStatus.NEW: {TicketStatus.IN_PROGRESS, TicketStatus.AWAITING_CLIENT, TicketStatus.CLOSED},
+    TicketStatus.IN_PROGRESS: {TicketStatus.AWAITING_CLIENT, TicketStatus.CLOSED},
+    TicketStatus.AWAITING_CLIENT: {TicketStatus.IN_PROGRESS, TicketStatus.CLOSED},
+    TicketStatus.CLOSED: {TicketStatus.IN_PROGRESS, TicketStatus.ARCHIVED},
+    TicketStatus.ARCHIVED: {TicketStatus.IN_PROGRESS},
+}
+
+
+class InvalidTransition(ValueError):
+    pass
+
+
+class InsufficientIncidents(Exception):
+    """The department sells per-incident support and the client has none left."""
+
+    def __init__(self, department: Department) -> None:
+        super().__init__(department.insufficient_notice or "insufficient support incidents")
+        self.department = department
+
+
+def _set_status(session: Session, topics: Topics, ticket: Ticket, new: str, *, actor: str) -> bool:
+    old = ticket.status
+    if old == new:
+        return False
+    ticket.status = new
+    ticket.closed_at = utcnow() if new in (TicketStatus.CLOSED, TicketStatus.ARCHIVED) else None
+    changed = TicketStatusChanged(
+        event_id=_event_id(), ticket_id=ticket.id, old_status=old, new_status=new
+    )
+    _outbox(session, topics.ticket_events, ticket.id, codec.dumps(changed))
+    audit(session, actor, "ticket.status", "ticket", ticket.number, old=old, new=new)
+    return True
+
+
+def change_status(
+    session: Session, topics: Topics, ticket: Ticket, new: str, *, actor: str = "system"
+) -> Ticket:
+    """A person's status change, checked against TRANSITIONS."""
+    try:
+        target = TicketStatus(new)
+    except ValueError as exc:
+        raise InvalidTransition(f"unknown status {new!r}") from exc
+    if ticket.status == target:
+        return ticket
+    if target not in TRANSITIONS.get(TicketStatus(ticket.status), set()):
+        raise InvalidTransition(f"a ticket cannot go from {ticket.status} to {target}")
+    _set_status(session, topics, ticket, target, actor=actor)
+    return ticket
+
+
+def _new_ticket(
+    session: Session,
+    topics: Topics,
+    *,
+    ticket_id: str,
+    department_id: int,
+    client_id: int,
+    subject: str,
+    reply_to: str,
+    first: Message,
+    source_email_id: str | None = None,
+    charged: bool = False,
+) -> Ticket:
+    ticket = Ticket(
+        id=ticket_id,
+        department_id=department_id,
+        client_id=client_id,
+        subject=subject,
+        reply_to=reply_to,
+        source_email_id=source_email_id,
+        charged=charged,
+        status=TicketStatus.NEW.value,
+    )
+    ticket.messages.append(first)
+    session.add(ticket)
+    session.flush()
+    opened = TicketOpened(
+        event_id=_event_id(),
+        ticket_id=ticket.id,
+        number=ticket.number,
+        department_id=ticket.department_id,
+        client_id=ticket.client_id,
+        subject=ticket.subject,
+        source_email_id=source_email_id,
+    )
+    _outbox(session, topics.ticket_events, ticket.id, codec.dumps(opened))
+    _publish_message_added(session, topics, ticket, first)
+    return ticket
+
+
+def open_ticket_by_client(
+    session: Session,
+    topics: Topics,
+    client: Client,
+    department_id: int,
+    subject: str,
+    text: str,
+) -> Ticket:
+    """A client's ticket from the web, under the same incident rule as mail.
+
+    The charge is a Ticket with charged=True (the store's balance counts them);
+    a -1 IncidentsGranted with grant_id "web-ticket:<id>" goes out on the
+    outbox so the router's own balance on billing.incidents stays in step.
+    """
+    dep = session.get(Department, department_id)
+    if dep is None or not dep.show_in_support_center:
+        raise NotFound(f"department {department_id}")
+    if not text.strip():
+        raise ValueError("the message is empty")
+    charged = False
+    ticket_id = new_ticket_id()
+    if dep.per_incident:
+        _lock_client(session, client.id)
+        if incident_balance(session, client.id) < 1:
+            raise InsufficientIncidents(dep)
+        charged = True
+    first = Message(direction="in", author_client_id=client.id, text=text)
+    ticket = _new_ticket(
+        session,
+        topics,
+        ticket_id=ticket_id,
+        department_id=dep.id,
+        client_id=client.id,
+        subject=subject.strip() or "(no subject)",
+        reply_to=client_primary_email(client),
+        first=first,
+        charged=charged,
+    )
+    if charged:
+        adjustment = IncidentsGranted(
+            grant_id=f"web-ticket:{ticket.id}",
+            client_id=client.id,
+            amount=-1,
+            reason=f"ticket #{ticket.number} opened in the web",
+        )
+        _outbox(session, topics.incidents, str(client.id), codec.dumps(adjustment))
+    audit(session, f"client:{client.id}", "ticket.open", "ticket", ticket.number, charged=charged)
+    return ticket
+
+
+def client_message(
+    session: Session, topics: Topics, client: Client, ticket: Ticket, text: str
+) -> Message:
+    """A client's answer from the web; it reopens a closed ticket, as a mail answer does."""
+    if not text.strip():
+        raise ValueError("the message is empty")
+    msg = Message(direction="in", author_client_id=client.id, text=text)
+    ticket.messages.append(msg)
+    ticket.updated_at = utcnow()
+    session.flush()
+    _publish_message_added(session, topics, ticket, msg)
+    if ticket.status != TicketStatus.NEW:
+        _set_status(session, topics, ticket, TicketStatus.IN_PROGRESS, actor=f"client:{client.id}")
+    return msg
+
+
+def _reply_subject(subject: str) -> str:
+    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+
+
+def staff_reply(
+    session: Session,
+    topics: Topics,
+    staff: Staff,
+    ticket: Ticket,
+    text: str,
+    *,
+    message_id_domain: str,
+    predefined_reply_id: int | None = None,
+) -> Message:
+    """A reply to the client: a message, the email on the outbox, and its events.
+
+    The Message-ID is fixed here, before sending, so the router can thread the
+    client's answer by In-Reply-To as soon as MessageAdded is out.
+    """
+    if not text.strip():
+        raise ValueError("the reply is empty")
+    client = session.get(Client, ticket.client_id)
+    inbound = [m for m in ticket.messages if m.direction == "in"]
+    recipient = next((m.from_address for m in reversed(inbound) if m.from_address), "")
+    recipient = normalise_email(recipient or ticket.reply_to or client_primary_email(client))
+    if not recipient:
+        raise Conflict("the client has no email address to reply to")
+    outbound_id = uuid.uuid4().hex
+    message_id = f"<{outbound_id}@{message_id_domain}>"
+    in_reply_to = next((m.email_message_id for m in reversed(inbound) if m.email_message_id), "")
+    references = tuple(
+        m.email_message_id
+        for m in ticket.messages
+        if m.email_message_id and m.direction in ("in", "out")
+    )[-20:]
+    msg = Message(
+        direction="out",
+        author_staff_id=staff.id,
+        text=text,
+        email_message_id=message_id,
+        outbound_id=outbound_id,
+        to_address=recipient,
+        delivery_status="queued",
+    )
+    ticket.messages.append(msg)
+    ticket.updated_at = utcnow()
+    session.flush()
+    outbound = OutboundEmail(
+        outbound_id=outbound_id,
+        to=recipient,
+        subject=_reply_subject(ticket.subject or f"Ticket #{ticket.number}"),
+        text=text,
+        in_reply_to=in_reply_to,
+        references=references,
+        ticket_id=ticket.id,
+        message_id=message_id,
+        kind="staff_reply",
+    )
+    _outbox(session, topics.outbound, recipient, codec.dumps(outbound))
+    _publish_message_added(session, topics, ticket, msg)
+    _set_status(session, topics, ticket, TicketStatus.AWAITING_CLIENT, actor=f"staff:{staff.id}")
+    audit(
+        session,
+        f"staff:{staff.id}",
+        "ticket.reply",
+        "ticket",
+        ticket.number,
+        message=msg.id,
+        predefined_reply=predefined_reply_id,
+    )
+    return msg
+
+
+def add_note(session: Session, topics: Topics, staff: Staff, ticket: Ticket, text: str) -> Message:
+    """An internal note: staff of the department see it, the client never does."""
+    if not text.strip():
+        raise ValueError("the note is empty")
+    msg = Message(direction="note", author_staff_id=staff.id, text=text)
+    ticket.messages.append(msg)
+    session.flush()
+    _publish_message_added(session, topics, ticket, msg)
+    audit(session, f"staff:{staff.id}", "ticket.note", "ticket", ticket.number, message=msg.id)
+    return msg
+
+
+def assign_to_me(session: Session, topics: Topics, staff: Staff, ticket: Ticket) -> Ticket:
+    """ "Assign ticket to me": a new ticket is then in progress."""
+    ticket.assigned_staff_id = staff.id
+    if ticket.status == TicketStatus.NEW:
+        _set_status(session, topics, ticket, TicketStatus.IN_PROGRESS, actor=f"staff:{staff.id}")
+    audit(session, f"staff:{staff.id}", "ticket.assign", "ticket", ticket.number, staff=staff.id)
+    return ticket
+
+
+def record_delivery(
+    session: Session, outbound_id: str, *, status: str, detail: str = ""
+) -> Message | None:
+    """The mailer's report on a staff reply; a repeat or an unknown id changes nothing."""
+    msg = session.scalar(select(Message).where(Message.outbound_id == outbound_id))
+    if msg is None or msg.delivery_status == status:
+        return None
+    if msg.delivery_status == "sent":  # a late failure report never undoes a delivery
+        return None
+    msg.delivery_status = status
+    msg.delivery_detail = detail
+    msg.delivered_at = utcnow() if status == "sent" else None
+    return msg
+
+
+# ------------------------------------------------------------------ pre-defined replies
+
+REPLY_SCOPES = ("all", "department", "staff")
+PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
+
+
+def add_predefined_reply(
+    session: Session,
+    title: str,
+    text: str,
+    *,
+    scope: str = "all",
+    department_id: int | None = None,
+    staff_id: int | None = None,
+    actor: str = "system",
+) -> PredefinedReply:
+    """Available to every staff member, to one department's staff, or to one person."""
+    _check_reply_scope(session, scope, department_id, staff_id)
+    reply = PredefinedReply(
+        title=title,
+        text=text,
+        scope=scope,
+        department_id=department_id if scope == "department" else None,
+        staff_id=staff_id if scope == "staff" else None,
+    )
+    session.add(reply)
+    session.flush()
+    audit(session, actor, "reply.add", "predefined_reply", reply.id, scope=scope)
+    return reply
+
+
+def _check_reply_scope(
+    session: Session, scope: str, department_id: int | None, staff_id: int | None
+) -> None:
+    if scope not in REPLY_SCOPES:
+        raise ValueError(f"scope must be one of {REPLY_SCOPES}")
+    if scope == "department" and (
+        department_id is None or session.get(Department, department_id) is None
+    ):
+        raise ValueError("a department-wide reply needs an existing department_id")
+    if scope == "staff" and (staff_id is None or session.get(Staff, staff_id) is None):
+        raise ValueError("a personal reply needs an existing staff_id")
+
+
+def update_predefined_reply(
+    session: Session, reply_id: int, *, actor: str = "system", **fields: object
+) -> PredefinedReply:
+    reply = session.get(PredefinedReply, reply_id)
+    if reply is None:
+        raise NotFound(f"pre-defined reply {reply_id}")
+    scope = str(fields.get("scope", reply.scope))
+    dep_id = fields.get("department_id", reply.department_id)
+    staff_id = fields.get("staff_id", reply.staff_id)
+    _check_reply_scope(session, scope, dep_id, staff_id)  # type: ignore[arg-type]
+    reply.title = str(fields.get("title", reply.title))
+    reply.text = str(fields.get("text", reply.text))
+    reply.scope = scope
+    reply.department_id = dep_id if scope == "department" else None  # type: ignore[assignment]
+    reply.staff_id = staff_id if scope == "staff" else None  # type: ignore[assignment]
+    session.flush()
+    audit(session, actor, "reply.update", "predefined_reply", reply.id, scope=scope)
+    return reply
+
+
+def delete_predefined_reply(session: Session, reply_id: int, *, actor: str = "system") -> None:
+    reply = session.get(PredefinedReply, reply_id)
+    if reply is None:
+        raise NotFound(f"pre-defined reply {reply_id}")
+    session.delete(reply)
+    audit(session, actor, "reply.delete", "predefined_reply", reply_id)
+
+
+def replies_for(
+    session: Session, staff: Staff, department_id: int | None = None
+) -> list[PredefinedReply]:
+    """The replies this staff member may pick: everyone's, their departments', their own.
+
+    With a department (a ticket's), department-wide replies are limited to it.
+    """
+    deps = staff_department_ids(staff)
+    if department_id is not None:
+        deps &= {department_id}
+    cond = or_(
+        PredefinedReply.scope == "all",
+        and_(PredefinedReply.scope == "department", PredefinedReply.department_id.in_(deps)),
+        and_(PredefinedReply.scope == "staff", PredefinedReply.staff_id == staff.id),
+    )
+    return list(session.scalars(select(PredefinedReply).where(cond).order_by(PredefinedReply.id)))
+
+
+def reply_placeholders(session: Session, ticket: Ticket, staff: Staff) -> dict[str, str]:
+    client = session.get(Client, ticket.client_id)
+    dep = session.get(Department, ticket.department_id)
+    return {
+        "client_name": client.name if client else "",
+        "client_email": ticket.reply_to or (client_primary_email(client) if client else ""),
+        "ticket_number": str(ticket.number),
+        "ticket_subject": ticket.subject,
+        "staff_name": staff.name,
+        "department": dep.name if dep else "",
+    }
+
+
+def fill_placeholders(text: str, values: dict[str, str]) -> str:
+    """{client_name}, {ticket_number} … are filled; unknown {words} stay as written."""
+    return PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+# ------------------------------------------------------------------ incoming emails
+
+
+def _message_from_incoming(incoming: IncomingEmail, client_id: int) -> Message:
+    msg = Message(
+        direction="in",
+        author_client_id=client_id,
+        from_address=incoming.from_address,
+        text=incoming.text,
+        html=incoming.html,
+        email_message_id=incoming.email_message_id,
+        source_email_id=incoming.email_id,
+    )
+    msg.attachments = [
+        MessageAttachment(
+            filename=a.get("filename", "attachment"),
+            content_type=a.get("content_type", "application/octet-stream"),
+            size=int(a.get("size", 0)),
+            blob_ref=a.get("blob_ref"),
+        )
+        for a in incoming.attachments or []
+    ]
+    return msg
+
+
+def _take_incoming(incoming: IncomingEmail, staff: Staff, status: str) -> None:
+    if incoming.status != "new":
+        raise Conflict(f"this email was handled already ({incoming.status})")
+    incoming.status = status
+    incoming.handled_by_staff_id = staff.id
+    incoming.handled_at = utcnow()
+
+
+def convert_incoming(
+    session: Session,
+    topics: Topics,
+    staff: Staff,
+    incoming: IncomingEmail,
+    *,
+    client_name: str | None = None,
+) -> Ticket:
+    """A new client from the sender, and the mail as their ticket in the gateway's department.
+
+    Staff chose to open it, so no incident is charged (an administrator can
+    adjust the client's incidents).
+    """
+    address = normalise_email(incoming.from_address)
+    if session.scalar(select(ClientEmail).where(ClientEmail.email == address)):
+        raise Conflict(f"{address} belongs to a client already: attach the email to that client")
+    _take_incoming(incoming, staff, "converted")
+    name = (client_name or incoming.from_name or address).strip()
+    client = add_client(session, topics, name, [address], actor=f"staff:{staff.id}")
+    return _ticket_from_incoming(session, topics, staff, incoming, client)
+
+
+def attach_incoming_to_client(
+    session: Session,
+    topics: Topics,
+    staff: Staff,
+    incoming: IncomingEmail,
+    client_id: int,
+    *,
+    register_address: bool = False,
+) -> Ticket:
+    """The mail becomes a ticket of an existing client; optionally the sender's
+    address is added to the client so later mail goes straight to Tickets."""
+    client = session.get(Client, client_id)
+    if client is None:
+        raise NotFound(f"client {client_id}")
+    _take_incoming(incoming, staff, "converted")
+    if register_address:
+        add_client_email(session, topics, client, incoming.from_address, actor=f"staff:{staff.id}")
+    return _ticket_from_incoming(session, topics, staff, incoming, client)
+
+
+def _ticket_from_incoming(
+    session: Session, topics: Topics, staff: Staff, incoming: IncomingEmail, client: Client
+) -> Ticket:
+    ticket = _new_ticket(
+        session,
+        topics,
+        ticket_id=new_ticket_id(),
+        department_id=incoming.department_id,
+        client_id=client.id,
+        subject=incoming.subject or "(no subject)",
+        reply_to=normalise_email(incoming.from_address),
+        first=_message_from_incoming(incoming, client.id),
+        source_email_id=incoming.email_id,
+    )
+    incoming.ticket_number = ticket.number
+    audit(
+        session,
+        f"staff:{staff.id}",
+        "incoming.convert",
+        "incoming_email",
+        incoming.id,
+        ticket=ticket.number,
+        client=client.id,
+    )
+    return ticket
+
+
+def attach_incoming_to_ticket(
+    session: Session, topics: Topics, staff: Staff, incoming: IncomingEmail, ticket: Ticket
+) -> Message:
+    """The mail joins an existing ticket as the client's message."""
+    _take_incoming(incoming, staff, "converted")
+    msg = _message_from_incoming(incoming, ticket.client_id)
+    ticket.messages.append(msg)
+    ticket.updated_at = utcnow()
+    incoming.ticket_number = ticket.number
+    session.flush()
+    _publish_message_added(session, topics, ticket, msg)
+    if ticket.status != TicketStatus.NEW:
+        _set_status(session, topics, ticket, TicketStatus.IN_PROGRESS, actor=f"staff:{staff.id}")
+    audit(
+        session,
+        f"staff:{staff.id}",
+        "incoming.attach",
+        "incoming_email",
+        incoming.id,
+        ticket=ticket.number,
+    )
+    return msg
+
+
+def discard_incoming(
+    session: Session, staff: Staff, incoming: IncomingEmail, status: str
+) -> IncomingEmail:
+    """Delete, or mark as spam; the row stays for the audit trail."""
+    if status not in ("deleted", "spam"):
+        raise ValueError("status must be deleted or spam")
+    _take_incoming(incoming, staff, status)
+    audit(session, f"staff:{staff.id}", f"incoming.{status}", "incoming_email", incoming.id)
+    return incoming
 
 
 def ticket_count(session: Session) -> int:

@@ -1,0 +1,319 @@
+"""Administrators: departments, staff and their departments, clients and their emails,
+incidents, gateways, pre-defined replies, the audit log."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from sqlalchemy import select
+
+from services.ticket_store import service
+from services.ticket_store.api import views
+from services.ticket_store.api.deps import AdminDep, SessionDep
+from services.ticket_store.models import (
+    AuditEntry,
+    Client,
+    ClientEmail,
+    Department,
+    Gateway,
+    IncidentGrant,
+    PredefinedReply,
+    Staff,
+)
+from supportdesk.crypto import encrypt
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+def _actor(admin: Staff) -> str:
+    return f"staff:{admin.id}"
+
+
+# ------------------------------------------------------------------ departments
+
+
+@router.get("/departments", response_model=list[views.DepartmentOut])
+def list_departments(session: SessionDep, admin: AdminDep):
+    return session.scalars(select(Department).order_by(Department.id)).all()
+
+
+@router.post("/departments", response_model=views.DepartmentOut, status_code=201)
+def add_department(
+    body: views.DepartmentIn, request: Request, session: SessionDep, admin: AdminDep
+):
+    return service.add_department(
+        session, request.app.state.settings.topics, actor=_actor(admin), **body.model_dump()
+    )
+
+
+@router.patch("/departments/{department_id}", response_model=views.DepartmentOut)
+def edit_department(
+    department_id: int,
+    body: views.DepartmentPatch,
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+):
+    return service.update_department(
+        session,
+        request.app.state.settings.topics,
+        department_id,
+        actor=_actor(admin),
+        **body.model_dump(exclude_unset=True),
+    )
+
+
+# ------------------------------------------------------------------ staff
+
+
+@router.get("/staff", response_model=list[views.StaffOut])
+def list_staff(session: SessionDep, admin: AdminDep):
+    return [views.staff_out(s) for s in session.scalars(select(Staff).order_by(Staff.id))]
+
+
+@router.post("/staff", response_model=views.StaffOut, status_code=201)
+def add_staff(body: views.StaffIn, session: SessionDep, admin: AdminDep):
+    staff = service.add_staff(
+        session,
+        body.name,
+        body.email,
+        body.password,
+        is_admin=body.is_admin,
+        department_ids=body.department_ids,
+        actor=_actor(admin),
+    )
+    return views.staff_out(staff)
+
+
+@router.get("/staff/{staff_id}", response_model=views.StaffOut)
+def read_staff(staff_id: int, session: SessionDep, admin: AdminDep):
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise HTTPException(404, f"staff member {staff_id} does not exist")
+    return views.staff_out(staff)
+
+
+@router.patch("/staff/{staff_id}", response_model=views.StaffOut)
+def edit_staff(staff_id: int, body: views.StaffPatch, session: SessionDep, admin: AdminDep):
+    """Departments are replaced as given; deactivating or a new password ends their logins."""
+    fields = body.model_dump(exclude_unset=True)
+    if staff_id == admin.id and (fields.get("active") is False or fields.get("is_admin") is False):
+        raise HTTPException(422, "you cannot deactivate yourself or drop your own admin rights")
+    return views.staff_out(service.update_staff(session, staff_id, actor=_actor(admin), **fields))
+
+
+# ------------------------------------------------------------------ clients
+
+
+def _client(session: SessionDep, client_id: int) -> Client:
+    client = session.get(Client, client_id)
+    if client is None:
+        raise HTTPException(404, f"client {client_id} does not exist")
+    return client
+
+
+@router.get("/clients", response_model=list[views.ClientOut])
+def list_clients(
+    session: SessionDep,
+    admin: AdminDep,
+    q: str | None = Query(None, max_length=200),
+    limit: int = Query(100, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+):
+    query = select(Client).order_by(Client.id)
+    if q:
+        like = f"%{q.strip().lower()}%"
+        query = query.where(
+            Client.name.ilike(like)
+            | Client.id.in_(select(ClientEmail.client_id).where(ClientEmail.email.like(like)))
+        )
+    return [
+        views.client_out(session, c) for c in session.scalars(query.limit(limit).offset(offset))
+    ]
+
+
+@router.post("/clients", response_model=views.ClientOut, status_code=201)
+def add_client(body: views.ClientIn, request: Request, session: SessionDep, admin: AdminDep):
+    topics = request.app.state.settings.topics
+    client = service.add_client(session, topics, body.name, body.emails, actor=_actor(admin))
+    if body.password or body.comment:
+        service.update_client(
+            session,
+            topics,
+            client.id,
+            password=body.password,
+            comment=body.comment or None,
+            actor=_actor(admin),
+        )
+    return views.client_out(session, client)
+
+
+@router.get("/clients/{client_id}", response_model=views.ClientOut)
+def read_client(client_id: int, session: SessionDep, admin: AdminDep):
+    return views.client_out(session, _client(session, client_id))
+
+
+@router.patch("/clients/{client_id}", response_model=views.ClientOut)
+def edit_client(
+    client_id: int, body: views.ClientPatch, request: Request, session: SessionDep, admin: AdminDep
+):
+    client = service.update_client(
+        session,
+        request.app.state.settings.topics,
+        client_id,
+        actor=_actor(admin),
+        **body.model_dump(exclude_unset=True),
+    )
+    return views.client_out(session, client)
+
+
+@router.post("/clients/{client_id}/emails", response_model=views.ClientOut, status_code=201)
+def add_client_email(
+    client_id: int, body: views.EmailIn, request: Request, session: SessionDep, admin: AdminDep
+):
+    client = _client(session, client_id)
+    service.add_client_email(
+        session, request.app.state.settings.topics, client, body.email, actor=_actor(admin)
+    )
+    session.refresh(client)
+    return views.client_out(session, client)
+
+
+@router.delete("/clients/{client_id}/emails/{email}", status_code=204)
+def remove_client_email(
+    client_id: int, email: str, request: Request, session: SessionDep, admin: AdminDep
+) -> Response:
+    address = service.normalise_email(email)
+    entry = session.scalar(
+        select(ClientEmail).where(ClientEmail.email == address, ClientEmail.client_id == client_id)
+    )
+    if entry is None:
+        raise HTTPException(404, f"{address} is not an email of client {client_id}")
+    service.remove_client_email(session, request.app.state.settings.topics, address)
+    service.audit(session, _actor(admin), "client.email.remove", "client", client_id, email=address)
+    return Response(status_code=204)
+
+
+@router.get("/clients/{client_id}/incidents", response_model=views.IncidentsOut)
+def client_incidents(client_id: int, session: SessionDep, admin: AdminDep):
+    _client(session, client_id)
+    grants = session.scalars(
+        select(IncidentGrant).where(IncidentGrant.client_id == client_id).order_by(IncidentGrant.id)
+    ).all()
+    return views.IncidentsOut(
+        client_id=client_id,
+        incidents_left=service.incident_balance(session, client_id),
+        grants=[views.IncidentGrantOut.model_validate(g) for g in grants],
+    )
+
+
+@router.post("/clients/{client_id}/incidents", response_model=views.IncidentsOut, status_code=201)
+def grant_incidents(
+    client_id: int, body: views.IncidentsIn, request: Request, session: SessionDep, admin: AdminDep
+):
+    """Grant (positive) or adjust (negative); a repeated grant_id grants once."""
+    if body.amount == 0:
+        raise HTTPException(422, "amount must not be zero")
+    _client(session, client_id)
+    service.grant_incidents(
+        session,
+        request.app.state.settings.topics,
+        client_id,
+        body.amount,
+        reason=body.reason,
+        grant_id=body.grant_id,
+        actor=_actor(admin),
+    )
+    session.flush()
+    return client_incidents(client_id, session, admin)
+
+
+# ------------------------------------------------------------------ gateways
+
+
+@router.get("/gateways", response_model=list[views.GatewayOut])
+def list_gateways(session: SessionDep, admin: AdminDep):
+    return [views.gateway_out(g) for g in session.scalars(select(Gateway).order_by(Gateway.name))]
+
+
+@router.get("/gateways/{gateway_id}", response_model=views.GatewayOut)
+def read_gateway(gateway_id: str, session: SessionDep, admin: AdminDep):
+    gw = session.get(Gateway, gateway_id)
+    if gw is None:
+        raise HTTPException(404, f"gateway {gateway_id} does not exist")
+    return views.gateway_out(gw)
+
+
+@router.post("/gateways", response_model=views.GatewayOut, status_code=201)
+def add_gateway(body: views.GatewayIn, request: Request, session: SessionDep, admin: AdminDep):
+    """The password is encrypted before it is stored and is never returned."""
+    settings = request.app.state.settings
+    fields = body.model_dump(exclude={"password"})
+    if body.protocol == "maildir":
+        fields["type"] = "local"
+        if not body.maildir_path:
+            raise HTTPException(422, "a local (Maildir) gateway needs maildir_path")
+    else:
+        fields["type"] = "external"
+        if not body.host or not body.port:
+            raise HTTPException(422, "an external gateway needs host and port")
+    gw = service.add_gateway(
+        session,
+        settings.topics,
+        actor=_actor(admin),
+        password_encrypted=encrypt(settings, body.password),
+        **fields,
+    )
+    return views.gateway_out(gw)
+
+
+# ------------------------------------------------------------------ pre-defined replies
+
+
+@router.get("/predefined-replies", response_model=list[views.ReplyOut])
+def list_replies(session: SessionDep, admin: AdminDep):
+    rows = session.scalars(select(PredefinedReply).order_by(PredefinedReply.id)).all()
+    return [views.reply_out(r) for r in rows]
+
+
+@router.post("/predefined-replies", response_model=views.ReplyOut, status_code=201)
+def add_reply(body: views.ReplyIn, session: SessionDep, admin: AdminDep):
+    reply = service.add_predefined_reply(
+        session,
+        body.title,
+        body.text,
+        scope=body.scope,
+        department_id=body.department_id,
+        staff_id=body.staff_id,
+        actor=_actor(admin),
+    )
+    return views.reply_out(reply)
+
+
+@router.patch("/predefined-replies/{reply_id}", response_model=views.ReplyOut)
+def edit_reply(reply_id: int, body: views.ReplyPatch, session: SessionDep, admin: AdminDep):
+    reply = service.update_predefined_reply(
+        session, reply_id, actor=_actor(admin), **body.model_dump(exclude_unset=True)
+    )
+    return views.reply_out(reply)
+
+
+@router.delete("/predefined-replies/{reply_id}", status_code=204)
+def delete_reply(reply_id: int, session: SessionDep, admin: AdminDep) -> Response:
+    service.delete_predefined_reply(session, reply_id, actor=_actor(admin))
+    return Response(status_code=204)
+
+
+# ------------------------------------------------------------------ audit
+
+
+@router.get("/audit", response_model=list[views.AuditOut], summary="Who did what, newest first")
+def audit_log(
+    session: SessionDep,
+    admin: AdminDep,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+):
+    rows = session.scalars(
+        select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return [views.AuditOut.model_validate(r) for r in rows]

@@ -1,0 +1,93 @@
+"""Clients: their own tickets only, new tickets in Support-center departments under the
+incident rule, replies and closing."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy import select
+
+from services.ticket_store import service
+from services.ticket_store.api import views
+from services.ticket_store.api.deps import ClientDep, SessionDep, client_ticket
+from services.ticket_store.models import Department, Ticket
+
+router = APIRouter(prefix="/client", tags=["client"])
+
+
+@router.get(
+    "/departments",
+    response_model=list[views.SupportDepartmentOut],
+    summary="Departments shown in the Support center, with incidents left where support is paid",
+)
+def departments(session: SessionDep, client: ClientDep):
+    balance = service.incident_balance(session, client.id)
+    deps = session.scalars(
+        select(Department)
+        .where(Department.show_in_support_center.is_(True))
+        .order_by(Department.id)
+    )
+    return [
+        views.SupportDepartmentOut(
+            id=d.id,
+            name=d.name,
+            per_incident=d.per_incident,
+            incidents_left=balance if d.per_incident else None,
+        )
+        for d in deps
+    ]
+
+
+@router.get("/tickets", response_model=list[views.ClientTicketOut], summary="My tickets")
+def my_tickets(session: SessionDep, client: ClientDep):
+    rows = session.scalars(
+        select(Ticket).where(Ticket.client_id == client.id).order_by(Ticket.number.desc())
+    ).all()
+    return [views.client_ticket_out(session, t) for t in rows]
+
+
+@router.post(
+    "/tickets",
+    response_model=views.ClientTicketDetail,
+    status_code=201,
+    summary="Open a ticket (uses an incident where support is paid)",
+)
+def open_ticket(
+    body: views.ClientTicketIn, request: Request, session: SessionDep, client: ClientDep
+):
+    ticket = service.open_ticket_by_client(
+        session,
+        request.app.state.settings.topics,
+        client,
+        body.department_id,
+        body.subject,
+        body.text,
+    )
+    return views.client_ticket_detail(session, ticket)
+
+
+@router.get("/tickets/{number}", response_model=views.ClientTicketDetail, summary="My ticket")
+def read_ticket(number: int, session: SessionDep, client: ClientDep):
+    return views.client_ticket_detail(session, client_ticket(session, client, number))
+
+
+@router.post(
+    "/tickets/{number}/messages",
+    response_model=views.ClientTicketDetail,
+    status_code=201,
+    summary="Reply in my ticket",
+)
+def reply(
+    number: int, body: views.TextIn, request: Request, session: SessionDep, client: ClientDep
+):
+    ticket = client_ticket(session, client, number)
+    service.client_message(session, request.app.state.settings.topics, client, ticket, body.text)
+    return views.client_ticket_detail(session, ticket)
+
+
+@router.post("/tickets/{number}/close", response_model=views.ClientTicketOut, summary="Close")
+def close(number: int, request: Request, session: SessionDep, client: ClientDep):
+    ticket = client_ticket(session, client, number)
+    service.change_status(
+        session, request.app.state.settings.topics, ticket, "closed", actor=f"client:{client.id}"
+    )
+    return views.client_ticket_out(session, ticket)
