@@ -61,25 +61,25 @@ def test_sender_local_parts(sender: str, is_automatic: bool) -> None:
 
 
 DSN = (
-    "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\n"
-    "To: support@company.net\r\nSubject: Undelivered Mail Returned to Sender\r\n"
-    'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
-    "--B\r\nContent-Type: text/plain\r\n\r\nI'm sorry.\r\n"
-    "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
-    "Reporting-MTA: dns; mx.example.com\r\n\r\nFinal-Recipient: rfc822; bob@example.org\r\n"
-    "Action: failed\r\nStatus: 5.1.1\r\n"
-    "--B\r\nContent-Type: message/rfc822\r\n\r\n"
-    "From: support@company.net\r\nTo: bob@example.org\r\nMessage-ID: <out-1@company.net>\r\n"
-    "Subject: Re: your ticket\r\n\r\nHello Bob\r\n--B--\r\n"
-).encode()
+    b"From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\n"
+    b"To: support@company.net\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+    b'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+    b"--B\r\nContent-Type: text/plain\r\n\r\nI'm sorry.\r\n"
+    b"--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+    b"Reporting-MTA: dns; mx.example.com\r\n\r\nFinal-Recipient: rfc822; bob@example.org\r\n"
+    b"Action: failed\r\nStatus: 5.1.1\r\n"
+    b"--B\r\nContent-Type: message/rfc822\r\n\r\n"
+    b"From: support@company.net\r\nTo: bob@example.org\r\nMessage-ID: <out-1@company.net>\r\n"
+    b"Subject: Re: your ticket\r\n\r\nHello Bob\r\n--B--\r\n"
+)
 
 MDN = (
-    "From: bob@example.org\r\nTo: support@company.net\r\nSubject: Read: hi\r\n"
-    'Content-Type: multipart/report; report-type=disposition-notification; boundary="B"\r\n\r\n'
-    "--B\r\nContent-Type: text/plain\r\n\r\nYour message was read.\r\n"
-    "--B\r\nContent-Type: message/disposition-notification\r\n\r\n"
-    "Disposition: manual-action/MDN-sent-manually; displayed\r\n--B--\r\n"
-).encode()
+    b"From: bob@example.org\r\nTo: support@company.net\r\nSubject: Read: hi\r\n"
+    b'Content-Type: multipart/report; report-type=disposition-notification; boundary="B"\r\n\r\n'
+    b"--B\r\nContent-Type: text/plain\r\n\r\nYour message was read.\r\n"
+    b"--B\r\nContent-Type: message/disposition-notification\r\n\r\n"
+    b"Disposition: manual-action/MDN-sent-manually; displayed\r\n--B--\r\n"
+)
 
 DECIDED = [
     ("standard DSN", DSN, "report delivery-status"),
