@@ -989,9 +989,9 @@ def convert_incoming(
     adjust the client's incidents).
     """
     address = normalise_email(incoming.from_address)
+    _take_incoming(incoming, staff, "converted")
     if session.scalar(select(ClientEmail).where(ClientEmail.email == address)):
         raise Conflict(f"{address} belongs to a client already: attach the email to that client")
-    _take_incoming(incoming, staff, "converted")
     name = (client_name or incoming.from_name or address).strip()
     client = add_client(session, topics, name, [address], actor=f"staff:{staff.id}")
     return _ticket_from_incoming(session, topics, staff, incoming, client)
