@@ -1,0 +1,77 @@
+"""Fetcher subprocesses (`python -m supportdesk.cli fetcher`), as they run in production."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from services.fetcher.state import GatewayHealth, load_health
+from supportdesk.config import Settings
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def fetcher_env(settings: Settings, ca_file: str, **fetcher_opts: object) -> dict[str, str]:
+    env = {
+        "SUPPORTDESK_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "SUPPORTDESK_DATABASE_URL": settings.database_url,
+        "SUPPORTDESK_BLOB_DIR": str(settings.blob_dir),
+        "SUPPORTDESK_TOPIC_PARTITIONS": str(settings.topic_partitions),
+        "SUPPORTDESK_CA_FILE": ca_file,
+        "SUPPORTDESK_FETCHER_SESSION_TIMEOUT_MS": "6000",
+        "SUPPORTDESK_FETCHER_HEARTBEAT_INTERVAL_MS": "1000",
+        "SUPPORTDESK_FETCHER_BACKOFF_BASE_S": "0.2",
+        "SUPPORTDESK_FETCHER_BACKOFF_CAP_S": "2",
+        "SUPPORTDESK_FETCHER_HEALTH_EVERY_S": "1",
+    }
+    if settings.secret_key is not None:
+        env["SUPPORTDESK_SECRET_KEY"] = settings.secret_key.get_secret_value()
+    for name, value in settings.topics.model_dump().items():
+        env[f"SUPPORTDESK_TOPICS__{name.upper()}"] = value
+    for name, value in fetcher_opts.items():
+        env[f"SUPPORTDESK_FETCHER_{name.upper()}"] = str(value)
+    return env
+
+
+class FetcherProc:
+    def __init__(self, env: dict[str, str], workdir: Path, name: str) -> None:
+        self.log_path = workdir / f"{name}.log"
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "supportdesk.cli", "fetcher"],
+            cwd=workdir,
+            env={**os.environ, "PYTHONPATH": str(REPO), **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def owner_suffix(self) -> str:
+        return f":{self.pid}"
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+
+def owners(settings: Settings) -> dict[str, GatewayHealth]:
+    return load_health(settings.kafka_bootstrap, settings.topics.fetcher_state)
