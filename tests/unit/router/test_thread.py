@@ -20,8 +20,8 @@ CASES = [
     # (from, extra headers, subject, expected decision or None, expected ticket)
     ("alice@example.com", "", f"Re: help [#{T1}]", Decision.MESSAGE_ADDED, T1),
     ("ALICE@Example.com", "", f"Re: help [#{T1}]", Decision.MESSAGE_ADDED, T1),
-    ("alice@example.com", "In-Reply-To: <out-1@company.net>", "Re: help", Decision.MESSAGE_ADDED, T1),
-    ("alice@example.com", "References: <x@y> <out-1@company.net>", "Re", Decision.MESSAGE_ADDED, T1),
+    ("alice@example.com", "In-Reply-To: <out-1@company.net>", "Re", Decision.MESSAGE_ADDED, T1),
+    ("alice@example.com", "References: <x@y> <out-1@company.net>", "", Decision.MESSAGE_ADDED, T1),
     # Someone else's tag: never reaches that ticket.
     ("mallory@example.com", "", f"Re: [#{T1}]", Decision.INCOMING, None),
     ("stranger@example.com", "", f"Re: [#{T1}]", Decision.INCOMING, None),
