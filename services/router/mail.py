@@ -1,9 +1,12 @@
 """Parsing raw bytes into the few facts the rules need, with the stdlib `email` package.
 
-Parsed once per mail; every rule reads the same `ParsedMail`. Header values are
-decoded with ``policy.default`` (RFC 2047, folding, groups, comments, quoted
-local parts), and every access is guarded: a broken header becomes "absent",
-never an exception that would stop the partition.
+Parsed once per mail; every rule reads the same `ParsedMail`. The MIME tree is
+parsed with ``compat32`` (the fast path: no header objects built for headers
+nobody reads); the headers that carry meaning for the rules (From, Sender, To,
+Subject) go through ``policy.default``'s header registry, which handles
+RFC 2047, folding, groups, comments and quoted local parts. Every access is
+guarded: a broken header becomes "absent", never an exception that would stop
+the partition.
 """
 
 from __future__ import annotations
@@ -13,18 +16,24 @@ import html as html_lib
 import re
 from dataclasses import dataclass, field
 from email import policy
-from email.message import EmailMessage, Message
+from email.message import Message
+from email.header import decode_header, make_header
 from email.parser import BytesParser
 from email.utils import getaddresses
 
 import nh3
 
-_PARSER = BytesParser(policy=policy.default)
-_HEADERS_ONLY = BytesParser(policy=policy.default)
+_PARSER = BytesParser(policy=policy.compat32)
+_DECODED = policy.default  # header registry for the headers the rules interpret
+_FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
 MSGID_RE = re.compile(r"<([^<>\s]+)>")
 STATUS_RE = re.compile(r"^\s*Status\s*:\s*([245]\.\d{1,3}\.\d{1,3})", re.I | re.M)
 MSGID_LINE_RE = re.compile(r"^\s*Message-ID\s*:\s*(<[^<>\s]+>)", re.I | re.M)
 _WS_RE = re.compile(r"\s+")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_SIMPLE_ADDRESSES_RE = re.compile(
+    r"^[A-Za-z0-9 \t\r\n._+\-]*<?[A-Za-z0-9._+\-]+@[A-Za-z0-9.\-]+>?$"
+)
 # A mail body beyond this many characters is cut in the command (the full part
 # is kept as an attachment in the blob store) so events stay far below 1 MB.
 MAX_BODY_CHARS = 200_000
@@ -37,8 +46,7 @@ class MalformedMail(ValueError):
 def normalise_address(addr: str) -> str:
     """Whole-address form used for every comparison: lower case, IDN domain as ASCII."""
     addr = (addr or "").strip().strip("<>").strip()
-    if any("\udc80" <= ch <= "\udcff" for ch in addr):  # raw UTF-8 bytes in a header
-        addr = addr.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    addr = clean_text(addr)  # raw UTF-8 bytes in a header arrive as surrogate escapes
     if "@" not in addr:
         return addr.lower()
     local, _, domain = addr.rpartition("@")
@@ -50,12 +58,12 @@ def normalise_address(addr: str) -> str:
 
 def clean_text(text: str) -> str:
     """Undo surrogate escapes (raw 8-bit bytes in headers) so the text is valid UTF-8."""
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
+    if text.isascii():
+        return text
+    if _SURROGATE_RE.search(text):
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if _SURROGATE_RE.search(text):  # lone surrogates that were not escaped bytes
+        text = text.encode("utf-8", "replace").decode("utf-8")
     return text
 
 
@@ -81,7 +89,7 @@ class Part:
 class ParsedMail:
     """What the rules read; built by `parse`."""
 
-    msg: EmailMessage
+    msg: Message
     from_address: str = ""
     from_name: str = ""
     to_addresses: list[str] = field(default_factory=list)
@@ -100,19 +108,12 @@ class ParsedMail:
     returned_message_ids: list[str] = field(default_factory=list)
 
     def header(self, name: str) -> str:
-        """A header as decoded text, '' when absent or undecodable."""
-        try:
-            value = self.msg.get(name)
-        except Exception:  # noqa: BLE001 - a broken header is an absent header
-            value = _raw_header(self.msg, name)
-        return "" if value is None else clean_text(str(value))
+        """A header's first value, unfolded (encoded words left as they are), '' if absent."""
+        values = self.headers(name)
+        return values[0] if values else ""
 
     def headers(self, name: str) -> list[str]:
-        try:
-            return [clean_text(str(v)) for v in self.msg.get_all(name) or []]
-        except Exception:  # noqa: BLE001
-            raw = _raw_header(self.msg, name)
-            return [raw] if raw else []
+        return [_unfold(v) for v in _raw_headers(self.msg, name)]
 
     def has_header(self, name: str) -> bool:
         return name in self.msg
@@ -135,20 +136,37 @@ def is_blank(text: str) -> bool:
     return not _WS_RE.sub("", text.replace("\u00a0", "").replace("\u200b", ""))
 
 
-def _raw_header(msg: Message, name: str) -> str:
-    """The raw (undecoded) value of a header, bypassing the header registry."""
-    for k, v in msg._headers:  # noqa: SLF001 - the registry raised on this header
-        if k.lower() == name.lower():
-            return str(v) if not isinstance(v, str) else v
-    return ""
+def _unfold(value: str) -> str:
+    return clean_text(_FOLD_RE.sub("", value)).strip()
 
 
-def _addresses(msg: EmailMessage, name: str) -> list[tuple[str, str]]:
+def _raw_headers(msg: Message, name: str) -> list[str]:
+    """Every raw value of a header, without any decoding that could raise."""
+    lname = name.lower()
+    return [str(v) for k, v in msg._headers if k.lower() == lname]  # noqa: SLF001
+
+
+def decoded_header(msg: Message, name: str) -> str:
+    """A header decoded by the registry (RFC 2047 words, folding); raw text if that fails."""
+    raws = _raw_headers(msg, name)
+    if not raws:
+        return ""
+    try:
+        return clean_text(str(_DECODED.header_fetch_parse(name, raws[0])))
+    except Exception:  # noqa: BLE001 - keep the raw text rather than lose the header
+        return _unfold(raws[0])
+
+
+def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
     """(display name, normalised address) pairs from every header called ``name``."""
     out: list[tuple[str, str]] = []
+    raws = _raw_headers(msg, name)
+    if all(_SIMPLE_ADDRESSES_RE.match(r) for r in raws):
+        # Fast path, same answer: plain words and <addr> need no RFC 5322 machinery.
+        return [(d, normalise_address(a)) for d, a in getaddresses(raws) if a]
     try:
-        values = msg.get_all(name) or []
-        for value in values:
+        for raw in raws:
+            value = _DECODED.header_fetch_parse(name, raw)
             for addr in getattr(value, "addresses", ()):
                 if not addr.username:
                     continue
@@ -156,26 +174,31 @@ def _addresses(msg: EmailMessage, name: str) -> list[tuple[str, str]]:
                 out.append((clean_text(addr.display_name or ""), normalise_address(full)))
         return out
     except Exception:  # noqa: BLE001 - fall back to the tolerant legacy parser
-        raws = [v for k, v in msg._headers if k.lower() == name.lower()]  # noqa: SLF001
-        for display, addr in getaddresses([str(r) for r in raws]):
+        out = []
+        for display, addr in getaddresses(raws):
             if addr:
                 out.append((clean_text(display), normalise_address(addr)))
         return out
 
 
-def _decode_text(part: EmailMessage) -> str:
+def _decode_text(part: Message) -> str:
     try:
-        content = part.get_content()
-        if isinstance(content, str):
-            return clean_text(content)
-    except Exception:  # noqa: BLE001 - unknown charset, broken transfer encoding
-        pass
-    payload = part.get_payload(decode=True) or b""
-    charset = part.get_content_charset() or "utf-8"
+        payload = part.get_payload(decode=True) or b""
+    except Exception:  # noqa: BLE001 - broken transfer encoding: take it as it is
+        payload = str(part.get_payload()).encode("utf-8", "surrogateescape")
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8", "surrogateescape")
     try:
-        return payload.decode(charset, errors="replace")
-    except LookupError:
-        return payload.decode("utf-8", errors="replace")
+        charset = part.get_content_charset() or "us-ascii"
+    except Exception:  # noqa: BLE001
+        charset = "us-ascii"
+    if charset in ("us-ascii", "ascii", "unknown-8bit", "x-unknown"):
+        charset = "utf-8"  # 8-bit text labelled ASCII is, in practice, UTF-8 more often than not
+    try:
+        text = payload.decode(charset, errors="replace")
+    except (LookupError, ValueError):
+        text = payload.decode("utf-8", errors="replace")
+    return clean_text(text)
 
 
 def _payload_bytes(part: Message) -> bytes:
@@ -195,7 +218,10 @@ def _payload_bytes(part: Message) -> bytes:
 
 def _filename(part: Message) -> str:
     try:
-        return clean_text(part.get_filename() or "")
+        name = part.get_filename() or ""
+        if "=?" in name:  # RFC 2047 in a parameter: not standard, but what Outlook sends
+            name = str(make_header(decode_header(name)))
+        return clean_text(name)
     except Exception:  # noqa: BLE001
         return ""
 
@@ -209,7 +235,7 @@ RETURNED_TYPES = (
 )
 
 
-def _walk(mail: ParsedMail, part: EmailMessage, depth: int = 0) -> None:
+def _walk(mail: ParsedMail, part: Message, depth: int = 0) -> None:
     """Collect text, HTML, attachments and report parts; message/* parts are not descended."""
     if depth > 30:
         return
@@ -234,8 +260,10 @@ def _walk(mail: ParsedMail, part: EmailMessage, depth: int = 0) -> None:
     if part.is_multipart():
         if ctype == "multipart/report":
             mail.report_type = (part.get_param("report-type") or "").lower()
-        for sub in part.iter_parts():
-            _walk(mail, sub, depth + 1)
+        subs = part.get_payload()
+        for sub in subs if isinstance(subs, list) else ():
+            if isinstance(sub, Message):
+                _walk(mail, sub, depth + 1)
         return
     disposition = (part.get_content_disposition() or "").lower()
     filename = _filename(part)
@@ -263,7 +291,7 @@ def parse(data: bytes) -> ParsedMail:
     if froms:
         mail.from_name, mail.from_address = froms[0]
     mail.to_addresses = [a for _, a in _addresses(msg, "To")]
-    mail.subject = _WS_RE.sub(" ", mail.header("Subject")).strip()
+    mail.subject = _WS_RE.sub(" ", decoded_header(msg, "Subject")).strip()
     mail.message_id = normalise_message_id(mail.header("Message-ID"))
     mail.in_reply_to = [normalise_message_id(m) for m in message_ids(mail.header("In-Reply-To"))]
     mail.references = [
@@ -277,10 +305,4 @@ def parse(data: bytes) -> ParsedMail:
     except Exception:  # noqa: BLE001 - a broken MIME tree: keep what we have, fall back to raw text
         if not mail.text and not mail.html and not mail.attachments:
             mail.text = _payload_bytes(msg).decode("utf-8", "replace")
-    if (
-        not mail.report_type
-        and mail.returned_message_ids == []
-        and msg.get_content_type() == "text/plain"
-    ):
-        pass
     return mail

@@ -1,0 +1,273 @@
+"""Router throughput: mail.raw prefilled with realistic mails -> all outcomes written.
+
+Prints the router's rate (mails/s, one worker in a subprocess, measured from the
+first to the last outcome's broker timestamp, so worker start-up is excluded and
+reported separately) next to the standard library's parse rate for the same
+mails measured in the same run (``BytesParser(policy=policy.default)``, the
+parser the router uses), and their ratio.
+
+    .venv/bin/python bench/router_bench.py [--mails 10000] [--bootstrap HOST:PORT]
+
+Without --bootstrap a throw-away single-node broker is started (supportdesk.broker).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kafka import KafkaConsumer, KafkaProducer  # noqa: E402
+from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
+
+from schemas.events import (  # noqa: E402
+    ClientEntry,
+    DepartmentEntry,
+    GatewaySnapshot,
+    IncidentsGranted,
+    MailSource,
+    RawEmail,
+    email_id_for,
+)
+from supportdesk.blobs import BlobStore  # noqa: E402
+
+TOPIC_FIELDS = (
+    "raw", "outcomes", "ticket_commands", "incoming", "outbound", "ticket_events",
+    "clients", "gateways", "departments", "fetcher_state", "incidents", "dead",
+)  # fmt: skip
+WORDS = (
+    "server down restart error invoice payment domain DNS certificate backup database "
+    "disk memory timeout please urgent thanks regards login password email account "
+    "renewal hosting upgrade migration ticket question problem since yesterday"
+).split()
+CLIENTS = 300
+GATEWAYS = (("gw-support", "support@company.net", 1), ("gw-sales", "sales@company.net", 2))
+
+
+def sentence(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+
+def body_text(rng: random.Random, size: int) -> str:
+    lines, total = [], 0
+    while total < size:
+        line = sentence(rng, rng.randint(6, 14))
+        lines.append(line)
+        total += len(line) + 1
+    return "\n".join(lines)
+
+
+def make_mail(rng: random.Random, i: int, to: str) -> bytes:
+    """One of: plain, HTML alternative, attachment, non-ASCII, auto-reply, unknown sender."""
+    kind = rng.random()
+    known = rng.random() < 0.85
+    sender = f"client{rng.randrange(CLIENTS)}@example.com" if known else f"x{i}@stranger.org"
+    head = (
+        f"Return-Path: <{sender}>\r\nReceived: from mx.example.com by mail.company.net; "
+        f"Thu, 26 Nov 2026 10:00:00 +0000\r\nFrom: Client {i} <{sender}>\r\nTo: {to}\r\n"
+        f"Subject: {sentence(rng, 4)}\r\nMessage-ID: <bench-{i}-{uuid.uuid4().hex}@example.com>\r\n"
+        f"Date: Thu, 26 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+    )
+    text = body_text(rng, rng.choice((300, 800, 2000, 6000)))
+    if kind < 0.45:
+        return (head + "Content-Type: text/plain; charset=utf-8\r\n\r\n" + text + "\r\n").encode()
+    if kind < 0.75:
+        html = "<html><body>" + "".join(f"<p>{p}</p>" for p in text.split("\n")) + "</body></html>"
+        return (
+            head + 'Content-Type: multipart/alternative; boundary="alt"\r\n\r\n'
+            "--alt\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + text + "\r\n"
+            "--alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + html + "\r\n--alt--\r\n"
+        ).encode()
+    if kind < 0.88:
+        size = rng.choice((20_000, 60_000, 200_000))
+        blob = base64.encodebytes(rng.randbytes(size)).decode().replace("\n", "\r\n")
+        return (
+            head + 'Content-Type: multipart/mixed; boundary="mix"\r\n\r\n'
+            "--mix\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + text + "\r\n"
+            "--mix\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n"
+            f'Content-Disposition: attachment; filename="invoice-{i}.pdf"\r\n\r\n'
+            + blob
+            + "--mix--\r\n"
+        ).encode()
+    if kind < 0.95:
+        body = "Dobrý den, žluťoučký kůň úpěl ďábelské ódy. " + text
+        return (
+            (
+                head.replace("Subject: ", "Subject: =?utf-8?q?P=C5=99=C3=ADloha?= ")
+                + "Content-Type: text/plain; charset=windows-1250\r\n"
+                "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+            ).encode()
+            + _qp(body.encode("windows-1250"))
+            + b"\r\n"
+        )
+    return (
+        head + "Auto-Submitted: auto-replied\r\nContent-Type: text/plain\r\n\r\n"
+        "I am out of the office until Monday.\r\n"
+    ).encode()
+
+
+def _qp(data: bytes) -> bytes:
+    import quopri
+
+    return quopri.encodestring(data)
+
+
+def build_mails(n: int, seed: int = 4) -> list[tuple[str, str, int, bytes]]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        gw, addr, dept = GATEWAYS[i % 2]
+        out.append((gw, addr, dept, make_mail(rng, i, addr)))
+    return out
+
+
+def parse_rate(mails: list[bytes]) -> float:
+    parser = BytesParser(policy=policy.default)
+    t0 = time.perf_counter()
+    for data in mails:
+        parser.parsebytes(data)
+    return len(mails) / (time.perf_counter() - t0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--mails", type=int, default=10_000)
+    ap.add_argument("--bootstrap", default=os.environ.get("SUPPORTDESK_BENCH_BOOTSTRAP", ""))
+    ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument("--timeout", type=float, default=900.0)
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="router-bench-"))
+    broker = None
+    bootstrap = args.bootstrap
+    if not bootstrap:
+        from supportdesk.broker import LocalBroker, free_port
+
+        broker = LocalBroker(work / "kafka", port=free_port(), controller_port=free_port())
+        broker.start()
+        broker.wait_ready()
+        bootstrap = broker.bootstrap
+    print(f"broker {bootstrap}; building {args.mails} mails ...", flush=True)
+    mails = build_mails(args.mails)
+    sizes = sorted(len(m[3]) for m in mails)
+    print(
+        f"mail sizes: median {sizes[len(sizes) // 2]} B, p95 {sizes[int(len(sizes) * 0.95)]} B, "
+        f"total {sum(sizes) / 1e6:.1f} MB",
+        flush=True,
+    )
+    stdlib = parse_rate([m[3] for m in mails])
+
+    run_id = uuid.uuid4().hex[:8]
+    topics = {f: f"bench{run_id}.{f}" for f in TOPIC_FIELDS}
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics([NewTopic(t, args.partitions, 1) for t in topics.values()])
+    admin.close()
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=512 * 1024,
+        max_request_size=2 * 1024 * 1024,
+    )  # fmt: skip
+    for c in range(CLIENTS):
+        email = f"client{c}@example.com"
+        entry = ClientEntry(email=email, client_id=1000 + c, name=f"Client {c}")
+        producer.send(topics["clients"], key=email.encode(), value=entry.model_dump_json().encode())
+        grant = IncidentsGranted(grant_id=f"g{c}", client_id=1000 + c, amount=20)
+        producer.send(
+            topics["incidents"], key=str(1000 + c).encode(), value=grant.model_dump_json().encode()
+        )
+    for dept, paid in ((1, False), (2, True)):
+        d = DepartmentEntry(department_id=dept, name=f"d{dept}", per_incident=paid)
+        producer.send(
+            topics["departments"], key=str(dept).encode(), value=d.model_dump_json().encode()
+        )
+    blobs = BlobStore(work / "blobs")
+    ids = set()
+    for i, (gw, addr, dept, data) in enumerate(mails):
+        source = MailSource(protocol="maildir", filename=f"bench-{run_id}-{i}")
+        raw = RawEmail(
+            email_id=email_id_for(gw, source), gateway_id=gw,
+            gateway=GatewaySnapshot(address=addr, department_id=dept), source=source,
+            size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+            raw_b64=base64.b64encode(data).decode(),
+        )  # fmt: skip
+        ids.add(raw.email_id)
+        producer.send(topics["raw"], key=gw.encode(), value=raw.model_dump_json().encode())
+    producer.flush(120)
+    producer.close()
+    print(f"mail.raw prefilled; starting the router ({args.partitions} partitions) ...", flush=True)
+
+    env = dict(os.environ)
+    env.update({f"SUPPORTDESK_TOPICS__{f.upper()}": t for f, t in topics.items()})
+    env.update({
+        "SUPPORTDESK_KAFKA_BOOTSTRAP": bootstrap,
+        "SUPPORTDESK_ROUTER_APP_ID": f"bench-router-{run_id}",
+        "SUPPORTDESK_TOPIC_PARTITIONS": str(args.partitions),
+        "SUPPORTDESK_BLOB_DIR": str(blobs.root),
+        "PYTHONPATH": str(ROOT),
+    })  # fmt: skip
+    log = open(work / "router.log", "wb")  # noqa: SIM115
+    t_start = time.time()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.router"], cwd=ROOT, env=env, stdout=log,
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    consumer = KafkaConsumer(
+        topics["outcomes"], bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+        enable_auto_commit=False, group_id=None, consumer_timeout_ms=1000,
+    )  # fmt: skip
+    seen: dict[str, str] = {}
+    first_ts = last_ts = None
+    deadline = time.time() + args.timeout
+    try:
+        while len(seen) < len(ids) and time.time() < deadline:
+            for rec in consumer:
+                ts = rec.timestamp / 1000
+                first_ts = ts if first_ts is None else min(first_ts, ts)
+                last_ts = ts if last_ts is None else max(last_ts, ts)
+                seen[rec.key.decode()] = json.loads(rec.value)["decision"]
+            if proc.poll() is not None:
+                raise SystemExit(
+                    f"router exited with {proc.returncode}; log: {work / 'router.log'}"
+                )
+    finally:
+        consumer.close()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if broker is not None:
+            broker.stop()
+    t_end = time.time()
+    if len(seen) < len(ids) or first_ts is None or last_ts is None:
+        print(f"only {len(seen)}/{len(ids)} outcomes within {args.timeout}s", flush=True)
+        return 1
+    span = max(last_ts - first_ts, 1e-6)
+    router_rate = (len(ids) - 1) / span
+    counts: dict[str, int] = {}
+    for d in seen.values():
+        counts[d] = counts.get(d, 0) + 1
+    print(f"outcomes: {len(seen)} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})")
+    print(f"router:        {router_rate:8.0f} mails/s  (first->last outcome {span:.1f}s; "
+          f"wall incl. worker start {t_end - t_start:.1f}s)")  # fmt: skip
+    print(f"stdlib parse:  {stdlib:8.0f} mails/s  (BytesParser(policy=default), same mails)")
+    print(f"ratio router/parse: {router_rate / stdlib:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
