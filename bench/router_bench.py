@@ -50,11 +50,39 @@ TOPIC_FIELDS = (
     "raw", "outcomes", "ticket_commands", "incoming", "outbound", "ticket_events",
     "clients", "gateways", "departments", "fetcher_state", "incidents", "dead",
 )  # fmt: skip
-WORDS = (
-    "server down restart error invoice payment domain DNS certificate backup database "
-    "disk memory timeout please urgent thanks regards login password email account "
-    "renewal hosting upgrade migration ticket question problem since yesterday"
-).split()
+WORDS = [
+    "server",
+    "down",
+    "restart",
+    "error",
+    "invoice",
+    "payment",
+    "domain",
+    "DNS",
+    "certificate",
+    "backup",
+    "database",
+    "disk",
+    "memory",
+    "timeout",
+    "please",
+    "urgent",
+    "thanks",
+    "regards",
+    "login",
+    "password",
+    "email",
+    "account",
+    "renewal",
+    "hosting",
+    "upgrade",
+    "migration",
+    "ticket",
+    "question",
+    "problem",
+    "since",
+    "yesterday",
+]
 CLIENTS = 300
 GATEWAYS = (("gw-support", "support@company.net", 1), ("gw-sales", "sales@company.net", 2))
 
