@@ -1,0 +1,207 @@
+# ruff: noqa: E501 - the matrix reads best as one row per operation
+"""Every operation × who asks: staff in and out of the department, administrator, the
+client who owns the ticket and another client, and nobody.
+
+The objects are in Sales: Gary works there, John (Technical only) does not, Ann
+is an administrator in no department, Bob owns the ticket, Alice does not. A
+refusal must be 401/403/404 and must not carry the object's content; a new
+endpoint that is not in the matrix fails the test.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from schemas.events import Attachment, MailContent
+from schemas.events import IncomingEmail as IncomingEmailEvent
+from services.ticket_store import service
+from services.ticket_store.models import Gateway
+from supportdesk.blobs import BlobStore
+from tests.integration.api.conftest import World
+
+WHO = ("anonymous", "john", "gary", "ann", "alice", "bob")
+# Text only someone allowed may ever see.
+SECRETS = ("Invoice question", "Sales secret reply", "Prices for resellers", "sales note")
+
+
+def _allowed(kind: str) -> set[str]:
+    return {
+        "anyone": set(WHO),
+        "logged-in": {"john", "gary", "ann", "alice", "bob"},
+        "staff": {"john", "gary", "ann"},
+        "sales-staff": {"gary"},
+        "admin": {"ann"},
+        "client": {"alice", "bob"},
+        "bob": {"bob"},
+        "technical-attachment": {"john", "gary", "alice"},
+    }[kind]
+
+
+def _setup(world: World) -> dict[str, object]:
+    blob = BlobStore(world.settings.blob_dir).put(b"price list")
+    with world.db.transaction() as s:
+        row = service.record_incoming(
+            s,
+            IncomingEmailEvent(
+                email_id="in-sales",
+                gateway_id="gw",
+                department_id=world.sales,
+                content=MailContent(
+                    from_address="newcomer@reseller.example",
+                    subject="Prices for resellers",
+                    text="prices?",
+                    attachments=(
+                        Attachment(
+                            filename="prices.txt", content_type="text/plain", size=10, blob_ref=blob
+                        ),
+                    ),
+                ),
+            ),
+        )
+        s.flush()
+        incoming = row.id
+        reply = service.add_predefined_reply(
+            s, "Sales", "Sales secret reply", scope="department", department_id=world.sales
+        ).id
+        doomed = service.add_predefined_reply(s, "Doomed", "to be deleted").id
+        service.add_note(
+            s,
+            world.settings.topics,
+            s.get(service.Staff, world.ids["gary"]),
+            s.get(service.Ticket, world.bob_ticket),
+            "sales note",
+        )
+        bob = s.get(service.Client, world.ids["bob"])
+        service.add_client_email(s, world.settings.topics, bob, "bob.spare@example.org")
+    r = world.post(
+        "ann",
+        "/admin/gateways",
+        {
+            "name": "maildir",
+            "protocol": "maildir",
+            "maildir_path": "/tmp/nowhere",
+            "address": "sales@company.net",
+            "department_id": world.sales,
+        },
+    )
+    assert r.status_code == 201
+    with world.db.transaction() as s:
+        gateway = s.scalar(select(Gateway)).id
+    return {"incoming": incoming, "reply": reply, "doomed": doomed, "gateway": gateway}
+
+
+def _matrix(world: World, o: dict[str, object]) -> list[tuple[str, str, str, str, object]]:
+    """(method, OpenAPI path, concrete path, who may, body) in the order they are run."""
+    n, b = world.bob_ticket, world.ids["bob"]
+    i, rep = o["incoming"], o["reply"]
+    return [
+        ("GET", "/api/v1/auth/me", "/auth/me", "logged-in", None),
+        ("GET", "/api/v1/tickets", "/tickets", "staff", None),
+        ("GET", "/api/v1/tickets/{number}", f"/tickets/{n}", "sales-staff", None),
+        ("POST", "/api/v1/tickets/{number}/notes", f"/tickets/{n}/notes", "sales-staff", {"text": "n"}),
+        ("POST", "/api/v1/tickets/{number}/replies", f"/tickets/{n}/replies", "sales-staff", {"text": "r"}),
+        ("POST", "/api/v1/tickets/{number}/assign", f"/tickets/{n}/assign", "sales-staff", None),
+        ("POST", "/api/v1/tickets/{number}/status", f"/tickets/{n}/status", "sales-staff", {"status": "in_progress"}),
+        ("GET", "/api/v1/predefined-replies", "/predefined-replies", "staff", None),
+        ("GET", "/api/v1/tickets/{number}/predefined-replies", f"/tickets/{n}/predefined-replies", "sales-staff", None),
+        ("POST", "/api/v1/tickets/{number}/predefined-replies/{reply_id}/send", f"/tickets/{n}/predefined-replies/{rep}/send", "sales-staff", None),
+        ("GET", "/api/v1/incoming-emails", "/incoming-emails", "staff", None),
+        ("GET", "/api/v1/incoming-emails/{incoming_id}", f"/incoming-emails/{i}", "sales-staff", None),
+        ("GET", "/api/v1/incoming-emails/{incoming_id}/attachments/{index}", f"/incoming-emails/{i}/attachments/0", "sales-staff", None),
+        ("POST", "/api/v1/incoming-emails/{incoming_id}/attach", f"/incoming-emails/{i}/attach", "sales-staff", {"ticket_number": n}),
+        ("POST", "/api/v1/incoming-emails/{incoming_id}/convert", f"/incoming-emails/{i}/convert", "sales-staff", {}),
+        ("POST", "/api/v1/incoming-emails/{incoming_id}/spam", f"/incoming-emails/{i}/spam", "sales-staff", None),
+        ("POST", "/api/v1/incoming-emails/{incoming_id}/delete", f"/incoming-emails/{i}/delete", "sales-staff", None),
+        ("GET", "/api/v1/attachments/{attachment_id}", f"/attachments/{world.attachment}", "technical-attachment", None),
+        ("GET", "/api/v1/client/departments", "/client/departments", "client", None),
+        ("GET", "/api/v1/client/tickets", "/client/tickets", "client", None),
+        ("POST", "/api/v1/client/tickets", "/client/tickets", "client", {"department_id": world.technical, "subject": "s", "text": "t"}),
+        ("GET", "/api/v1/client/tickets/{number}", f"/client/tickets/{n}", "bob", None),
+        ("POST", "/api/v1/client/tickets/{number}/messages", f"/client/tickets/{n}/messages", "bob", {"text": "more"}),
+        ("POST", "/api/v1/client/tickets/{number}/close", f"/client/tickets/{n}/close", "bob", None),
+        ("POST", "/api/v1/tickets/{number}/close", f"/tickets/{n}/close", "sales-staff", None),
+        ("GET", "/api/v1/admin/departments", "/admin/departments", "admin", None),
+        ("POST", "/api/v1/admin/departments", "/admin/departments", "admin", {"name": "New"}),
+        ("PATCH", "/api/v1/admin/departments/{department_id}", f"/admin/departments/{world.sales}", "admin", {"name": "Sales"}),
+        ("GET", "/api/v1/admin/staff", "/admin/staff", "admin", None),
+        ("POST", "/api/v1/admin/staff", "/admin/staff", "admin", {"name": "S", "email": "s@company.net", "password": "long enough"}),
+        ("GET", "/api/v1/admin/staff/{staff_id}", f"/admin/staff/{world.ids['john']}", "admin", None),
+        ("PATCH", "/api/v1/admin/staff/{staff_id}", f"/admin/staff/{world.ids['john']}", "admin", {"name": "John Smith"}),
+        ("GET", "/api/v1/admin/clients", "/admin/clients", "admin", None),
+        ("POST", "/api/v1/admin/clients", "/admin/clients", "admin", {"name": "C", "emails": ["c@example.com"]}),
+        ("GET", "/api/v1/admin/clients/{client_id}", f"/admin/clients/{b}", "admin", None),
+        ("PATCH", "/api/v1/admin/clients/{client_id}", f"/admin/clients/{b}", "admin", {"comment": "vip"}),
+        ("POST", "/api/v1/admin/clients/{client_id}/emails", f"/admin/clients/{b}/emails", "admin", {"email": "bob3@example.org"}),
+        ("DELETE", "/api/v1/admin/clients/{client_id}/emails/{email}", f"/admin/clients/{b}/emails/bob.spare@example.org", "admin", None),
+        ("GET", "/api/v1/admin/clients/{client_id}/incidents", f"/admin/clients/{b}/incidents", "admin", None),
+        ("POST", "/api/v1/admin/clients/{client_id}/incidents", f"/admin/clients/{b}/incidents", "admin", {"amount": 1}),
+        ("GET", "/api/v1/admin/gateways", "/admin/gateways", "admin", None),
+        ("GET", "/api/v1/admin/gateways/{gateway_id}", f"/admin/gateways/{o['gateway']}", "admin", None),
+        ("POST", "/api/v1/admin/gateways", "/admin/gateways", "admin", {"name": "g2", "protocol": "maildir", "maildir_path": "/tmp/x", "address": "a@company.net", "department_id": world.sales}),
+        ("GET", "/api/v1/admin/predefined-replies", "/admin/predefined-replies", "admin", None),
+        ("POST", "/api/v1/admin/predefined-replies", "/admin/predefined-replies", "admin", {"title": "t", "text": "t"}),
+        ("PATCH", "/api/v1/admin/predefined-replies/{reply_id}", f"/admin/predefined-replies/{rep}", "admin", {"title": "Sales"}),
+        ("DELETE", "/api/v1/admin/predefined-replies/{reply_id}", f"/admin/predefined-replies/{o['doomed']}", "admin", None),
+        ("GET", "/api/v1/admin/audit", "/admin/audit", "admin", None),
+        ("POST", "/api/v1/auth/logout", "/auth/logout", "logged-in", None),
+    ]  # fmt: skip
+
+
+PUBLIC = {("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/tokens")}
+
+
+def test_every_operation_for_everyone(world: World) -> None:
+    objects = _setup(world)
+    matrix = _matrix(world, objects)
+    documented = {
+        (method.upper(), path)
+        for path, ops in world.app.app.openapi()["paths"].items()
+        for method in ops
+    }
+    covered = {(m, p) for m, p, *_ in matrix}
+    assert documented - PUBLIC == covered, "every operation is in the authorisation matrix"
+
+    failures = []
+    for method, _, path, kind, body in matrix:
+        allowed = _allowed(kind)
+        # Refused callers first, so an allowed write cannot change what they would see.
+        for who in sorted(set(WHO) - allowed) + sorted(allowed):
+            kwargs = {"json": body} if body is not None else {}
+            r = world.app.request(
+                method,
+                f"/api/v1{path}",
+                headers=world.as_(None if who == "anonymous" else who),
+                **kwargs,
+            )
+            if who in allowed:
+                if r.status_code in (401, 403, 404) or r.status_code >= 500:
+                    failures.append(f"{who} {method} {path}: {r.status_code} {r.text[:120]}")
+            else:
+                expected = {401} if who == "anonymous" else {403, 404}
+                if r.status_code not in expected:
+                    failures.append(f"{who} {method} {path}: {r.status_code}, not {expected}")
+                leaked = [x for x in SECRETS if x in r.text]
+                if leaked or "detail" not in r.json():
+                    failures.append(f"{who} {method} {path}: leaked {leaked} in {r.text[:120]}")
+    assert failures == []
+
+
+def test_lists_show_nothing_of_other_departments_or_clients(world: World) -> None:
+    _setup(world)
+    for who, path in (
+        ("john", "/tickets"),
+        ("john", "/incoming-emails"),
+        ("john", "/predefined-replies"),
+        ("john", f"/tickets/{world.alice_ticket}/predefined-replies"),
+        ("john", "/tickets?q=Invoice"),
+        ("alice", "/client/tickets"),
+        ("ann", "/tickets"),
+        ("ann", "/incoming-emails"),
+    ):
+        r = world.get(who, path)
+        assert r.status_code == 200, (who, path, r.text)
+        assert not [x for x in SECRETS if x in r.text], (who, path, r.text)
+    # … while the right people do see them.
+    assert "Invoice question" in world.get("gary", "/tickets").text
+    assert "Invoice question" in world.get("bob", "/client/tickets").text
+    assert "sales note" not in world.get("bob", f"/client/tickets/{world.bob_ticket}").text
