@@ -263,6 +263,7 @@ class GatewayRunner:
                 n = self._poll_pop3()
             else:
                 n = self._poll_maildir()
+        log.debug("gateway %s: poll took %d", self.entry.name, n)
         if n:
             log.info(
                 "gateway %s: %d mail(s) published in %.2fs",
@@ -515,6 +516,12 @@ class GatewayRunner:
         if self.imap is not None and self.options.idle and self.imap.supports_idle():
             self.health.idle = True
             try:
+                # Mail that arrived during the poll was announced (and swallowed) then;
+                # IDLE would not announce it again. A fresh SELECT shows it in UIDNEXT.
+                self.imap.select()
+                high = self.state.high_uid if self.state and self.state.high_uid else 0
+                if self.imap.uidnext - 1 > high:
+                    return
                 self.imap.wait_idle(deadline, self._stopping, self.options.idle_renew_s)
             except Exception as exc:  # a dropped IDLE: reconnect at the next poll
                 log.info("gateway %s: IDLE ended (%s)", self.entry.name, describe(exc)[1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import ssl
 import time
 from collections.abc import Callable
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from imapclient import IMAPClient
 
 from schemas.events import GatewayEntry
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -129,13 +132,37 @@ class ImapMailbox:
                     self.client.idle_done()
                     self.client.idle()
                     renew_at = now + renew_s
+                if self._buffered():
+                    return True  # announced together with "+ idling": already read ahead
                 responses = self.client.idle_check(timeout=min(1.0, max(0.05, deadline - now)))
+                if responses:
+                    log.debug("IDLE %s: %s", self.entry.name, responses)
                 for resp in responses:
                     if len(resp) >= 2 and resp[1] in (b"EXISTS", b"RECENT"):
                         return True
             return False
         finally:
             self.client.idle_done()
+
+    def _buffered(self) -> bool:
+        """Whether the reader already holds server data that a socket poll cannot see.
+
+        imapclient's idle_check() polls the socket, but a response that arrived in
+        the same read as the IDLE continuation sits in the TLS or file buffer: the
+        poll would never wake for it and the mail would wait a whole poll interval.
+        """
+        imap = self.client._imap
+        sock = self.client.socket()
+        timeout = sock.gettimeout()
+        try:
+            if isinstance(sock, ssl.SSLSocket) and sock.pending():
+                return True
+            sock.setblocking(False)
+            return bool(imap.file.peek(1))
+        except (OSError, ValueError):  # nothing to read without blocking
+            return False
+        finally:
+            sock.settimeout(timeout)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # the connection may already be gone
