@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from supportdesk import cli_gateway
+from supportdesk import cli_gateway, cli_support
 from supportdesk.config import Settings, get_settings
 
 log = logging.getLogger("supportdesk")
@@ -398,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     ig.add_argument("--reason", default="granted by hand")
 
     cli_gateway.register(sub, add)
+    cli_support.register(sub, add)
     tk = add("tickets", lambda a, s: 0, "tickets").add_subparsers(dest="tk", required=True)
     add("list", cmd_tickets_list, "list tickets", tk).add_argument("--json", action="store_true")
     oc = add("outcomes", lambda a, s: 0, "mail outcomes").add_subparsers(dest="o", required=True)

@@ -1,0 +1,217 @@
+"""`supportdesk staff|reply|web|delivery …`: staff, pre-defined replies, and the web API.
+
+Same service layer as the API, so scripted set-up (and `make run`'s demo data)
+gets the same checks and the same audit entries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from supportdesk.config import Settings
+
+
+def _db(settings: Settings):  # -> services.ticket_store.db.Database
+    from services.ticket_store.db import Database
+
+    return Database(settings.database_url)
+
+
+def _print_rows(rows: list[dict[str, object]], as_json: bool) -> None:
+    from supportdesk.cli import _print_rows as print_rows
+
+    print_rows(rows, as_json)
+
+
+def _password(prompt: str) -> str:
+    """From SUPPORTDESK_STAFF_PASSWORD (scripts) or a prompt; never a command-line argument."""
+    return os.environ.get("SUPPORTDESK_STAFF_PASSWORD") or getpass.getpass(prompt)
+
+
+# ------------------------------------------------------------------ staff
+
+
+def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
+    from services.ticket_store import service
+
+    password = _password(f"password for {args.email}: ")
+    with _db(settings).transaction() as s:
+        staff = service.add_staff(
+            s,
+            args.name,
+            args.email,
+            password,
+            is_admin=args.admin,
+            department_ids=args.department_id or [],
+            actor="cli",
+        )
+        deps = ", ".join(d.name for d in staff.departments) or "no department"
+        print(f"staff {staff.id}: {staff.name} <{staff.email}> ({deps})")
+    return 0
+
+
+def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
+    from services.ticket_store.models import Staff
+
+    with _db(settings).transaction() as s:
+        rows = [
+            {
+                "id": st.id,
+                "name": st.name,
+                "email": st.email,
+                "admin": st.is_admin,
+                "active": st.active,
+                "departments": ",".join(d.name for d in st.departments),
+            }
+            for st in s.scalars(select(Staff).order_by(Staff.id))
+        ]
+    _print_rows(rows, args.json)
+    return 0
+
+
+def cmd_staff_set(args: argparse.Namespace, settings: Settings) -> int:
+    from services.ticket_store import service
+
+    with _db(settings).transaction() as s:
+        staff = service.update_staff(
+            s,
+            args.staff_id,
+            active=args.active,
+            is_admin=args.admin,
+            department_ids=args.department_id,
+            password=_password("new password: ") if args.password else None,
+            actor="cli",
+        )
+        deps = ", ".join(d.name for d in staff.departments) or "no department"
+        print(
+            f"staff {staff.id}: {staff.name}, active={staff.active}, "
+            f"admin={staff.is_admin} ({deps})"
+        )
+    return 0
+
+
+# ------------------------------------------------------------------ pre-defined replies
+
+
+def cmd_reply_add(args: argparse.Namespace, settings: Settings) -> int:
+    from services.ticket_store import service
+
+    with _db(settings).transaction() as s:
+        reply = service.add_predefined_reply(
+            s,
+            args.title,
+            args.text,
+            scope=args.scope,
+            department_id=args.department_id,
+            staff_id=args.staff_id,
+            actor="cli",
+        )
+        print(f"pre-defined reply {reply.id}: {reply.title} ({reply.scope})")
+    return 0
+
+
+def cmd_reply_list(args: argparse.Namespace, settings: Settings) -> int:
+    from services.ticket_store.models import PredefinedReply
+
+    with _db(settings).transaction() as s:
+        rows = [
+            {
+                "id": r.id,
+                "title": r.title,
+                "scope": r.scope,
+                "department": r.department_id or "",
+                "staff": r.staff_id or "",
+                "text": r.text.replace("\n", " "),
+            }
+            for r in s.scalars(select(PredefinedReply).order_by(PredefinedReply.id))
+        ]
+    _print_rows(rows, args.json)
+    return 0
+
+
+def cmd_reply_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from services.ticket_store import service
+
+    with _db(settings).transaction() as s:
+        service.delete_predefined_reply(s, args.reply_id, actor="cli")
+    print(f"pre-defined reply {args.reply_id} removed")
+    return 0
+
+
+# ------------------------------------------------------------------ processes
+
+
+def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from services.ticket_store.api import create_app
+
+    app = create_app(settings, secure_cookies=args.secure_cookies)
+    print(f"API on http://{args.host}:{args.port}/api/v1 (OpenAPI at /docs)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
+    return 0
+
+
+def cmd_delivery(args: argparse.Namespace, settings: Settings) -> int:
+    import contextlib
+
+    from services.ticket_store.delivery import run_delivery
+
+    with contextlib.suppress(KeyboardInterrupt):
+        run_delivery(settings)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
+    st = add("staff", lambda a, s: 0, "staff members", sub).add_subparsers(dest="st", required=True)
+    sa = add(
+        "add",
+        cmd_staff_add,
+        "add a staff member (password: SUPPORTDESK_STAFF_PASSWORD or a prompt)",
+        st,
+    )
+    sa.add_argument("name")
+    sa.add_argument("--email", required=True)
+    sa.add_argument("--department-id", type=int, action="append", help="repeat for several")
+    sa.add_argument("--admin", action="store_true", help="administrator")
+    add("list", cmd_staff_list, "list staff", st).add_argument("--json", action="store_true")
+    ss = add("set", cmd_staff_set, "change a staff member", st)
+    ss.add_argument("staff_id", type=int)
+    ss.add_argument(
+        "--department-id", type=int, action="append", help="the departments, replacing the old"
+    )
+    ss.add_argument("--active", action=argparse.BooleanOptionalAction, default=None)
+    ss.add_argument("--admin", action=argparse.BooleanOptionalAction, default=None)
+    ss.add_argument("--password", action="store_true", help="set a new password")
+
+    rp = add("reply", lambda a, s: 0, "pre-defined replies", sub).add_subparsers(
+        dest="rp", required=True
+    )
+    ra = add("add", cmd_reply_add, "add a pre-defined reply", rp)
+    ra.add_argument("--title", required=True)
+    ra.add_argument(
+        "--text",
+        required=True,
+        help="placeholders: {client_name} {ticket_number} {ticket_subject} "
+        "{staff_name} {department} {client_email}",
+    )
+    ra.add_argument("--scope", choices=["all", "department", "staff"], default="all")
+    ra.add_argument("--department-id", type=int)
+    ra.add_argument("--staff-id", type=int)
+    add("list", cmd_reply_list, "list pre-defined replies", rp).add_argument(
+        "--json", action="store_true"
+    )
+    add("remove", cmd_reply_remove, "remove a pre-defined reply", rp).add_argument(
+        "reply_id", type=int
+    )
+
+    web = add("web", cmd_web, "serve the API (OpenAPI at /docs)", sub)
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8000)
+    web.add_argument("--secure-cookies", action="store_true", help="behind HTTPS")
+    add("delivery", cmd_delivery, "record the mailer's delivery reports (mail.delivery)", sub)
