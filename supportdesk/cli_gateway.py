@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -31,9 +33,7 @@ def cmd_gateway_add(args: argparse.Namespace, settings: Settings) -> int:
 
     password = ""
     if args.protocol != "maildir":
-        password = os.environ.get("SUPPORTDESK_GATEWAY_PASSWORD") or getpass.getpass(
-            "gateway password: "
-        )
+        password = _password_from_user()
     with _db(settings).transaction() as s:
         gw = service.add_gateway(
             s,
@@ -61,12 +61,32 @@ def cmd_gateway_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _health(settings: Settings) -> dict[str, object] | None:
+    """Health records from fetcher.state; None when the broker cannot be reached."""
+    from services.fetcher.state import load_health
+
+    try:
+        return dict(load_health(settings.kafka_bootstrap, settings.topics.fetcher_state, 10))
+    except Exception as exc:  # the list is still useful without health
+        print(f"(health unavailable: {type(exc).__name__}: {exc})", file=sys.stderr)
+        return None
+
+
+def _ago(moment: datetime | None) -> str:
+    if moment is None:
+        return "never"
+    seconds = int((datetime.now(UTC) - moment).total_seconds())
+    return f"{seconds}s ago" if seconds < 120 else f"{seconds // 60}m ago"
+
+
 def cmd_gateway_list(args: argparse.Namespace, settings: Settings) -> int:
     from services.ticket_store.models import Gateway
 
+    health = _health(settings) if not args.no_health else None
     with _db(settings).transaction() as s:
-        rows = [
-            {
+        rows: list[dict[str, object]] = []
+        for g in s.scalars(select(Gateway).order_by(Gateway.name)):
+            row: dict[str, object] = {
                 "id": g.id,
                 "name": g.name,
                 "protocol": g.protocol,
@@ -74,12 +94,115 @@ def cmd_gateway_list(args: argparse.Namespace, settings: Settings) -> int:
                 "address": g.address,
                 "department": g.department_id,
                 "after_fetch": g.after_fetch,
+                "interval": g.poll_interval_s,
                 "enabled": g.enabled,
             }
-            for g in s.scalars(select(Gateway).order_by(Gateway.name))
-        ]
+            if health is not None:
+                h = health.get(g.id)
+                row.update(
+                    status="not polled yet",
+                    last_success="never",
+                    failures=0,
+                    mails=0,
+                    last_error="",
+                    fetcher="",
+                )
+                if h is not None:
+                    row.update(
+                        status=h.status,  # type: ignore[attr-defined]
+                        last_success=_ago(h.last_success),  # type: ignore[attr-defined]
+                        failures=h.consecutive_failures,  # type: ignore[attr-defined]
+                        mails=h.mails_taken,  # type: ignore[attr-defined]
+                        last_error=h.last_error,  # type: ignore[attr-defined]
+                        fetcher=h.owner,  # type: ignore[attr-defined]
+                    )
+            rows.append(row)
     _print_rows(rows, args.json)
     return 0
+
+
+def _password_from_user() -> str:
+    return os.environ.get("SUPPORTDESK_GATEWAY_PASSWORD") or getpass.getpass("gateway password: ")
+
+
+def cmd_gateway_edit(args: argparse.Namespace, settings: Settings) -> int:
+    from services.ticket_store import service
+    from supportdesk.crypto import encrypt
+
+    changes: dict[str, object] = {}
+    simple = {
+        "new_name": "name",
+        "host": "host",
+        "port": "port",
+        "security": "security",
+        "username": "username",
+        "folder": "folder",
+        "address": "address",
+        "department_id": "department_id",
+        "interval": "poll_interval_s",
+        "after_fetch": "after_fetch",
+    }
+    for arg, field in simple.items():
+        value = getattr(args, arg)
+        if value is not None:
+            changes[field] = value
+    if args.maildir is not None:
+        changes["maildir_path"] = str(Path(args.maildir).resolve())
+    if args.extra_address is not None:
+        changes["extra_addresses"] = [a for a in args.extra_address if a]
+    if args.verify_tls is not None:
+        changes["verify_tls"] = args.verify_tls
+    if args.enabled is not None:
+        changes["enabled"] = args.enabled
+    if args.password:
+        changes["password_encrypted"] = encrypt(settings, _password_from_user())
+    if not changes:
+        print("nothing to change", file=sys.stderr)
+        return 2
+    try:
+        with _db(settings).transaction() as s:
+            gw = service.edit_gateway(s, settings.topics, args.name, actor="cli", **changes)
+            shown = sorted("password" if k == "password_encrypted" else k for k in changes)
+            print(f"gateway {gw.id}: {gw.name} updated ({', '.join(shown)})")
+    except (service.NotFound, service.Conflict, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_gateway_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from services.ticket_store import service
+
+    try:
+        with _db(settings).transaction() as s:
+            gateway_id = service.remove_gateway(s, settings.topics, args.name, actor="cli")
+    except service.NotFound as exc:
+        print(f"error: {exc} not found", file=sys.stderr)
+        return 1
+    print(f"gateway {gateway_id}: {args.name} removed; fetchers stop polling it")
+    return 0
+
+
+def cmd_gateway_test(args: argparse.Namespace, settings: Settings) -> int:
+    """The seed's "Step 2. Gateway parameters" check: connect, log in, count, change nothing."""
+    from services.fetcher.probe import probe
+    from services.ticket_store import service
+    from supportdesk.crypto import InvalidToken, decrypt
+
+    try:
+        with _db(settings).transaction() as s:
+            entry = service.gateway_entry(service.gateway_by_name(s, args.name))
+    except service.NotFound as exc:
+        print(f"error: {exc} not found", file=sys.stderr)
+        return 1
+    try:
+        password = decrypt(settings, entry.password_encrypted)
+    except InvalidToken:
+        print(f"FAILED {entry.name}: the stored password cannot be decrypted with this key")
+        return 1
+    result = probe(entry, password, ca_file=settings.ca_file, timeout=args.timeout)
+    print(result.text(entry))
+    return 0 if result.ok else 1
 
 
 def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
@@ -106,4 +229,36 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     ga.add_argument("--department-id", type=int, required=True)
     ga.add_argument("--interval", type=int, default=300)
     ga.add_argument("--after-fetch", choices=["mark-read", "delete"], default="mark-read")
-    add("list", cmd_gateway_list, "list gateways", gw).add_argument("--json", action="store_true")
+    gl = add("list", cmd_gateway_list, "list gateways with their fetch health", gw)
+    gl.add_argument("--json", action="store_true")
+    gl.add_argument("--no-health", action="store_true", help="do not ask Kafka for health")
+
+    ge = add(
+        "edit",
+        cmd_gateway_edit,
+        "change a gateway (--password asks, or reads SUPPORTDESK_GATEWAY_PASSWORD)",
+        gw,
+    )
+    ge.add_argument("name")
+    ge.add_argument("--new-name")
+    ge.add_argument("--host")
+    ge.add_argument("--port", type=int)
+    ge.add_argument("--security", choices=["tls", "starttls", "none"])
+    ge.add_argument("--verify-tls", dest="verify_tls", action="store_true", default=None)
+    ge.add_argument("--no-verify-tls", dest="verify_tls", action="store_false")
+    ge.add_argument("--username")
+    ge.add_argument("--password", action="store_true", help="set a new password")
+    ge.add_argument("--folder")
+    ge.add_argument("--maildir")
+    ge.add_argument("--address")
+    ge.add_argument("--extra-address", action="append", help="replaces the list; '' clears it")
+    ge.add_argument("--department-id", type=int)
+    ge.add_argument("--interval", type=int, help="poll interval in seconds (>= 10)")
+    ge.add_argument("--after-fetch", choices=["mark-read", "delete"])
+    ge.add_argument("--enable", dest="enabled", action="store_true", default=None)
+    ge.add_argument("--disable", dest="enabled", action="store_false")
+
+    add("remove", cmd_gateway_remove, "remove a gateway", gw).add_argument("name")
+    gt = add("test", cmd_gateway_test, "connect, log in and count mail; changes nothing", gw)
+    gt.add_argument("name")
+    gt.add_argument("--timeout", type=float, default=20.0)

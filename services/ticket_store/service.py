@@ -1097,3 +1097,74 @@ def discard_incoming(
 
 def ticket_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Ticket)) or 0
+
+
+# ------------------------------------------------------------------ gateway edit/remove (fetcher)
+
+GATEWAY_EDITABLE = frozenset(
+    {
+        "name",
+        "host",
+        "port",
+        "security",
+        "verify_tls",
+        "username",
+        "password_encrypted",
+        "folder",
+        "maildir_path",
+        "address",
+        "extra_addresses",
+        "department_id",
+        "poll_interval_s",
+        "after_fetch",
+        "enabled",
+    }
+)
+
+
+def gateway_by_name(session: Session, name: str) -> Gateway:
+    gw = session.scalar(select(Gateway).where(Gateway.name == name))
+    if gw is None:
+        raise NotFound(f"gateway {name!r}")
+    return gw
+
+
+def edit_gateway(
+    session: Session, topics: Topics, name: str, *, actor: str = "system", **changes: object
+) -> Gateway:
+    """Change a gateway and republish it; fetchers restart that gateway with the new entry."""
+    gw = gateway_by_name(session, name)
+    unknown = set(changes) - GATEWAY_EDITABLE
+    if unknown:
+        raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+    new_name = changes.get("name")
+    taken = new_name and new_name != gw.name
+    if taken and session.scalar(select(Gateway).where(Gateway.name == new_name)):
+        raise Conflict(f"a gateway named {new_name!r} exists")
+    if "department_id" in changes and session.get(Department, changes["department_id"]) is None:
+        raise NotFound(f"department {changes['department_id']}")
+    for key, value in changes.items():
+        setattr(gw, key, value)
+    gateway_entry(gw)  # validates (e.g. poll interval >= 10 s) before anything is stored
+    session.flush()
+    publish_gateway(session, topics, gw)
+    audit(
+        session,
+        actor,
+        "gateway.edit",
+        "gateway",
+        gw.id,
+        fields=sorted(k for k in changes if k != "password_encrypted")
+        + (["password"] if "password_encrypted" in changes else []),
+    )
+    return gw
+
+
+def remove_gateway(session: Session, topics: Topics, name: str, *, actor: str = "system") -> str:
+    """Delete a gateway and publish a tombstone: fetchers stop polling it."""
+    gw = gateway_by_name(session, name)
+    gateway_id = gw.id
+    session.delete(gw)
+    _outbox(session, topics.gateways, gateway_id, None)
+    audit(session, actor, "gateway.remove", "gateway", gateway_id, name=name)
+    return gateway_id
