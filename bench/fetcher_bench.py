@@ -1,0 +1,125 @@
+"""Fetcher throughput on one mailbox of 5,000 mails, next to a bulk imapclient fetch.
+
+Both read the same Dovecot mailbox over IMAPS in the same run: the bulk fetch
+(BODY.PEEK[], 500 per FETCH, nothing else) is the ceiling; the fetcher also
+builds RawEmails, publishes them in Kafka transactions (acks=all) with its
+state, and marks every mail \\Seen. Run: `.venv/bin/python -m bench fetcher_bench`
+(starts its own broker unless SUPPORTDESK_KAFKA_BOOTSTRAP is set).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+MAILS = int(os.environ.get("FETCHER_BENCH_MAILS", "5000"))
+
+
+def _broker(tmp: Path):  # -> (bootstrap, broker or None)
+    if os.environ.get("SUPPORTDESK_KAFKA_BOOTSTRAP"):
+        return os.environ["SUPPORTDESK_KAFKA_BOOTSTRAP"], None
+    from supportdesk.broker import LocalBroker
+    from tests.fixtures.parts import free_port
+
+    broker = LocalBroker(tmp / "kafka", port=free_port(), controller_port=free_port())
+    broker.start()
+    broker.wait_ready(120)
+    return broker.bootstrap, broker
+
+
+def main() -> int:
+    from cryptography.fernet import Fernet
+    from pydantic import SecretStr
+
+    from services.fetcher.gateway import GatewayRunner
+    from services.fetcher.options import FetcherOptions
+    from supportdesk.blobs import BlobStore
+    from supportdesk.config import Settings, Topics
+    from tests.fixtures.dovecot import DEFAULT_PASSWORD, DEFAULT_USER, DovecotServer
+    from tests.integration.fetcher.conftest import create_topics, imap_entry, mail
+
+    tmp = Path(tempfile.mkdtemp(prefix="fetcher-bench-"))
+    bootstrap, broker = _broker(tmp)
+    server = DovecotServer()
+    try:
+        server.add_user(DEFAULT_USER, DEFAULT_PASSWORD)
+        server.start()
+        total = sum(map(len, (mail(i, size=9000) for i in range(10)))) * MAILS // 10
+        server.deliver_many(DEFAULT_USER, (mail(i, size=9000) for i in range(MAILS)))
+        print(f"{MAILS} mails, about {total / 1e6:.0f} MB, in one Dovecot mailbox (IMAPS)")
+        prefix = f"bench{uuid.uuid4().hex[:8]}"
+        topics = Topics(**{k: f"{prefix}.{v}" for k, v in Topics().model_dump().items()})
+        settings = Settings(
+            kafka_bootstrap=bootstrap,
+            blob_dir=tmp / "blobs",
+            secret_key=SecretStr(Fernet.generate_key().decode()),
+            topics=topics,
+        )
+        create_topics(bootstrap, topics)
+
+        # Warm-up: Dovecot indexes the new Maildir on first SELECT; neither run pays it.
+        client = server.imap(tls="ssl", timeout=120)
+        client.select_folder("INBOX")
+        uids = client.search("ALL")
+        assert len(uids) == MAILS, len(uids)
+
+        t0 = time.monotonic()
+        got = 0
+        for i in range(0, len(uids), 500):
+            for data in client.fetch(uids[i : i + 500], ["BODY.PEEK[]"]).values():
+                got += len(data[b"BODY[]"])
+        bulk_s = time.monotonic() - t0
+        client.logout()
+        bulk_rate = MAILS / bulk_s
+
+        entry = imap_entry(settings, server, poll_interval_s=300)
+        runner = GatewayRunner(
+            entry,
+            settings,
+            FetcherOptions(),
+            blobs=BlobStore(settings.blob_dir),
+            ca_file=str(server.ca_path),
+        )
+        t0 = time.monotonic()
+        try:
+            runner.start()
+            taken = 0
+            while taken < MAILS:
+                n = runner.poll_once()
+                if n == 0:
+                    break
+                taken += n
+        finally:
+            runner.close()
+        fetch_s = time.monotonic() - t0
+        assert taken == MAILS, taken
+        seen = sum("\\Seen" in f for f in server.flags(DEFAULT_USER).values())
+        assert seen == MAILS, seen
+        rate = MAILS / fetch_s
+        print(
+            f"bulk imapclient fetch : {bulk_rate:8.0f} mails/s ({bulk_s:.2f}s, {got / 1e6:.0f} MB)"
+        )
+        print(
+            f"fetcher (publish+mark): {rate:8.0f} mails/s ({fetch_s:.2f}s; Kafka transactions of "
+            f"200, acks=all, \\Seen after commit)"
+        )
+        print(f"ratio fetcher/bulk    : {rate / bulk_rate:.2f}")
+        from kafka.record import util
+
+        native = util.crc32c_c is not None
+        print(
+            "kafka-python CRC32C  : "
+            + ("native (crc32c package)" if native else "pure Python (pip install crc32c: ~7x)")
+        )
+        return 0
+    finally:
+        server.cleanup()
+        if broker is not None:
+            broker.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
