@@ -161,7 +161,9 @@ def cmd_delivery(args: argparse.Namespace, settings: Settings) -> int:
     import contextlib
 
     from services.ticket_store.delivery import run_delivery
+    from supportdesk.cli import _stop_on_sigterm
 
+    _stop_on_sigterm()
     with contextlib.suppress(KeyboardInterrupt):
         run_delivery(settings)
     return 0

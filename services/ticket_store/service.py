@@ -741,6 +741,14 @@ def client_message(
     return msg
 
 
+def _msg_id(value: str) -> str:
+    """A Message-ID as headers need it, in angle brackets (the router stores them bare)."""
+    value = value.strip()
+    if not value or any(c.isspace() for c in value):
+        return ""
+    return value if value.startswith("<") else f"<{value.strip('<>')}>"
+
+
 def _reply_subject(subject: str) -> str:
     return subject if subject.lower().startswith("re:") else f"Re: {subject}"
 
@@ -770,11 +778,14 @@ def staff_reply(
         raise Conflict("the client has no email address to reply to")
     outbound_id = uuid.uuid4().hex
     message_id = f"<{outbound_id}@{message_id_domain}>"
-    in_reply_to = next((m.email_message_id for m in reversed(inbound) if m.email_message_id), "")
+    in_reply_to = next(
+        (_msg_id(m.email_message_id) for m in reversed(inbound) if _msg_id(m.email_message_id)),
+        "",
+    )
     references = tuple(
-        m.email_message_id
+        _msg_id(m.email_message_id)
         for m in ticket.messages
-        if m.email_message_id and m.direction in ("in", "out")
+        if _msg_id(m.email_message_id) and m.direction in ("in", "out")
     )[-20:]
     msg = Message(
         direction="out",

@@ -67,3 +67,18 @@ def test_passwords_hash_with_argon2_and_verify() -> None:
 
 def test_token_hash_is_sha256_hex() -> None:
     assert len(token_hash("secret")) == 64 and token_hash("secret") != token_hash("secret2")
+
+
+@pytest.mark.parametrize(
+    ("stored", "header"),
+    [
+        ("first@example.org", "<first@example.org>"),  # the router stores ids bare
+        ("<first@example.org>", "<first@example.org>"),
+        ("", ""),
+        ("two words@x", ""),
+    ],
+)
+def test_reply_headers_get_message_ids_in_angle_brackets(stored: str, header: str) -> None:
+    from services.ticket_store.service import _msg_id
+
+    assert _msg_id(stored) == header
