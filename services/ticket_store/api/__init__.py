@@ -11,7 +11,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from services.ticket_store import service
 from services.ticket_store.auth import LoginLimit
@@ -78,6 +78,16 @@ def create_app(
     def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         log.info("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
         return _json(409, "this conflicts with existing data (a duplicate?)")
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        return _json(422, "a value is out of range")
+
+    @app.exception_handler(Exception)
+    def _bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _json(500, "internal error; it has been logged")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

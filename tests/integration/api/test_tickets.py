@@ -188,3 +188,21 @@ def test_client_reply_reopens_and_close(world: World) -> None:
     assert world.post("alice", f"/client/tickets/{n}/close").json()["status"] == "closed"
     assert world.post("bob", f"/client/tickets/{n}/messages", {"text": "hi"}).status_code == 404
     assert world.get("bob", f"/client/tickets/{n}").status_code == 404
+
+
+def test_odd_input_gets_a_clear_error_never_a_500(world: World) -> None:
+    huge = "99999999999999999999"
+    cases = [
+        ("GET", f"/tickets/{huge}", None),
+        ("GET", "/tickets/abc", None),
+        ("POST", f"/tickets/{world.alice_ticket}/replies", {"text": ""}),
+        ("POST", f"/tickets/{world.alice_ticket}/replies", {"text": "   "}),
+        ("POST", f"/tickets/{world.alice_ticket}/replies", {"txt": "x"}),
+        ("POST", f"/tickets/{world.alice_ticket}/status", {"status": 3}),
+        ("GET", f"/incoming-emails/{huge}", None),
+        ("GET", f"/attachments/{huge}", None),
+    ]
+    for method, path, body in cases:
+        r = world.app.request(method, f"/api/v1{path}", headers=world.as_("john"), json=body)
+        assert r.status_code in (404, 422), (method, path, r.status_code, r.text)
+        assert "detail" in r.json()
