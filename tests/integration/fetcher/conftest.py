@@ -137,7 +137,8 @@ def read_raw(settings: Settings, *, committed: bool = True) -> list[RawEmail]:
         isolation_level="read_committed" if committed else "read_uncommitted",
     )
     try:
-        tps = [TopicPartition(settings.topics.raw, p) for p in range(PARTITIONS)]
+        parts = consumer.partitions_for_topic(settings.topics.raw) or set(range(PARTITIONS))
+        tps = [TopicPartition(settings.topics.raw, p) for p in sorted(parts)]
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
         probe = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
