@@ -481,8 +481,6 @@ class GatewayRunner:
         """Poll until stopped; never raises (one failing gateway never stops the process)."""
         try:
             self._loop()
-        except Fenced as exc:
-            log.warning("gateway %s: fenced by a newer owner (%s); stopping", self.entry.name, exc)
         except Exception:  # a bug, not a mailbox failure: report it and stop this gateway only
             log.exception("gateway %s: runner crashed", self.entry.name)
         finally:
@@ -492,8 +490,14 @@ class GatewayRunner:
         while not self._stopping():
             try:
                 taken = self.poll_once()
-            except Fenced:
-                raise
+            except Fenced as exc:
+                # Another producer took this gateway's transactional id (e.g. a
+                # `fetcher --once` run). Back off a full interval, then take it back.
+                self.record_failure(exc)
+                self._drop_imap()
+                self._drop_publisher()
+                self.stop_event.wait(float(self.entry.poll_interval_s))
+                continue
             except Exception as exc:
                 message = self.record_failure(exc)
                 self._drop_imap()
