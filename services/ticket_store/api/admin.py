@@ -237,10 +237,7 @@ def list_gateways(session: SessionDep, admin: AdminDep):
 
 @router.get("/gateways/{gateway_id}", response_model=views.GatewayOut)
 def read_gateway(gateway_id: str, session: SessionDep, admin: AdminDep):
-    gw = session.get(Gateway, gateway_id)
-    if gw is None:
-        raise HTTPException(404, f"gateway {gateway_id} does not exist")
-    return views.gateway_out(gw)
+    return views.gateway_out(_gateway(session, gateway_id))
 
 
 @router.post("/gateways", response_model=views.GatewayOut, status_code=201)
@@ -264,6 +261,41 @@ def add_gateway(body: views.GatewayIn, request: Request, session: SessionDep, ad
         **fields,
     )
     return views.gateway_out(gw)
+
+
+def _gateway(session: SessionDep, gateway_id: str) -> Gateway:
+    gw = session.get(Gateway, gateway_id)
+    if gw is None:
+        raise HTTPException(404, f"gateway {gateway_id} does not exist")
+    return gw
+
+
+@router.patch("/gateways/{gateway_id}", response_model=views.GatewayOut)
+def edit_gateway(
+    gateway_id: str,
+    body: views.GatewayPatch,
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+):
+    """Fetchers pick the change up from directory.gateways."""
+    settings = request.app.state.settings
+    gw = _gateway(session, gateway_id)
+    changes = body.model_dump(exclude_unset=True, exclude={"password"})
+    if body.password is not None:
+        changes["password_encrypted"] = encrypt(settings, body.password)
+    gw = service.edit_gateway(session, settings.topics, gw.name, actor=_actor(admin), **changes)
+    return views.gateway_out(gw)
+
+
+@router.delete("/gateways/{gateway_id}", status_code=204)
+def remove_gateway(
+    gateway_id: str, request: Request, session: SessionDep, admin: AdminDep
+) -> Response:
+    """Fetchers stop polling it (a tombstone on directory.gateways)."""
+    gw = _gateway(session, gateway_id)
+    service.remove_gateway(session, request.app.state.settings.topics, gw.name, actor=_actor(admin))
+    return Response(status_code=204)
 
 
 # ------------------------------------------------------------------ pre-defined replies

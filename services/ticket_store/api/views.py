@@ -252,6 +252,26 @@ class GatewayIn(In):
     enabled: bool = True
 
 
+class GatewayPatch(In):
+    """Only the fields given change; a password given is encrypted, never returned."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    host: str | None = None
+    port: int | None = Field(default=None, ge=0, le=65535)
+    security: Literal["tls", "starttls", "none"] | None = None
+    verify_tls: bool | None = None
+    username: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    folder: str | None = None
+    maildir_path: str | None = None
+    address: str | None = Field(default=None, max_length=320)
+    extra_addresses: list[str] | None = None
+    department_id: int | None = None
+    poll_interval_s: int | None = Field(default=None, ge=10)
+    after_fetch: Literal["mark-read", "delete"] | None = None
+    enabled: bool | None = None
+
+
 # ------------------------------------------------------------------ tickets
 
 

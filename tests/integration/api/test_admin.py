@@ -132,6 +132,35 @@ def test_gateways_never_show_the_password(world: World) -> None:
     assert world.get("gary", "/admin/gateways").status_code == 403
 
 
+def test_gateways_are_edited_and_removed(world: World) -> None:
+    body = {
+        "name": "support",
+        "protocol": "imap",
+        "host": "imap.company.net",
+        "port": 993,
+        "password": "old-secret",
+        "address": "support@company.net",
+        "department_id": world.technical,
+    }
+    gid = world.post("ann", "/admin/gateways", body).json()["id"]
+    r = world.patch(
+        "ann", f"/admin/gateways/{gid}", {"department_id": world.sales, "password": "new-secret"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["department_id"] == world.sales and "new-secret" not in r.text
+    with world.db.transaction() as s:
+        from supportdesk.crypto import decrypt
+
+        gw = s.get(Gateway, gid)
+        assert decrypt(world.settings, gw.password_encrypted) == "new-secret"
+    assert world.patch("ann", f"/admin/gateways/{gid}", {"poll_interval_s": 1}).status_code == 422
+    assert world.patch("ann", f"/admin/gateways/{gid}", {"department_id": 999}).status_code == 404
+    assert world.delete("ann", f"/admin/gateways/{gid}").status_code == 204
+    assert world.get("ann", f"/admin/gateways/{gid}").status_code == 404
+    tomb = [e for e in _events(world, "directory.gateways") if e.key == gid and e.value is None]
+    assert len(tomb) == 1
+
+
 def test_audit_log_records_who_did_what(world: World) -> None:
     world.post("ann", "/admin/departments", {"name": "Abuse"})
     world.post("john", f"/tickets/{world.alice_ticket}/notes", {"text": "n"})

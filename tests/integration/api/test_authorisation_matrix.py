@@ -138,6 +138,8 @@ def _matrix(world: World, o: dict[str, object]) -> list[tuple[str, str, str, str
         ("GET", "/api/v1/admin/gateways", "/admin/gateways", "admin", None),
         ("GET", "/api/v1/admin/gateways/{gateway_id}", f"/admin/gateways/{o['gateway']}", "admin", None),
         ("POST", "/api/v1/admin/gateways", "/admin/gateways", "admin", {"name": "g2", "protocol": "maildir", "maildir_path": "/tmp/x", "address": "a@company.net", "department_id": world.sales}),
+        ("PATCH", "/api/v1/admin/gateways/{gateway_id}", f"/admin/gateways/{o['gateway']}", "admin", {"enabled": False}),
+        ("DELETE", "/api/v1/admin/gateways/{gateway_id}", f"/admin/gateways/{o['gateway']}", "admin", None),
         ("GET", "/api/v1/admin/predefined-replies", "/admin/predefined-replies", "admin", None),
         ("POST", "/api/v1/admin/predefined-replies", "/admin/predefined-replies", "admin", {"title": "t", "text": "t"}),
         ("PATCH", "/api/v1/admin/predefined-replies/{reply_id}", f"/admin/predefined-replies/{rep}", "admin", {"title": "Sales"}),
