@@ -106,7 +106,13 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     children: list[subprocess.Popen[bytes]] = []
     broker = None
     if not args.external_broker:
-        broker = LocalBroker(var / "kafka", port=args.kafka_port)
+        from supportdesk.broker import free_port, port_in_use
+
+        port = args.kafka_port
+        if port_in_use(port) or port_in_use(port + 1):
+            port = free_port()
+            print(f"port {args.kafka_port} is taken; the broker uses {port} instead")
+        broker = LocalBroker(var / "kafka", port=port)
         t0 = time.monotonic()
         broker.ensure_jars()
         broker.format()
@@ -114,6 +120,9 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         broker.wait_ready(120)
         print(f"Kafka {broker.version} ready at {broker.bootstrap} in {time.monotonic() - t0:.1f}s")
         os.environ["SUPPORTDESK_KAFKA_BOOTSTRAP"] = broker.bootstrap
+    sink = None
+    if args.demo and "SUPPORTDESK_SMTP_HOST" not in os.environ:
+        sink = _demo_smtp_sink(var / "sent-mail")
     settings = Settings()
     try:
         ensure_topics(settings.kafka_bootstrap, settings)
@@ -150,6 +159,26 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
                 c.kill()
         if broker is not None:
             broker.stop()
+        if sink is not None:
+            sink.stop()
+
+
+def _demo_smtp_sink(maildir: Path):  # -> aiosmtpd.controller.Controller
+    """A local SMTP server for the demo: what the mailer sends lands in a Maildir."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Mailbox
+
+    from supportdesk.broker import free_port
+
+    port = free_port()
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    controller = Controller(Mailbox(str(maildir)), hostname="127.0.0.1", port=port)
+    controller.start()
+    os.environ["SUPPORTDESK_SMTP_HOST"] = "127.0.0.1"
+    os.environ["SUPPORTDESK_SMTP_PORT"] = str(port)
+    print(f"demo SMTP server on 127.0.0.1:{port}: sent mail lands in {maildir}/new")
+    return controller
 
 
 # ------------------------------------------------------------------ admin
@@ -421,13 +450,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("kafka").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     try:
         return int(args.fn(args, get_settings()) or 0)
     except Exception as exc:  # admin errors: a clear message, not a traceback
+        from sqlalchemy.exc import OperationalError
+
         from services.ticket_store.service import Conflict, NotFound
 
         if isinstance(exc, Conflict | NotFound | ValueError):
             print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if isinstance(exc, OperationalError):
+            print(
+                f"error: the database at {_redact(get_settings().database_url)} is unavailable "
+                f"or not migrated (run `supportdesk db upgrade`): {exc.orig}",
+                file=sys.stderr,
+            )
             return 2
         raise
 

@@ -39,10 +39,27 @@ DEMO_MAILS = [
 ]
 
 
-def write_maildir(path: Path) -> int:
+# Sales sells per-incident support: Alice has incidents, Bob has none.
+SALES_MAILS = [
+    (
+        "alice@example.org",
+        "sales@company.com",
+        "Upgrade to a bigger plan",
+        "Please move my VPS to the 8 GB plan.",
+    ),
+    (
+        "Bob Client <bob@example.org>",
+        "sales@company.com",
+        "Discount?",
+        "Can I get a discount for a yearly plan?",
+    ),
+]
+
+
+def write_maildir(path: Path, mails: list[tuple[str, str, str, str]] = DEMO_MAILS) -> int:
     for sub in ("new", "cur", "tmp"):
         (path / sub).mkdir(parents=True, exist_ok=True)
-    for i, (sender, to, subject, body) in enumerate(DEMO_MAILS):
+    for i, (sender, to, subject, body) in enumerate(mails):
         msg = EmailMessage()
         msg["From"] = sender
         msg["To"] = to
@@ -50,7 +67,7 @@ def write_maildir(path: Path) -> int:
         msg["Message-ID"] = make_msgid(domain="example.org")
         msg.set_content(body)
         (path / "new" / f"demo-{i}.eml").write_bytes(bytes(msg))
-    return len(DEMO_MAILS)
+    return len(mails)
 
 
 def load(settings: Settings, var: Path) -> None:
@@ -91,7 +108,22 @@ def load(settings: Settings, var: Path) -> None:
             after_fetch="mark-read",
             enabled=True,
         )
+        sales_box = (var / "demo-sales-mailbox").resolve()
+        n += write_maildir(sales_box, SALES_MAILS)
+        service.add_gateway(
+            s,
+            topics,
+            name="demo-sales",
+            type="local",
+            protocol="maildir",
+            maildir_path=str(sales_box),
+            address="sales@company.com",
+            department_id=sales.id,
+            poll_interval_s=10,
+            after_fetch="mark-read",
+            enabled=True,
+        )
         print(
-            f"demo: departments {tech.name!r}, {sales.name!r}; clients Alice and Bob; "
-            f"{n} mails waiting in {maildir}"
+            f"demo: departments {tech.name!r}, {sales.name!r} (per-incident); clients Alice "
+            f"(3 incidents) and Bob (none); {n} mails waiting in {maildir} and {sales_box}"
         )
