@@ -26,9 +26,9 @@ run: system-deps venv jars
 	$(VENV)/bin/supportdesk up --demo
 
 test: system-deps venv jars
-	$(VENV)/bin/ruff check .
-	$(PY) -m schemas.codec --check
 	$(VENV)/bin/pytest -ra --durations=15
+	$(PY) -m schemas.codec --check
+	$(VENV)/bin/ruff check .
 
 bench: system-deps venv jars
 	$(PY) -m bench
