@@ -308,6 +308,19 @@ class DeadLetter(Event):
     at: datetime = Field(default_factory=utcnow)
 
 
+# ---------------------------------------------------------------- mail.delivery
+
+
+class DeliveryReport(Event):
+    """The mailer's word on one outbound email; the store records it on the message."""
+
+    outbound_id: str
+    status: Literal["sent", "failed"]
+    detail: str = ""
+    message_id: str = ""
+    at: datetime = Field(default_factory=utcnow)
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     RawEmail,
     Outcome,
@@ -323,4 +336,5 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     GatewayEntry,
     IncidentsGranted,
     DeadLetter,
+    DeliveryReport,
 )

@@ -132,13 +132,23 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         logs = var / "logs"
         logs.mkdir(exist_ok=True)
         exe = [sys.executable, "-m", "supportdesk.cli"]
-        for name in ("store", "router", "fetcher", "mailer"):
+        for name, extra in (
+            ("store", []),
+            ("router", []),
+            ("fetcher", []),
+            ("mailer", []),
+            ("web", ["--port", str(args.web_port)]),
+        ):
             out = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
-            children.append(subprocess.Popen([*exe, name], stdout=out, stderr=subprocess.STDOUT))
+            children.append(
+                subprocess.Popen([*exe, name, *extra], stdout=out, stderr=subprocess.STDOUT)
+            )
             print(f"started {name} (pid {children[-1].pid}, log {logs / (name + '.log')})")
         print("\nThe pipeline is up. In another shell:")
         print("  .venv/bin/supportdesk tickets list      # tickets made from the demo mail")
         print("  .venv/bin/supportdesk outcomes list     # what became of every mail")
+        print("  .venv/bin/supportdesk incoming list     # mail from unknown senders")
+        print(f"API: http://127.0.0.1:{args.web_port}/docs")
         print("Press Ctrl-C to stop everything.")
         while all(c.poll() is None for c in children):
             time.sleep(1)
@@ -385,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--var", default="var")
     up.add_argument("--kafka-port", type=int, default=9092)
     up.add_argument("--demo", action="store_true", help="load demo data")
+    up.add_argument("--web-port", type=int, default=8000)
     up.add_argument(
         "--external-broker", action="store_true", help="use SUPPORTDESK_KAFKA_BOOTSTRAP"
     )

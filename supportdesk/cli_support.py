@@ -1,4 +1,4 @@
-"""`supportdesk staff|reply|web|delivery …`: staff, pre-defined replies, and the web API.
+"""`supportdesk staff|reply|web …`: staff, pre-defined replies, and the web API.
 
 Same service layer as the API, so scripted set-up (and `make run`'s demo data)
 gets the same checks and the same audit entries.
@@ -157,18 +157,6 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_delivery(args: argparse.Namespace, settings: Settings) -> int:
-    import contextlib
-
-    from services.ticket_store.delivery import run_delivery
-    from supportdesk.cli import _stop_on_sigterm
-
-    _stop_on_sigterm()
-    with contextlib.suppress(KeyboardInterrupt):
-        run_delivery(settings)
-    return 0
-
-
 def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
     st = add("staff", lambda a, s: 0, "staff members", sub).add_subparsers(dest="st", required=True)
     sa = add(
@@ -216,4 +204,3 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     web.add_argument("--host", default="127.0.0.1")
     web.add_argument("--port", type=int, default=8000)
     web.add_argument("--secure-cookies", action="store_true", help="behind HTTPS")
-    add("delivery", cmd_delivery, "record the mailer's delivery reports (mail.delivery)", sub)

@@ -27,6 +27,7 @@ class Topics(BaseModel):
     fetcher_state: str = "fetcher.state"
     incidents: str = "billing.incidents"
     dead: str = "mail.dead"
+    delivery: str = "mail.delivery"
 
 
 class Settings(BaseSettings):

@@ -108,6 +108,30 @@ def load(settings: Settings, var: Path) -> None:
             after_fetch="mark-read",
             enabled=True,
         )
+        # The seed's example: John in Technical support, Gary in both.
+        service.add_staff(s, "Admin", "admin@company.net", "admin-demo", is_admin=True)
+        john = service.add_staff(
+            s, "John Smith", "john@company.net", "john-demo", department_ids=[tech.id]
+        )
+        service.add_staff(
+            s, "Gary Stark", "gary@company.net", "gary-demo", department_ids=[tech.id, sales.id]
+        )
+        service.add_predefined_reply(
+            s,
+            "Greeting",
+            "Hello {client_name}, thank you for writing to us about ticket #{ticket_number}.",
+            scope="all",
+        )
+        service.add_predefined_reply(
+            s,
+            "Reboot",
+            "We rebooted your server; please check again.",
+            scope="department",
+            department_id=tech.id,
+        )
+        service.add_predefined_reply(
+            s, "John's signature", "Best regards,\nJohn", scope="staff", staff_id=john.id
+        )
         sales_box = (var / "demo-sales-mailbox").resolve()
         n += write_maildir(sales_box, SALES_MAILS)
         service.add_gateway(
@@ -126,4 +150,8 @@ def load(settings: Settings, var: Path) -> None:
         print(
             f"demo: departments {tech.name!r}, {sales.name!r} (per-incident); clients Alice "
             f"(3 incidents) and Bob (none); {n} mails waiting in {maildir} and {sales_box}"
+        )
+        print(
+            "demo staff (API logins): admin@company.net / admin-demo, "
+            "john@company.net / john-demo (Technical), gary@company.net / gary-demo (both)"
         )

@@ -5,7 +5,7 @@ is checked before sending and written after, so a redelivered record is not
 sent again; if the process dies between the SMTP accept and the ledger write,
 the repeat carries the same Message-ID and mail clients fold it.
 
-Each outcome goes out on mail.delivery (schemas.delivery.DeliveryReport) so the
+Each outcome goes out on mail.delivery (schemas.events.DeliveryReport) so the
 store can record on the message whether it was sent or failed.
 """
 
@@ -27,8 +27,7 @@ from kafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
 from schemas import codec
-from schemas.delivery import DELIVERY_TOPIC, DeliveryReport
-from schemas.events import OutboundEmail
+from schemas.events import DeliveryReport, OutboundEmail
 from schemas.ticket_tag import tagged_subject
 from supportdesk.config import Settings
 
@@ -118,7 +117,9 @@ class KafkaReporter:
                     bootstrap_servers=self.settings.kafka_bootstrap, acks="all", linger_ms=5
                 )
             self._producer.send(
-                DELIVERY_TOPIC, key=report.outbound_id.encode(), value=codec.dumps(report)
+                self.settings.topics.delivery,
+                key=report.outbound_id.encode(),
+                value=codec.dumps(report),
             )
             self._producer.flush(timeout=10)
         except Exception:  # the mail went (or failed) either way; the report is best effort

@@ -20,7 +20,14 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from schemas import codec
-from schemas.events import AddMessage, DeadLetter, OpenTicket, Outcome
+from schemas.events import (
+    AddMessage,
+    DeadLetter,
+    DeliveryReport,
+    IncidentsGranted,
+    OpenTicket,
+    Outcome,
+)
 from schemas.events import IncomingEmail as IncomingEmailEvent
 from services.ticket_store import service
 from services.ticket_store.db import Database
@@ -47,6 +54,8 @@ class StoreConsumer:
             self.topics.ticket_commands: self._ticket_command,
             self.topics.incoming: self._incoming,
             self.topics.outcomes: self._outcome,
+            self.topics.delivery: self._delivery,
+            self.topics.incidents: self._incidents,
         }
 
     # -------------------------------------------------------------- handlers
@@ -80,6 +89,25 @@ class StoreConsumer:
             raise Permanent(f"invalid outcome: {exc.errors()[:3]}") from exc
         with self.db.transaction() as s:
             service.record_outcome(s, outcome)
+
+    def _delivery(self, value: bytes) -> None:
+        try:
+            report = codec.loads(DeliveryReport, value)
+        except ValidationError as exc:
+            raise Permanent(f"invalid delivery report: {exc.errors()[:3]}") from exc
+        with self.db.transaction() as s:
+            service.record_delivery(
+                s, report.outbound_id, status=report.status, detail=report.detail
+            )
+
+    def _incidents(self, value: bytes) -> None:
+        """Grants from external billing join the ledger; the store's own come back as no-ops."""
+        try:
+            grant = codec.loads(IncidentsGranted, value)
+        except ValidationError as exc:
+            raise Permanent(f"invalid incident grant: {exc.errors()[:3]}") from exc
+        with self.db.transaction() as s:
+            service.record_external_grant(s, grant)
 
     # -------------------------------------------------------------- loop
 

@@ -7,6 +7,7 @@ transaction. The consumer, the CLI and the API all call these functions.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Iterable
@@ -51,6 +52,8 @@ from services.ticket_store.models import (
     utcnow,
 )
 from supportdesk.config import Topics
+
+log = logging.getLogger(__name__)
 
 
 class NotFound(LookupError):
@@ -192,6 +195,34 @@ def grant_incidents(
     _outbox(session, topics.incidents, str(client_id), codec.dumps(event))
     audit(session, actor, "incidents.grant", "client", client_id, amount=amount, reason=reason)
     return grant
+
+
+# Grant ids of the store's own charges for web tickets: the Ticket row already counts them.
+WEB_CHARGE_PREFIX = "web-ticket:"
+
+
+def record_external_grant(session: Session, grant: IncidentsGranted) -> IncidentGrant | None:
+    """A grant read back from billing.incidents (external billing, or our own echo).
+
+    Idempotent on the grant id, so the store's own grants come back as no-ops;
+    web-ticket charges are already counted by their ticket; unknown clients are
+    skipped (billing may know clients this support center does not).
+    """
+    if grant.grant_id.startswith(WEB_CHARGE_PREFIX):
+        return None
+    if session.scalar(select(IncidentGrant).where(IncidentGrant.grant_id == grant.grant_id)):
+        return None
+    if session.get(Client, grant.client_id) is None:
+        log.warning(
+            "incident grant %s for unknown client %s skipped", grant.grant_id, grant.client_id
+        )
+        return None
+    row = IncidentGrant(
+        grant_id=grant.grant_id, client_id=grant.client_id, amount=grant.amount, reason=grant.reason
+    )
+    session.add(row)
+    audit(session, "billing", "incidents.grant", "client", grant.client_id, amount=grant.amount)
+    return row
 
 
 # ------------------------------------------------------------------ gateways
@@ -715,7 +746,7 @@ def open_ticket_by_client(
     )
     if charged:
         adjustment = IncidentsGranted(
-            grant_id=f"web-ticket:{ticket.id}",
+            grant_id=f"{WEB_CHARGE_PREFIX}{ticket.id}",
             client_id=client.id,
             amount=-1,
             reason=f"ticket #{ticket.number} opened in the web",

@@ -1,5 +1,5 @@
 """The support flow end to end on real parts: Kafka, PostgreSQL, an SMTP sink, a local
-Maildir gateway and the real fetcher, router, store, mailer and delivery processes.
+Maildir gateway and the real fetcher, router, store, and mailer processes.
 
 A client's mail becomes a ticket; John's reply reaches the SMTP sink with
 threading headers; the client's answer by mail lands in the same ticket; an
@@ -55,7 +55,7 @@ def test_mail_reply_answer_and_incoming(
     pipeline.settings = settings
     pipeline.env.update(settings_env(settings))
     pipeline.env["SUPPORTDESK_MESSAGE_ID_DOMAIN"] = "desk.test"
-    ensure_topics(settings.kafka_bootstrap, settings, extra={"mail.delivery": {}})
+    ensure_topics(settings.kafka_bootstrap, settings)
     maildir = tmp_path / "support-mailbox"
     for sub in ("new", "cur", "tmp"):
         (maildir / sub).mkdir(parents=True)
@@ -81,7 +81,7 @@ def test_mail_reply_answer_and_incoming(
     john_headers = {"Authorization": f"Bearer {token}"}
     web = TestClient(create_app(settings, db))
 
-    for name in ("store", "router", "mailer", "delivery"):
+    for name in ("store", "router", "mailer"):
         pipeline.start(name)
     wait_until(
         lambda: gateway_id in read_gateways(settings.kafka_bootstrap, topics.gateways),

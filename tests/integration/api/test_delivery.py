@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 from schemas import codec
-from schemas.delivery import DeliveryReport
-from services.ticket_store.delivery import apply_report
+from schemas.events import DeliveryReport
+from services.ticket_store.consumer import StoreConsumer
 from tests.integration.api.conftest import World
 
 
+def _applier(world: World):
+    """The store consumer's handler for mail.delivery, as `supportdesk store` runs it."""
+    consumer = StoreConsumer(world.settings, world.db)
+
+    def apply_report(db: object, value: bytes) -> bool:
+        before = status_of(world)
+        try:
+            consumer._delivery(value)
+        except Exception:  # the consumer dead-letters what it cannot read
+            return False
+        return status_of(world) != before
+
+    return apply_report
+
+
+def status_of(world: World) -> dict[int, str]:
+    from services.ticket_store.models import Message
+
+    with world.db.transaction() as s:
+        return {m.id: m.delivery_status for m in s.query(Message).all()}
+
+
 def test_reports_mark_the_reply_sent_or_failed(world: World) -> None:
+    apply_report = _applier(world)
     n = world.alice_ticket
     r = world.post("john", f"/tickets/{n}/replies", {"text": "Rebooted."})
     message_id = r.json()["id"]

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from schemas import codec
-from schemas.delivery import DeliveryReport
-from schemas.events import OutboundEmail
+from schemas.events import DeliveryReport, OutboundEmail
 from services.mailer.worker import Mailer
 from supportdesk.config import Settings
 from tests.fixtures.smtp import SmtpSink

@@ -147,3 +147,24 @@ def test_incident_grants_are_idempotent_per_grant_id(db: Database) -> None:
     with db.transaction() as s:
         rows = s.scalars(select(OutboxEvent).where(OutboxEvent.topic == T.incidents)).all()
         assert len(rows) == 1
+
+
+def test_external_grants_join_the_ledger_once_and_echoes_change_nothing(db: Database) -> None:
+    from schemas.events import IncidentsGranted
+    from services.ticket_store.models import IncidentGrant
+
+    _, client = _setup(db)
+    with db.transaction() as s:
+        service.grant_incidents(s, T, client, 2, grant_id="own-1")
+    external = IncidentsGranted(grant_id="billing-77", client_id=client, amount=5)
+    echo = IncidentsGranted(grant_id="own-1", client_id=client, amount=2)
+    web_charge = IncidentsGranted(grant_id="web-ticket:ABCDEFGHIJ", client_id=client, amount=-1)
+    stranger = IncidentsGranted(grant_id="billing-78", client_id=client + 999, amount=5)
+    for _ in range(2):
+        with db.transaction() as s:
+            for grant in (external, echo, web_charge, stranger):
+                service.record_external_grant(s, grant)
+    with db.transaction() as s:
+        rows = sorted((g.grant_id, g.amount) for g in s.scalars(select(IncidentGrant)))
+        assert rows == [("billing-77", 5), ("own-1", 2)]
+        assert service.incident_balance(s, client) == 7
