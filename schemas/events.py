@@ -194,6 +194,8 @@ class IncomingEmail(Event):
 class OutboundEmail(Event):
     outbound_id: str
     to: str
+    # The gateway address the client wrote to; empty means the mailer's default.
+    from_address: str = ""
     subject: str
     text: str
     html: str = ""

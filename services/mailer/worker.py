@@ -60,7 +60,7 @@ def message_id_for(outbound_id: str, domain: str) -> str:
 
 def build_message(out: OutboundEmail, settings: Settings) -> EmailMessage:
     msg = EmailMessage()
-    msg["From"] = settings.mail_from
+    msg["From"] = _one_line(out.from_address) or settings.mail_from
     msg["To"] = recipient(out.to)
     subject = _one_line(out.subject)
     msg["Subject"] = tagged_subject(subject, out.ticket_id) if out.ticket_id else subject
