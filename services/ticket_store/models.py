@@ -157,6 +157,8 @@ class Ticket(Base):
     assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
     # The email address replies go to (the sender of the mail that opened it), if any.
     reply_to: Mapped[str] = mapped_column(String(320), default="")
+    # The gateway the opening mail came through: replies go out from its address.
+    gateway_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     source_email_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     charged: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -323,6 +323,7 @@ def open_ticket_from_mail(session: Session, topics: Topics, cmd: OpenTicket) -> 
         client_id=cmd.client_id,
         subject=cmd.content.subject,
         reply_to=normalise_email(cmd.content.from_address),
+        gateway_id=cmd.gateway_id,
         source_email_id=cmd.email_id,
         charged=cmd.charged,
     )
@@ -830,9 +831,11 @@ def staff_reply(
     ticket.messages.append(msg)
     ticket.updated_at = utcnow()
     session.flush()
+    gateway = session.get(Gateway, ticket.gateway_id) if ticket.gateway_id else None
     outbound = OutboundEmail(
         outbound_id=outbound_id,
         to=recipient,
+        from_address=gateway.address.lower() if gateway is not None else "",
         subject=_reply_subject(ticket.subject or f"Ticket #{ticket.number}"),
         text=text,
         in_reply_to=in_reply_to,

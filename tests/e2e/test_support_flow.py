@@ -119,6 +119,7 @@ def test_mail_reply_answer_and_incoming(
     [sent] = smtp_sink.wait_for(1, timeout=90)
     assert sent.rcpt_tos == ("alice@example.org",)
     assert sent.message["In-Reply-To"] == "<first@example.org>"
+    assert sent.message["From"] == "support@company.net"  # the gateway the client wrote to
     assert "<first@example.org>" in sent.message["References"]
     assert f"[#{ticket.id}]" in sent.message["Subject"]
     our_id = sent.message["Message-ID"]
