@@ -12,6 +12,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
@@ -36,12 +38,22 @@ from supportdesk.config import Settings
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # Failures that go away by themselves: the record is retried, not dead-lettered.
 TRANSIENT = (OperationalError, InterfaceError)
 
 
 class Permanent(Exception):
     """A record that can never be applied: it goes to the dead-letter topic."""
+
+
+def _decode(loader: Callable[[bytes], T], value: bytes, what: str) -> T:
+    """Bytes to an event; what cannot be read is a permanent failure, not a crash."""
+    try:
+        return loader(value)
+    except ValidationError as exc:
+        raise Permanent(f"invalid {what}: {exc.errors()[:3]}") from exc
 
 
 class StoreConsumer:
@@ -61,10 +73,7 @@ class StoreConsumer:
     # -------------------------------------------------------------- handlers
 
     def _ticket_command(self, value: bytes) -> None:
-        try:
-            cmd = codec.loads_ticket_command(value)
-        except ValidationError as exc:
-            raise Permanent(f"invalid ticket command: {exc.errors()[:3]}") from exc
+        cmd = _decode(codec.loads_ticket_command, value, "ticket command")
         with self.db.transaction() as s:
             if isinstance(cmd, OpenTicket):
                 service.open_ticket_from_mail(s, self.topics, cmd)
@@ -75,26 +84,17 @@ class StoreConsumer:
                     raise Permanent(f"add-message for an unknown ticket: {exc}") from exc
 
     def _incoming(self, value: bytes) -> None:
-        try:
-            event = codec.loads(IncomingEmailEvent, value)
-        except ValidationError as exc:
-            raise Permanent(f"invalid incoming email: {exc.errors()[:3]}") from exc
+        event = _decode(partial(codec.loads, IncomingEmailEvent), value, "incoming email")
         with self.db.transaction() as s:
             service.record_incoming(s, event)
 
     def _outcome(self, value: bytes) -> None:
-        try:
-            outcome = codec.loads(Outcome, value)
-        except ValidationError as exc:
-            raise Permanent(f"invalid outcome: {exc.errors()[:3]}") from exc
+        outcome = _decode(partial(codec.loads, Outcome), value, "outcome")
         with self.db.transaction() as s:
             service.record_outcome(s, outcome)
 
     def _delivery(self, value: bytes) -> None:
-        try:
-            report = codec.loads(DeliveryReport, value)
-        except ValidationError as exc:
-            raise Permanent(f"invalid delivery report: {exc.errors()[:3]}") from exc
+        report = _decode(partial(codec.loads, DeliveryReport), value, "delivery report")
         with self.db.transaction() as s:
             service.record_delivery(
                 s, report.outbound_id, status=report.status, detail=report.detail
@@ -102,10 +102,7 @@ class StoreConsumer:
 
     def _incidents(self, value: bytes) -> None:
         """Grants from external billing join the ledger; the store's own come back as no-ops."""
-        try:
-            grant = codec.loads(IncidentsGranted, value)
-        except ValidationError as exc:
-            raise Permanent(f"invalid incident grant: {exc.errors()[:3]}") from exc
+        grant = _decode(partial(codec.loads, IncidentsGranted), value, "incident grant")
         with self.db.transaction() as s:
             service.record_external_grant(s, grant)
 
