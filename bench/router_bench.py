@@ -164,12 +164,22 @@ def build_mails(n: int, seed: int = 4) -> list[tuple[str, str, int, bytes]]:
     return out
 
 
-def parse_rate(mails: list[bytes]) -> float:
-    parser = BytesParser(policy=policy.default)
-    t0 = time.perf_counter()
+def parse_rate(mails: list[bytes], pol=policy.default) -> tuple[float, float]:
+    """(mails per wall second, mails per CPU second) of the stdlib parser."""
+    parser = BytesParser(policy=pol)
+    t0, c0 = time.perf_counter(), time.process_time()
     for data in mails:
         parser.parsebytes(data)
-    return len(mails) / (time.perf_counter() - t0)
+    return len(mails) / (time.perf_counter() - t0), len(mails) / (time.process_time() - c0)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU time of a process so far (Linux /proc), 0 when unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def main() -> int:
@@ -178,6 +188,7 @@ def main() -> int:
     ap.add_argument("--bootstrap", default=os.environ.get("SUPPORTDESK_BENCH_BOOTSTRAP", ""))
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--timeout", type=float, default=900.0)
+    ap.add_argument("--profile", metavar="FILE", help="run the router under cProfile into FILE")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="router-bench-"))
@@ -198,7 +209,8 @@ def main() -> int:
         f"total {sum(sizes) / 1e6:.1f} MB",
         flush=True,
     )
-    stdlib = parse_rate([m[3] for m in mails])
+    stdlib, stdlib_cpu = parse_rate([m[3] for m in mails])
+    compat, compat_cpu = parse_rate([m[3] for m in mails], policy.compat32)
 
     run_id = uuid.uuid4().hex[:8]
     topics = {f: f"bench{run_id}.{f}" for f in TOPIC_FIELDS}
@@ -250,7 +262,8 @@ def main() -> int:
     log = open(work / "router.log", "wb")  # noqa: SIM115
     t_start = time.time()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "services.router"], cwd=ROOT, env=env, stdout=log,
+        [sys.executable, *(["-m", "cProfile", "-o", args.profile] if args.profile else []),
+         "-m", "services.router"], cwd=ROOT, env=env, stdout=log,
         stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     consumer = KafkaConsumer(
@@ -259,14 +272,19 @@ def main() -> int:
     )  # fmt: skip
     seen: dict[str, str] = {}
     first_ts = last_ts = None
+    cpu_first = cpu_last = 0.0
     deadline = time.time() + args.timeout
     try:
         while len(seen) < len(ids) and time.time() < deadline:
             for rec in consumer:
                 ts = rec.timestamp / 1000
+                if first_ts is None:
+                    cpu_first = cpu_seconds(proc.pid)
                 first_ts = ts if first_ts is None else min(first_ts, ts)
                 last_ts = ts if last_ts is None else max(last_ts, ts)
                 seen[rec.key.decode()] = json.loads(rec.value)["decision"]
+            if len(seen) >= len(ids):
+                cpu_last = cpu_seconds(proc.pid)
             if proc.poll() is not None:
                 raise SystemExit(
                     f"router exited with {proc.returncode}; log: {work / 'router.log'}"
@@ -292,8 +310,15 @@ def main() -> int:
     print(f"outcomes: {len(seen)} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})")
     print(f"router:        {router_rate:8.0f} mails/s  (first->last outcome {span:.1f}s; "
           f"wall incl. worker start {t_end - t_start:.1f}s)")  # fmt: skip
-    print(f"stdlib parse:  {stdlib:8.0f} mails/s  (BytesParser(policy=default), same mails)")
+    print(f"stdlib parse:  {stdlib:8.0f} mails/s  (BytesParser(policy=default), same mails, "
+          f"before the router started)")  # fmt: skip
     print(f"ratio router/parse: {router_rate / stdlib:.2f}")
+    if cpu_last > cpu_first:
+        router_cpu = (len(ids) - 1) / (cpu_last - cpu_first)
+        print(f"per CPU second (load-independent): router {router_cpu:.0f} mails/s, "
+              f"stdlib parse policy=default {stdlib_cpu:.0f}, compat32 {compat_cpu:.0f}; "
+              f"ratio router/parse(default) {router_cpu / stdlib_cpu:.2f}")  # fmt: skip
+    print(f"(stdlib compat32 parse, wall: {compat:.0f} mails/s)")
     return 0
 
 

@@ -110,23 +110,25 @@ class DirectoryFeed:
         }
         self.refresh_s = refresh_s
         self.synced_at = 0.0  # wall-clock time up to which the view is complete
-        self._synced = asyncio.Condition()
         self.records = 0
 
     async def wait_synced(self, at: float, timeout: float = 10.0) -> bool:
-        """Wait until the view holds everything published before `at` (or timeout)."""
-        if self.synced_at >= at:
-            return True
-        try:
-            async with self._synced:
-                await asyncio.wait_for(self._synced.wait_for(lambda: self.synced_at >= at), timeout)
-            return True
-        except TimeoutError:
-            log.warning("directory not synced to %.3f after %.1fs; deciding anyway", at, timeout)
-            return False
+        """Wait until the view holds everything published before `at` (or timeout).
+
+        A plain polling loop on purpose: asyncio.Condition with wait_for can
+        deadlock on cancellation in CPython 3.11 (gh-112202).
+        """
+        deadline = time.monotonic() + timeout
+        while self.synced_at < at:
+            if time.monotonic() >= deadline:
+                log.warning("directory not synced to %.3f after %.1fs; going on", at, timeout)
+                return False
+            await asyncio.sleep(0.005)
+        return True
 
     async def run(self) -> None:
         from aiokafka import AIOKafkaConsumer, TopicPartition
+        from aiokafka.errors import KafkaError
 
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
@@ -152,7 +154,12 @@ class DirectoryFeed:
                 t0 = time.time()
                 batch: dict = {}
                 if assigned:
-                    ends = await consumer.end_offsets(list(assigned))
+                    try:
+                        ends = await asyncio.wait_for(consumer.end_offsets(list(assigned)), 10)
+                    except (TimeoutError, KafkaError) as exc:
+                        log.warning("directory end offsets unavailable (%s); retrying", exc)
+                        await asyncio.sleep(0.5)
+                        continue
                     while True:
                         batch = await consumer.getmany(timeout_ms=50, max_records=5000)
                         for tp, records in batch.items():
@@ -163,9 +170,7 @@ class DirectoryFeed:
                         positions = {tp: await consumer.position(tp) for tp in ends}
                         if all(positions[tp] >= end for tp, end in ends.items()):
                             break
-                async with self._synced:
-                    self.synced_at = t0
-                    self._synced.notify_all()
+                self.synced_at = t0
                 if not batch:
                     await asyncio.sleep(0.05)
         finally:

@@ -16,8 +16,8 @@ import html as html_lib
 import re
 from dataclasses import dataclass, field
 from email import policy
-from email.message import Message
 from email.header import decode_header, make_header
+from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses
 
@@ -34,9 +34,9 @@ _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _SIMPLE_ADDRESSES_RE = re.compile(
     r"^[A-Za-z0-9 \t\r\n._+\-]*<?[A-Za-z0-9._+\-]+@[A-Za-z0-9.\-]+>?$"
 )
-# A mail body beyond this many characters is cut in the command (the full part
+# A mail body beyond this many UTF-8 bytes is cut in the command (the full part
 # is kept as an attachment in the blob store) so events stay far below 1 MB.
-MAX_BODY_CHARS = 200_000
+MAX_BODY_BYTES = 200_000
 
 
 class MalformedMail(ValueError):

@@ -35,7 +35,7 @@ from schemas.events import (
 )
 from schemas.raw import raw_bytes
 from services.router.ledger import ChargeRequest, GrantForward, Ledger, loads_item
-from services.router.mail import MAX_BODY_CHARS, ParsedMail, Part
+from services.router.mail import MAX_BODY_BYTES, ParsedMail, Part
 from services.router.rules import automatic, client, empty, incidents, parse, recipient, thread
 from services.router.rules.base import Action, Context, Directory, Verdict
 from supportdesk.blobs import BlobStore
@@ -205,14 +205,14 @@ class Router:
         return v.reason
 
     def content(self, raw: RawEmail, mail: ParsedMail) -> MailContent:
-        """What staff read; bodies beyond MAX_BODY_CHARS are cut and kept whole as attachments."""
+        """What staff read; bodies beyond MAX_BODY_BYTES are cut and kept whole as attachments."""
         parts = list(mail.attachments)
         text, html = mail.text, mail.html
-        if len(text) > MAX_BODY_CHARS:
-            parts.append(Part("text/plain", "body.txt", text.encode("utf-8", "replace")))
-            text = text[:MAX_BODY_CHARS]
-        if len(html) > MAX_BODY_CHARS:
-            parts.append(Part("text/html", "body.html", html.encode("utf-8", "replace")))
+        if len(text) > MAX_BODY_BYTES // 4 and len(raw_text := text.encode()) > MAX_BODY_BYTES:
+            parts.append(Part("text/plain", "body.txt", raw_text))
+            text = raw_text[:MAX_BODY_BYTES].decode("utf-8", "ignore")
+        if len(html) > MAX_BODY_BYTES // 4 and len(raw_html := html.encode()) > MAX_BODY_BYTES:
+            parts.append(Part("text/html", "body.html", raw_html))
             html = ""
         attachments = tuple(
             Attachment(
@@ -221,7 +221,7 @@ class Router:
                 size=len(p.payload),
                 blob_ref=self.blobs.put(p.payload) if self.blobs is not None else None,
             )
-            for p in parts
+            for p in parts[:500]  # a pathological mail must not make a 1 MB command
         )
         return MailContent(
             from_address=mail.from_address,
