@@ -106,6 +106,7 @@ class ParsedMail:
     report_statuses: list[str] = field(default_factory=list)
     has_dsn_part: bool = False
     returned_message_ids: list[str] = field(default_factory=list)
+    _header_map: dict[str, list[str]] | None = field(default=None, repr=False)
 
     def header(self, name: str) -> str:
         """A header's first value, unfolded (encoded words left as they are), '' if absent."""
@@ -113,10 +114,20 @@ class ParsedMail:
         return values[0] if values else ""
 
     def headers(self, name: str) -> list[str]:
-        return [_unfold(v) for v in _raw_headers(self.msg, name)]
+        return [_unfold(v) for v in self.header_map.get(name.lower(), ())]
+
+    @property
+    def header_map(self) -> dict[str, list[str]]:
+        """Lower-cased name -> raw values, built once: rules look up many headers."""
+        if self._header_map is None:
+            hm: dict[str, list[str]] = {}
+            for k, v in self.msg._headers:  # noqa: SLF001
+                hm.setdefault(k.lower(), []).append(str(v))
+            self._header_map = hm
+        return self._header_map
 
     def has_header(self, name: str) -> bool:
-        return name in self.msg
+        return name.lower() in self.header_map
 
     def body_text(self) -> str:
         """Visible text of the mail: plain parts, else HTML reduced to text."""
@@ -151,6 +162,8 @@ def decoded_header(msg: Message, name: str) -> str:
     raws = _raw_headers(msg, name)
     if not raws:
         return ""
+    if "=?" not in raws[0] and raws[0].isascii():
+        return _unfold(raws[0])  # nothing to decode: skip the registry
     try:
         return clean_text(str(_DECODED.header_fetch_parse(name, raws[0])))
     except Exception:  # noqa: BLE001 - keep the raw text rather than lose the header
