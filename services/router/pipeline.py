@@ -363,6 +363,7 @@ def notice_for(req: ChargeRequest) -> OutboundEmail:
     return OutboundEmail(
         outbound_id=f"insufficient-{req.email_id}",
         to=req.notice_to,
+        from_address=req.gateway_address.lower(),
         subject=subject,
         text=req.notice_text,
         in_reply_to=f"<{req.message_id}>" if req.message_id else "",

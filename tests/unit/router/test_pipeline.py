@@ -84,6 +84,7 @@ def test_notice_headers() -> None:
     assert notice.in_reply_to.startswith("<m-") and notice.references[0] == "<r1@x>"
     assert notice.text == "Buy more" and notice.to == "alice@example.com"
     assert notice.subject == "Re: Help"
+    assert notice.from_address == "support@company.net"  # the gateway the client wrote to
 
 
 def test_notice_goes_to_return_path() -> None:
