@@ -12,6 +12,7 @@ the partition.
 from __future__ import annotations
 
 import contextlib
+import functools
 import html as html_lib
 import re
 from dataclasses import dataclass, field
@@ -34,6 +35,13 @@ _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _SIMPLE_ADDRESSES_RE = re.compile(
     r"^[A-Za-z0-9 \t\r\n._+\-]*<?[A-Za-z0-9._+\-]+@[A-Za-z0-9.\-]+>?$"
 )
+# The commonest header shape exactly: one ``Word Word <local@domain>`` or a bare
+# address, single spaces, dot-atoms only; getaddresses gives (display, address).
+_PLAIN_ADDRESS_RE = re.compile(
+    r"(?:([A-Za-z0-9_+\-]+(?: [A-Za-z0-9_+\-]+)*) )?<([A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*"
+    r"@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*)>|([A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*"
+    r"@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*)"
+)
 # A mail body beyond this many UTF-8 bytes is cut in the command (the full part
 # is kept as an attachment in the blob store) so events stay far below 1 MB.
 MAX_BODY_BYTES = 200_000
@@ -43,8 +51,13 @@ class MalformedMail(ValueError):
     """The bytes are not an email we can reason about."""
 
 
+@functools.lru_cache(maxsize=65536)
 def normalise_address(addr: str) -> str:
-    """Whole-address form used for every comparison: lower case, IDN domain as ASCII."""
+    """Whole-address form used for every comparison: lower case, IDN domain as ASCII.
+
+    A pure function of its argument, called several times per mail with the
+    same few addresses (gateway, From, To): cached.
+    """
     addr = (addr or "").strip().strip("<>").strip()
     addr = clean_text(addr)  # raw UTF-8 bytes in a header arrive as surrogate escapes
     if "@" not in addr:
@@ -144,7 +157,10 @@ def html_to_text(html: str) -> str:
 
 
 def is_blank(text: str) -> bool:
-    return not _WS_RE.sub("", text.replace("\u00a0", "").replace("\u200b", ""))
+    # str.isspace and the regex's \s test the same Unicode whitespace, and isspace
+    # stops at the first visible character instead of rewriting the whole text.
+    text = text.replace("\u00a0", "").replace("\u200b", "")
+    return not text or text.isspace()
 
 
 def _unfold(value: str) -> str:
@@ -174,6 +190,10 @@ def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
     """(display name, normalised address) pairs from every header called ``name``."""
     out: list[tuple[str, str]] = []
     raws = _raw_headers(msg, name)
+    if len(raws) == 1 and (m := _PLAIN_ADDRESS_RE.fullmatch(raws[0])):
+        # Fastest path, same answer as getaddresses for this exact shape.
+        display, bracketed, bare = m.groups()
+        return [(display or "", normalise_address(bracketed or bare))]
     if all(_SIMPLE_ADDRESSES_RE.match(r) for r in raws):
         # Fast path, same answer: plain words and <addr> need no RFC 5322 machinery.
         return [(d, normalise_address(a)) for d, a in getaddresses(raws) if a]
