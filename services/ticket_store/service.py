@@ -263,26 +263,10 @@ def add_gateway(
         raise Conflict(f"a gateway named {name!r} exists")
     if session.get(Department, fields["department_id"]) is None:
         raise NotFound(f"department {fields['department_id']}")
-    defaults: dict[str, object] = {
-        "type": "external",
-        "protocol": "imap",
-        "host": "",
-        "port": 0,
-        "security": "tls",
-        "verify_tls": True,
-        "username": "",
-        "password_encrypted": "",
-        "folder": "INBOX",
-        "maildir_path": "",
-        "extra_addresses": [],
-        "poll_interval_s": 300,
-        "after_fetch": "mark-read",
-        "enabled": True,
-    }
-    gw = Gateway(id=uuid.uuid4().hex[:16], **{**defaults, **fields})
-    gateway_entry(gw)  # validates the fields before anything is stored
+    gw = Gateway(id=uuid.uuid4().hex[:16], **fields)
     session.add(gw)
-    session.flush()
+    session.flush()  # applies the column defaults
+    gateway_entry(gw)  # validates; an invalid gateway rolls back the caller's transaction
     publish_gateway(session, topics, gw)
     audit(session, actor, "gateway.add", "gateway", gw.id, name=name)
     return gw
