@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
+import pybase64
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -95,7 +96,12 @@ class RawEmail(Event):
         return self
 
     def inline_bytes(self) -> bytes | None:
-        return None if self.raw_b64 is None else base64.b64decode(self.raw_b64)
+        if self.raw_b64 is None:
+            return None
+        try:  # what our fetcher writes: strict base64, decoded ~15x faster than the stdlib
+            return pybase64.b64decode(self.raw_b64, validate=True)
+        except ValueError:  # anything else: the stdlib's lenient decoding, as before
+            return base64.b64decode(self.raw_b64)
 
 
 # ---------------------------------------------------------------- mail.outcomes

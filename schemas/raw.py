@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
+
+import pybase64
 
 from schemas.events import GatewaySnapshot, MailSource, RawEmail, email_id_for
 from supportdesk.blobs import BlobStore
@@ -27,7 +28,7 @@ def make_raw_email(
         sha256=hashlib.sha256(data).hexdigest(),
     )
     if len(data) <= inline_limit:
-        return RawEmail(**common, raw_b64=base64.b64encode(data).decode())
+        return RawEmail(**common, raw_b64=pybase64.b64encode(data).decode())
     return RawEmail(**common, blob_ref=blobs.put(data))
 
 

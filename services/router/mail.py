@@ -23,6 +23,7 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 
 import nh3
+import pybase64
 
 _PARSER = BytesParser(policy=policy.compat32)
 _DECODED = policy.default  # header registry for the headers the rules interpret
@@ -234,10 +235,29 @@ def _decode_text(part: Message) -> str:
     return clean_text(text)
 
 
+def _strict_base64(part: Message) -> bytes | None:
+    """A base64 body that is exactly valid, decoded with SIMD; None for anything else.
+
+    Only strictly valid input takes this path, where the stdlib's lenient decoder
+    (`get_payload(decode=True)`) would give the same bytes, only several times slower.
+    """
+    payload = part._payload  # noqa: SLF001 - the raw str, without get_payload's copies
+    if not isinstance(payload, str) or len(payload) < 4096:
+        return None
+    if str(part.get("content-transfer-encoding", "")).lower() != "base64":  # as the stdlib
+        return None
+    try:
+        return pybase64.b64decode(payload.replace("\r", "").replace("\n", ""), validate=True)
+    except ValueError:
+        return None
+
+
 def _payload_bytes(part: Message) -> bytes:
     try:
         if part.is_multipart():
             return part.as_bytes(policy=policy.SMTP)
+        if (fast := _strict_base64(part)) is not None:
+            return fast
         data = part.get_payload(decode=True)
         if data is None:
             inner = part.get_payload()

@@ -141,3 +141,14 @@ def test_ticket_tags() -> None:
     assert find_ticket_ids(subject) == [tid]
     assert tagged_subject(subject, tid) == subject
     assert find_ticket_ids("no tag here [#short]") == []
+
+
+def test_raw_email_lenient_base64_still_decodes() -> None:
+    """Strict base64 takes the fast path; anything the stdlib accepted before still decodes."""
+    data = b"From: a@x.org\r\n\r\nhello world"
+    wrapped = base64.encodebytes(data).decode()  # newlines: not strict
+    ev = RawEmail(
+        email_id="e", gateway_id="g", gateway=GW, source=MailSource(protocol="pop3", uidl="u"),
+        size=len(data), sha256="s", raw_b64=wrapped,
+    )  # fmt: skip
+    assert ev.inline_bytes() == data
