@@ -17,11 +17,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from schemas.events import IncidentsGranted, MailContent
+from schemas.events import IncidentsGranted
 
 
 class ChargeRequest(BaseModel):
-    """A mail that opens a ticket for a known client, unless incidents say no."""
+    """A mail that opens a ticket for a known client, unless incidents say no.
+
+    Only what rule 7 and the notice need: the ticket itself (the whole mail
+    content) travels next to it as OpenTicket bytes, see `dumps_charge`.
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -37,7 +41,7 @@ class ChargeRequest(BaseModel):
     notice_to: str
     message_id: str = ""
     references: tuple[str, ...] = ()
-    content: MailContent
+    subject: str = ""
 
 
 class GrantForward(BaseModel):
@@ -51,12 +55,23 @@ LedgerItem = Annotated[ChargeRequest | GrantForward, Field(discriminator="kind")
 _ITEM = TypeAdapter(LedgerItem)
 
 
-def dumps_item(item: ChargeRequest | GrantForward) -> bytes:
-    return item.model_dump_json().encode()
+def dumps_item(item: ChargeRequest | GrantForward, ticket: bytes = b"") -> bytes:
+    """One ledger record: the item's JSON, a newline, then for a charge the OpenTicket JSON.
+
+    The OpenTicket carries the mail's whole content; serialised once by the route
+    agent and emitted as is when the charge settles as opened, it is never parsed
+    on the way (compact JSON has no raw newline, so the first one separates).
+    """
+    return item.model_dump_json().encode() + b"\n" + ticket
 
 
-def loads_item(data: bytes | str) -> ChargeRequest | GrantForward:
-    return _ITEM.validate_json(data)
+def loads_item(data: bytes) -> tuple[ChargeRequest | GrantForward, bytes]:
+    """The item and, for a charge, the OpenTicket bytes; ValueError when either is missing."""
+    head, _, ticket = data.partition(b"\n")
+    item = _ITEM.validate_json(head)
+    if isinstance(item, ChargeRequest) and not ticket.strip():
+        raise ValueError(f"charge for email {item.email_id} carries no ticket")
+    return item, ticket
 
 
 class Ledger:

@@ -34,7 +34,7 @@ from schemas.events import (
     RawEmail,
 )
 from schemas.raw import raw_bytes
-from services.router.ledger import ChargeRequest, GrantForward, Ledger, loads_item
+from services.router.ledger import ChargeRequest, GrantForward, Ledger, dumps_item, loads_item
 from services.router.mail import MAX_BODY_BYTES, ParsedMail, Part
 from services.router.rules import automatic, client, empty, incidents, parse, recipient, thread
 from services.router.rules.base import Action, Context, Directory, Verdict
@@ -54,13 +54,22 @@ DEFAULT_NOTICE = (
 
 @dataclass(frozen=True)
 class Out:
-    """One record to produce: a Topics field name (or LEDGER), a key, and the event."""
+    """One record to produce: a Topics field name (or LEDGER), a key, and the event.
+
+    ``data``, when set, is the record's value already serialised (a ledger record,
+    or an OpenTicket passed through the ledger as bytes); ``event`` is then what it
+    carries, for readers in tests, or None where it was never parsed.
+    """
 
     topic: str
     key: str
-    event: BaseModel
+    event: BaseModel | None
+    data: bytes | None = None
 
     def value(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.event is not None
         return self.event.model_dump_json().encode()
 
 
@@ -95,11 +104,18 @@ class Router:
     # ------------------------------------------------------------ stage 1: mail.raw
 
     def handle_raw(self, key: bytes | str | None, value: bytes | None) -> list[Out]:
+        got = self.decode_raw(key, value)
+        return got if isinstance(got, list) else self.route(got)
+
+    def decode_raw(self, key: bytes | str | None, value: bytes | None) -> RawEmail | list[Out]:
+        """The record as a RawEmail, or the dead letter and outcome for one that is not."""
         gateway_id = key.decode("utf-8", "replace") if isinstance(key, bytes) else (key or "")
         try:
-            raw = RawEmail.model_validate_json(value or b"")
+            return RawEmail.model_validate_json(value or b"")
         except Exception as exc:  # noqa: BLE001
             return self._undecodable(gateway_id, value, f"not a RawEmail: {_short(exc)}")
+
+    def route(self, raw: RawEmail) -> list[Out]:
         try:
             return self._route(raw)
         except Exception as exc:  # noqa: BLE001
@@ -132,6 +148,16 @@ class Router:
             assert v.client_id is not None and v.ticket_id is not None
             dept = self.directory.department(raw.gateway.department_id)
             notice_to = mail.return_path or mail.from_address
+            per_incident = bool(dept and dept.per_incident)
+            ticket = OpenTicket(
+                email_id=raw.email_id,
+                gateway_id=raw.gateway_id,
+                ticket_id=v.ticket_id,
+                client_id=v.client_id,
+                department_id=raw.gateway.department_id,
+                content=self.content(raw, mail),
+                charged=per_incident,  # emitted only if settled as opened, and then charged
+            )
             req = ChargeRequest(
                 email_id=raw.email_id,
                 gateway_id=raw.gateway_id,
@@ -139,14 +165,15 @@ class Router:
                 gateway_address=raw.gateway.address,
                 department_id=raw.gateway.department_id,
                 ticket_id=v.ticket_id,
-                per_incident=bool(dept and dept.per_incident),
+                per_incident=per_incident,
                 notice_text=(dept.insufficient_notice if dept else "") or DEFAULT_NOTICE,
                 notice_to=notice_to,
                 message_id=mail.message_id,
                 references=tuple(mail.references),
-                content=self.content(raw, mail),
+                subject=ticket.content.subject,
             )
-            return [Out(LEDGER, str(v.client_id), req)]
+            data = dumps_item(req, ticket.model_dump_json().encode())
+            return [Out(LEDGER, str(v.client_id), ticket, data)]
         content = None
         if v.action is Action.ADD_MESSAGE:
             assert v.client_id is not None and v.ticket_id is not None
@@ -286,13 +313,14 @@ class Router:
                     ),
                 )
             ]
-        return [Out(LEDGER, str(grant.client_id), GrantForward(grant=grant))]
+        item = GrantForward(grant=grant)
+        return [Out(LEDGER, str(grant.client_id), item, dumps_item(item))]
 
     # ------------------------------------------------------------ stage 2: ledger
 
     def handle_ledger(self, value: bytes | None, ledger: Ledger, now: float) -> list[Out]:
         try:
-            item = loads_item(value or b"")
+            item, ticket = loads_item(value or b"")
         except Exception as exc:  # noqa: BLE001 - only our own agent writes this topic
             log.error("bad ledger item dropped: %s", _short(exc))
             ref = "ledger-" + hashlib.sha256(value or b"").hexdigest()[:20]
@@ -318,21 +346,8 @@ class Router:
         req = item
         outs: list[Out] = []
         if settled.decision is Decision.TICKET_OPENED:
-            outs.append(
-                Out(
-                    "ticket_commands",
-                    str(req.client_id),
-                    OpenTicket(
-                        email_id=req.email_id,
-                        gateway_id=req.gateway_id,
-                        ticket_id=req.ticket_id,
-                        client_id=req.client_id,
-                        department_id=req.department_id,
-                        content=req.content,
-                        charged=settled.charged,
-                    ),
-                )
-            )
+            # The OpenTicket the route agent serialised, passed through unparsed.
+            outs.append(Out("ticket_commands", str(req.client_id), None, ticket))
         if settled.notice:
             outs.append(Out("outbound", req.notice_to, notice_for(req)))
         outs.append(
@@ -355,7 +370,7 @@ class Router:
 
 def notice_for(req: ChargeRequest) -> OutboundEmail:
     """The "insufficient support incidents" reply; ids derive from the email id (idempotent)."""
-    subject = req.content.subject
+    subject = req.subject
     if not subject.lower().startswith("re:"):
         subject = f"Re: {subject}".strip()
     refs = tuple(f"<{m}>" for m in (*req.references, req.message_id) if m)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.events import Decision, IncidentsGranted, MailContent
+from schemas.events import Decision, IncidentsGranted
 from services.router.ledger import ChargeRequest, Ledger
 from services.router.rules import incidents
 
@@ -23,7 +23,7 @@ def req(email_id: str, per_incident: bool = True, message_id: str = "", to: str 
         per_incident=per_incident,
         notice_to=to,
         message_id=message_id,
-        content=MailContent(from_address="a@x.org"),
+        subject="help",
     )
 
 

@@ -190,3 +190,37 @@ def test_mime_soup_one_outcome(chunks: list[bytes]) -> None:
 
 def test_build_helper_is_crlf() -> None:
     assert b"\r\n\r\n" in build("From: a@b.c")
+
+
+@pytest.mark.parametrize(("department_id", "charged"), [(1, False), (2, True)])
+def test_opened_ticket_passes_the_ledger_as_the_route_agents_bytes(
+    department_id: int, charged: bool
+) -> None:
+    """The OpenTicket is serialised once, before the ledger, and emitted unparsed after it."""
+    from schemas.events import IncidentsGranted, OpenTicket
+    from services.router.ledger import loads_item
+
+    r, led = router(), Ledger({}, {}, {}, {}, {})
+    led.grant(IncidentsGranted(grant_id="g", client_id=7, amount=1))
+    raw = raw_event(simple(subject="Printer on fire"), department_id=department_id)
+    (charge,) = r.handle_raw(b"gw1", raw.model_dump_json().encode())
+    item, ticket_bytes = loads_item(charge.value())
+    assert charge.topic == LEDGER and item.subject == "Printer on fire"
+    assert len(charge.value().split(b"\n")) == 2  # one separator: compact JSON has no newline
+    outs = r.handle_ledger(charge.value(), led, 0.0)
+    (cmd,) = [o for o in outs if o.topic == "ticket_commands"]
+    assert cmd.value() == ticket_bytes
+    ticket = OpenTicket.model_validate_json(cmd.value())
+    assert ticket.email_id == raw.email_id and ticket.charged is charged
+    assert ticket.content.subject == "Printer on fire" and led.balance(7) == (0 if charged else 1)
+
+
+def test_a_charge_without_its_ticket_is_a_dead_letter() -> None:
+    from services.router.ledger import ChargeRequest, dumps_item
+
+    req = ChargeRequest(
+        email_id="e1", gateway_id="gw1", client_id=7, department_id=1, ticket_id="T",
+        per_incident=False, notice_to="a@x.org",
+    )  # fmt: skip
+    outs = router().handle_ledger(dumps_item(req), Ledger({}, {}, {}, {}, {}), 0.0)
+    assert [o.topic for o in outs] == ["dead"] and "no ticket" in outs[0].event.reason
