@@ -14,8 +14,13 @@ from pathlib import Path
 
 
 class BlobStore:
-    def __init__(self, root: Path) -> None:
+    """Blobs are fsynced before `put` returns, unless ``defer_sync``: then the caller
+    syncs a batch at once with `sync_pending` (group commit: one wait for many files)."""
+
+    def __init__(self, root: Path, *, defer_sync: bool = False) -> None:
         self.root = Path(root)
+        self.defer_sync = defer_sync
+        self._pending: list[Path] = []
 
     def _path(self, digest: str) -> Path:
         return self.root / digest[:2] / digest[2:4] / digest
@@ -29,9 +34,25 @@ class BlobStore:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
-                os.fsync(f.fileno())
+                if not self.defer_sync:
+                    os.fsync(f.fileno())
             os.replace(tmp, path)
+            if self.defer_sync:
+                self._pending.append(path)
         return f"sha256:{digest}"
+
+    def take_pending(self) -> list[Path]:
+        """Files written since the last call and not yet on disk for sure."""
+        pending, self._pending = self._pending, []
+        return pending
+
+    @staticmethod
+    def sync_file(path: Path) -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def get(self, ref: str) -> bytes:
         scheme, _, digest = ref.partition(":")
