@@ -21,6 +21,7 @@ class BlobStore:
         self.root = Path(root)
         self.defer_sync = defer_sync
         self._pending: list[Path] = []
+        self._dirs: set[Path] = set()  # fan-out directories known to exist
 
     def _path(self, digest: str) -> Path:
         return self.root / digest[:2] / digest[2:4] / digest
@@ -28,9 +29,15 @@ class BlobStore:
     def put(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
         path = self._path(digest)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent)
+        if not os.path.exists(path):
+            if path.parent not in self._dirs:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._dirs.add(path.parent)
+            try:
+                fd, tmp = tempfile.mkstemp(dir=path.parent)
+            except FileNotFoundError:  # removed under us since we made it
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()

@@ -41,3 +41,13 @@ def test_immediate_sync_by_default(tmp_path: Path, monkeypatch) -> None:
     store = BlobStore(tmp_path)
     store.put(b"x")
     assert len(synced) == 1 and store.take_pending() == []
+
+
+def test_put_recreates_a_directory_removed_under_it(tmp_path: Path) -> None:
+    import shutil
+
+    store = BlobStore(tmp_path / "blobs")
+    store.put(b"first")
+    shutil.rmtree(tmp_path / "blobs")
+    ref = store.put(b"first")
+    assert store.get(ref) == b"first"
