@@ -10,17 +10,20 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from concurrent.futures import Executor, Future
 from pathlib import Path
 
 
 class BlobStore:
-    """Blobs are fsynced before `put` returns, unless ``defer_sync``: then the caller
-    syncs a batch at once with `sync_pending` (group commit: one wait for many files)."""
+    """Blobs are fsynced before `put` returns, unless a ``sync_executor`` is given:
+    then `put` hands the fsync to it and returns at once, and the caller waits for
+    `take_pending` before publishing anything that refers to those blobs (the
+    fsyncs run while it keeps working, and concurrent fsyncs share journal commits)."""
 
-    def __init__(self, root: Path, *, defer_sync: bool = False) -> None:
+    def __init__(self, root: Path, *, sync_executor: Executor | None = None) -> None:
         self.root = Path(root)
-        self.defer_sync = defer_sync
-        self._pending: list[Path] = []
+        self.sync_executor = sync_executor
+        self._pending: list[Future[None]] = []
         self._dirs: set[Path] = set()  # fan-out directories known to exist
 
     def _path(self, digest: str) -> Path:
@@ -41,15 +44,15 @@ class BlobStore:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
-                if not self.defer_sync:
+                if self.sync_executor is None:
                     os.fsync(f.fileno())
             os.replace(tmp, path)
-            if self.defer_sync:
-                self._pending.append(path)
+            if self.sync_executor is not None:
+                self._pending.append(self.sync_executor.submit(self.sync_file, path))
         return f"sha256:{digest}"
 
-    def take_pending(self) -> list[Path]:
-        """Files written since the last call and not yet on disk for sure."""
+    def take_pending(self) -> list[Future[None]]:
+        """The fsyncs started since the last call; a blob is durable once its future is done."""
         pending, self._pending = self._pending, []
         return pending
 

@@ -81,17 +81,16 @@ out_names = {name: t.get_topic_name() for name, t in out_topics.items()}
 _table_kw = dict(partitions=PARTITIONS, key_type=str, value_type=None)
 balances = app.Table("balances", default=None, **_table_kw)
 grants = app.Table("grants", default=None, **_table_kw)
-decisions = app.Table("decisions", default=None, **_table_kw)
+charges = app.Table("charges", default=None, **_table_kw)
 notices = app.Table("notices", default=None, **_table_kw)
-message_tickets = app.Table("message-tickets", default=None, **_table_kw)
-ledger = Ledger(balances, grants, decisions, notices, message_tickets)
+ledger = Ledger(balances, grants, charges, notices)
 
 directory = InMemoryDirectory()
 feed = DirectoryFeed(
     directory, settings.kafka_bootstrap, topics.clients, topics.departments, topics.ticket_events
 )
-blobs = BlobStore(settings.blob_dir, defer_sync=True)  # synced per batch by sync_blobs
-fsync_pool = ThreadPoolExecutor(8, thread_name_prefix="blob-fsync")
+# Attachment blobs are fsynced in threads while routing goes on; see sync_blobs.
+blobs = BlobStore(settings.blob_dir, sync_executor=ThreadPoolExecutor(8, "blob-fsync"))
 router = Router(
     directory,
     settings.ticket_key.get_secret_value().encode(),
@@ -106,12 +105,19 @@ class Stats:
     def __init__(self) -> None:
         self.counts = {"route": 0, "settle": 0}
         self.cpu = {"route": 0.0, "settle": 0.0, "emit": 0.0}
+        # Wall seconds the route agent spent waiting, by what it waited for.
+        self.waits = {"directory": 0.0, "blob fsync": 0.0, "emit": 0.0}
+        self.batches = 0
         self.state = "starting"
 
     def line(self) -> str:
         parts = [f"{k} {n} in {self.cpu[k]:.2f}s cpu" for k, n in self.counts.items()]
         emit = f"emit {self.cpu['emit']:.2f}s cpu"
-        return f"router stats: {', '.join(parts)}, {emit}; route agent {self.state}"
+        waits = ", ".join(f"{k} {v:.2f}s" for k, v in self.waits.items())
+        return (
+            f"router stats: {', '.join(parts)}, {emit}; {self.batches} batches; "
+            f"route agent waited for {waits}; route agent {self.state}"
+        )
 
 
 stats = Stats()
@@ -193,7 +199,9 @@ async def route(stream) -> None:
         # before the newest mail was fetched.
         fetched = [raw.fetched_at.timestamp() for raw in decoded if not isinstance(raw, list)]
         if fetched:
+            t0 = time.monotonic()
             await feed.wait_synced(min(max(fetched), time.time()))
+            stats.waits["directory"] += time.monotonic() - t0
         outs: list[Out] = []
         for event, raw in zip(events, decoded, strict=True):
             c0 = time.process_time()
@@ -207,25 +215,30 @@ async def route(stream) -> None:
             stats.cpu["route"] += time.process_time() - c0
             stats.counts["route"] += 1
         stats.state = "syncing blobs"
+        t0 = time.monotonic()
         await sync_blobs()
+        t1 = time.monotonic()
         stats.state = "emitting"
         await emit(outs)
+        stats.waits["blob fsync"] += t1 - t0
+        stats.waits["emit"] += time.monotonic() - t1
+        stats.batches += 1
         stats.state = "waiting for mail"
         for event in events:
             watch.finish("route", event)
 
 
 async def sync_blobs() -> None:
-    """Group commit: fsync the batch's attachment blobs together, off the event loop,
-    before any output that refers to them is produced."""
-    paths = blobs.take_pending()
-    if not paths:
+    """Wait until the batch's attachment blobs are on disk, before any output that
+    refers to them is produced. Their fsyncs started in threads as each was written,
+    so most of the wait overlapped with routing the rest of the batch."""
+    pending = blobs.take_pending()
+    if not pending:
         return
-    loop = asyncio.get_running_loop()
     try:
-        await asyncio.gather(*(loop.run_in_executor(fsync_pool, blobs.sync_file, p) for p in paths))
+        await asyncio.gather(*(asyncio.wrap_future(f) for f in pending))
     except OSError:
-        log.exception("fsync of %d blobs failed: may not survive a power loss", len(paths))
+        log.exception("fsync of %d blobs failed: may not survive a power loss", len(pending))
 
 
 @app.agent(grants_topic)

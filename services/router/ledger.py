@@ -4,8 +4,8 @@ Every mail that would open a ticket for a known client, and every grant from
 `billing.incidents`, is forwarded to one internal topic keyed by client id.
 One partition holds all of a client's grants and charges in one order, and
 one agent consumes it, so two mails racing from one client are serialised:
-no overdraft. Each mail's decision is recorded under its email id in the same
-partition's tables (faust changelogs, flushed before offsets are committed),
+no overdraft. Each mail's decision is recorded in the same partition's tables
+(faust changelogs, flushed before offsets are committed),
 so a redelivered, restarted or replayed mail finds its decision and re-emits
 the same outputs (same ticket id, same notice id) instead of charging again.
 """
@@ -75,21 +75,25 @@ def loads_item(data: bytes) -> tuple[ChargeRequest | GrantForward, bytes]:
 
 
 class Ledger:
-    """The ledger's tables, as plain mappings (faust tables in the app, dicts in tests)."""
+    """The ledger's tables, as plain mappings (faust tables in the app, dicts in tests).
+
+    ``charges`` holds, per client and Message-ID (or per email id when a mail has
+    none), the first ticket opened for it and every email's decision: one write
+    per charge serves both redelivery (same email id: same decision) and
+    duplicates (same Message-ID from the same client: no second ticket).
+    """
 
     def __init__(
         self,
         balances: MutableMapping[str, Any],
         grants: MutableMapping[str, Any],
-        decisions: MutableMapping[str, Any],
+        charges: MutableMapping[str, Any],
         notices: MutableMapping[str, Any],
-        message_tickets: MutableMapping[str, Any],
     ) -> None:
         self.balances = balances
         self.grants = grants
-        self.decisions = decisions
+        self.charges = charges
         self.notices = notices
-        self.message_tickets = message_tickets
 
     def balance(self, client_id: int) -> int:
         return int(self.balances.get(str(client_id)) or 0)
@@ -104,3 +108,8 @@ class Ledger:
         self.grants[grant.grant_id] = grant.amount
         self.add(grant.client_id, grant.amount)
         return True
+
+
+def charge_key(req: ChargeRequest) -> str:
+    """Where a charge's decision lives: its client and Message-ID, else its email id."""
+    return f"{req.client_id}|{req.message_id}" if req.message_id else f"email|{req.email_id}"

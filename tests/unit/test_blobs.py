@@ -20,19 +20,20 @@ def test_put_get_round_trip_and_corruption_is_detected(tmp_path: Path) -> None:
         store.get(ref)
 
 
-def test_deferred_sync_hands_each_new_file_over_once(tmp_path: Path, monkeypatch) -> None:
+def test_sync_in_an_executor_is_handed_back_once_per_new_file(tmp_path: Path, monkeypatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor, wait
+
     synced: list[int] = []
     monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
-    store = BlobStore(tmp_path, defer_sync=True)
-    a, b = store.put(b"one"), store.put(b"two")
-    store.put(b"one")  # already there: nothing new to sync
-    assert synced == []  # put does not wait for the disk
-    pending = store.take_pending()
-    assert sorted(p.name for p in pending) == sorted([a[7:], b[7:]])
-    assert store.take_pending() == []
-    for p in pending:
-        BlobStore.sync_file(p)
-    assert len(synced) == 2
+    with ThreadPoolExecutor(2) as pool:
+        store = BlobStore(tmp_path, sync_executor=pool)
+        a, b = store.put(b"one"), store.put(b"two")
+        store.put(b"one")  # already there: nothing new to sync
+        pending = store.take_pending()
+        assert len(pending) == 2 and store.take_pending() == []
+        wait(pending)
+    assert len(synced) == 2 and all(f.exception() is None for f in pending)
+    assert store.get(a) == b"one" and store.get(b) == b"two"
 
 
 def test_immediate_sync_by_default(tmp_path: Path, monkeypatch) -> None:

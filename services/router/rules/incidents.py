@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas.events import Decision
-from services.router.ledger import ChargeRequest, Ledger
+from services.router.ledger import ChargeRequest, Ledger, charge_key
 
 NAME = "incidents"
 
@@ -50,25 +50,33 @@ class Settled:
 
 def check(req: ChargeRequest, ledger: Ledger, now: float, window_s: float) -> tuple[Settled, bool]:
     """Decide one request; returns (decision, replayed) and updates the ledger once."""
-    previous = ledger.decisions.get(req.email_id)
+    key = charge_key(req)
+    entry = ledger.charges.get(key) or {"first": None, "decisions": {}}
+    previous = entry["decisions"].get(req.email_id)
     if previous is not None:
         return Settled.from_record(previous), True
-    settled = _decide(req, ledger, now, window_s)
-    ledger.decisions[req.email_id] = settled.record()
+    settled = _decide(req, entry.get("first"), ledger, now, window_s)
+    first = entry.get("first")
+    if first is None and req.message_id and settled.decision is Decision.TICKET_OPENED:
+        first = {"email_id": req.email_id, "ticket_id": req.ticket_id}
+    # A new value, never one changed in place: a faust table writes its changelog on set.
+    ledger.charges[key] = {
+        "first": first,
+        "decisions": {**entry["decisions"], req.email_id: settled.record()},
+    }
     return settled, False
 
 
-def _decide(req: ChargeRequest, ledger: Ledger, now: float, window_s: float) -> Settled:
-    dup_key = f"{req.client_id}|{req.message_id}" if req.message_id else ""
-    if dup_key:
-        first = ledger.message_tickets.get(dup_key)
-        if first is not None and first.get("email_id") != req.email_id:
-            return Settled(
-                Decision.DUPLICATE,
-                NAME,
-                f"same Message-ID as email {first.get('email_id')}",
-                first.get("ticket_id"),
-            )
+def _decide(
+    req: ChargeRequest, first: dict | None, ledger: Ledger, now: float, window_s: float
+) -> Settled:
+    if first is not None and first.get("email_id") != req.email_id:
+        return Settled(
+            Decision.DUPLICATE,
+            NAME,
+            f"same Message-ID as email {first.get('email_id')}",
+            first.get("ticket_id"),
+        )
     if req.per_incident:
         balance = ledger.balance(req.client_id)
         if balance < 1:
@@ -81,15 +89,11 @@ def _decide(req: ChargeRequest, ledger: Ledger, now: float, window_s: float) -> 
             )
             return Settled(Decision.INSUFFICIENT_INCIDENTS, NAME, reason, None, notice=notice)
         ledger.add(req.client_id, -1)
-        settled = Settled(
+        return Settled(
             Decision.TICKET_OPENED,
             NAME,
             f"incident charged, {balance - 1} left",
             req.ticket_id,
             charged=True,
         )
-    else:
-        settled = Settled(Decision.TICKET_OPENED, "client", "known client", req.ticket_id)
-    if dup_key:
-        ledger.message_tickets[dup_key] = {"email_id": req.email_id, "ticket_id": req.ticket_id}
-    return settled
+    return Settled(Decision.TICKET_OPENED, "client", "known client", req.ticket_id)

@@ -30,7 +30,7 @@ def router_app(monkeypatch: pytest.MonkeyPatch):
         ClientEntry(email="alice@example.com", client_id=7, name="A").model_dump_json().encode(),
     )
     mod.directory.departments[2] = DepartmentEntry(department_id=2, name="paid", per_incident=True)
-    for table in (mod.balances, mod.grants, mod.decisions, mod.notices, mod.message_tickets):
+    for table in (mod.balances, mod.grants, mod.charges, mod.notices):
         table.data.clear()
     return mod, sent
 

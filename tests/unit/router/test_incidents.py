@@ -10,7 +10,7 @@ from services.router.rules import incidents
 
 
 def ledger() -> Ledger:
-    return Ledger({}, {}, {}, {}, {})
+    return Ledger({}, {}, {}, {})
 
 
 def req(email_id: str, per_incident: bool = True, message_id: str = "", to: str = "a@x.org"):
@@ -93,3 +93,28 @@ def test_same_message_id_twice_is_a_duplicate() -> None:
     b = incidents.check(req("e2", message_id="m@x"), led, 0.0, 60)[0]
     assert a.decision is Decision.TICKET_OPENED and b.decision is Decision.DUPLICATE
     assert b.ticket_id == a.ticket_id and led.balance(7) == 4
+
+
+def test_copies_of_one_message_replay_their_own_decisions() -> None:
+    """One entry per client and Message-ID holds every copy's decision: a redelivered
+    first copy stays the ticket, a redelivered second copy stays the duplicate."""
+    led = ledger()
+    led.grant(grant(5))
+    a = incidents.check(req("e1", message_id="m@x"), led, 0.0, 60)[0]
+    b = incidents.check(req("e2", message_id="m@x"), led, 0.0, 60)[0]
+    again_a, replayed_a = incidents.check(req("e1", message_id="m@x"), led, 0.0, 60)
+    again_b, replayed_b = incidents.check(req("e2", message_id="m@x"), led, 0.0, 60)
+    assert (again_a, again_b) == (a, b) and replayed_a and replayed_b
+    assert led.balance(7) == 4 and len(led.charges) == 1
+
+
+def test_a_copy_refused_for_incidents_does_not_block_a_later_copy() -> None:
+    """Only an opened ticket makes later copies duplicates; the refused copy keeps its decision."""
+    led = ledger()
+    first = incidents.check(req("e1", message_id="m@x"), led, 0.0, 60)[0]
+    led.grant(grant(1))
+    second = incidents.check(req("e2", message_id="m@x"), led, 0.0, 60)[0]
+    again = incidents.check(req("e1", message_id="m@x"), led, 0.0, 60)[0]
+    assert first.decision is Decision.INSUFFICIENT_INCIDENTS
+    assert second.decision is Decision.TICKET_OPENED and again == first
+    assert led.balance(7) == 0

@@ -22,7 +22,7 @@ def router() -> Router:
 
 def run(data: bytes, **raw_kw) -> tuple[list, Ledger]:
     """Both stages, as the app runs them; returns every output."""
-    r, led = router(), Ledger({}, {}, {}, {}, {})
+    r, led = router(), Ledger({}, {}, {}, {})
     outs = r.handle_raw(b"gw1", raw_event(data, **raw_kw).model_dump_json().encode())
     final = []
     for o in outs:
@@ -200,7 +200,7 @@ def test_opened_ticket_passes_the_ledger_as_the_route_agents_bytes(
     from schemas.events import IncidentsGranted, OpenTicket
     from services.router.ledger import loads_item
 
-    r, led = router(), Ledger({}, {}, {}, {}, {})
+    r, led = router(), Ledger({}, {}, {}, {})
     led.grant(IncidentsGranted(grant_id="g", client_id=7, amount=1))
     raw = raw_event(simple(subject="Printer on fire"), department_id=department_id)
     (charge,) = r.handle_raw(b"gw1", raw.model_dump_json().encode())
@@ -222,5 +222,5 @@ def test_a_charge_without_its_ticket_is_a_dead_letter() -> None:
         email_id="e1", gateway_id="gw1", client_id=7, department_id=1, ticket_id="T",
         per_incident=False, notice_to="a@x.org",
     )  # fmt: skip
-    outs = router().handle_ledger(dumps_item(req), Ledger({}, {}, {}, {}, {}), 0.0)
+    outs = router().handle_ledger(dumps_item(req), Ledger({}, {}, {}, {}), 0.0)
     assert [o.topic for o in outs] == ["dead"] and "no ticket" in outs[0].event.reason

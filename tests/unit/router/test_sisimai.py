@@ -51,7 +51,7 @@ def test_corpus_default_gateway() -> None:
     """As delivered to a gateway for support@company.net with no known clients."""
     router = Router(directory(clients={}), KEY)
     counts, automatic, outbound = run_all(
-        lambda p, d: (router, Ledger({}, {}, {}, {}, {})), lambda d: "support@company.net"
+        lambda p, d: (router, Ledger({}, {}, {}, {})), lambda d: "support@company.net"
     )
     total = sum(counts.values())
     print(f"\nsisimai: {total} mails, {automatic} automatic, outcomes {dict(counts)}")
@@ -70,7 +70,7 @@ def test_corpus_worst_case_sender_is_a_client_with_no_incidents() -> None:
     def make(path: Path, data: bytes):
         sender = parse(data).from_address
         d = directory(clients={sender: 7} if "@" in sender else {}, departments=[PAID])
-        return Router(d, KEY), Ledger({}, {}, {}, {}, {})
+        return Router(d, KEY), Ledger({}, {}, {}, {})
 
     def to_of(data: bytes) -> str:
         tos = parse(data).to_addresses
