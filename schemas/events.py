@@ -323,7 +323,8 @@ class DeliveryReport(Event):
     """The mailer's word on one outbound email; the store records it on the message."""
 
     outbound_id: str
-    status: Literal["sent", "failed"]
+    # deferred: a temporary failure; the mailer retries (reported once, on the first).
+    status: Literal["sent", "deferred", "failed"]
     detail: str = ""
     message_id: str = ""
     at: datetime = Field(default_factory=utcnow)

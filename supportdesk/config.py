@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     message_id_domain: str = "supportdesk.invalid"
     mailer_group_id: str = "supportdesk-mailer"
     mailer_ledger: Path = Path("var/mailer-sent.sqlite")
+    # A temporary SMTP failure queues the mail in the mailer's ledger and retries it
+    # with backoff (first retry after this many seconds, doubling up to the cap),
+    # giving up, reported as failed, after mailer_give_up_s (MTAs use 4-5 days).
+    mailer_retry_first_s: float = 60.0
+    mailer_retry_max_s: float = 3600.0
+    mailer_give_up_s: float = 4 * 24 * 3600.0
     topics: Topics = Topics()
 
 

@@ -5,8 +5,13 @@ is checked before sending and written after, so a redelivered record is not
 sent again; if the process dies between the SMTP accept and the ledger write,
 the repeat carries the same Message-ID and mail clients fold it.
 
+A temporary failure (4xx, server down) never holds the partition: the mail is
+queued in the same SQLite file, the offset committed, and the queue retried
+with backoff between polls, as an MTA would, until it is sent, refused for
+good, or too old (`mailer_give_up_s`).
+
 Each outcome goes out on mail.delivery (schemas.events.DeliveryReport) so the
-store can record on the message whether it was sent or failed.
+store can record on the message whether it was sent, deferred or failed.
 """
 
 from __future__ import annotations
@@ -84,10 +89,16 @@ def build_message(out: OutboundEmail, settings: Settings) -> EmailMessage:
 
 
 class SentLedger:
+    """Sent outbound ids, and the queue of mail waiting for a retry (one SQLite file)."""
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(path, check_same_thread=False)
         self.conn.execute("CREATE TABLE IF NOT EXISTS sent (outbound_id TEXT PRIMARY KEY, at REAL)")
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS queue (outbound_id TEXT PRIMARY KEY, payload BLOB,"
+            " attempts INTEGER, first_at REAL, next_at REAL, last_error TEXT)"
+        )
         self.conn.commit()
 
     def seen(self, outbound_id: str) -> bool:
@@ -96,7 +107,44 @@ class SentLedger:
 
     def record(self, outbound_id: str) -> None:
         self.conn.execute("INSERT OR IGNORE INTO sent VALUES (?, ?)", (outbound_id, time.time()))
+        self.conn.execute("DELETE FROM queue WHERE outbound_id = ?", (outbound_id,))
         self.conn.commit()
+
+    def queued(self, outbound_id: str) -> bool:
+        row = self.conn.execute("SELECT 1 FROM queue WHERE outbound_id = ?", (outbound_id,))
+        return row.fetchone() is not None
+
+    def enqueue(
+        self, outbound_id: str, payload: bytes, now: float, next_at: float, error: str
+    ) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO queue VALUES (?, ?, 1, ?, ?, ?)",
+            (outbound_id, payload, now, next_at, error),
+        )
+        self.conn.commit()
+
+    def due(self, now: float, limit: int = 50) -> list[tuple[str, bytes, int, float]]:
+        """(outbound id, payload, attempts so far, first attempt time), oldest due first."""
+        rows = self.conn.execute(
+            "SELECT outbound_id, payload, attempts, first_at FROM queue WHERE next_at <= ?"
+            " ORDER BY next_at LIMIT ?",
+            (now, limit),
+        )
+        return list(rows)
+
+    def reschedule(self, outbound_id: str, attempts: int, next_at: float, error: str) -> None:
+        self.conn.execute(
+            "UPDATE queue SET attempts = ?, next_at = ?, last_error = ? WHERE outbound_id = ?",
+            (attempts, next_at, error, outbound_id),
+        )
+        self.conn.commit()
+
+    def drop(self, outbound_id: str) -> None:
+        self.conn.execute("DELETE FROM queue WHERE outbound_id = ?", (outbound_id,))
+        self.conn.commit()
+
+    def queue_length(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM queue").fetchone()[0])
 
 
 Reporter = Callable[[DeliveryReport], None]
@@ -127,11 +175,16 @@ class KafkaReporter:
 
 
 class Mailer:
+    # After a failure to reach the server at all, new mail is queued without an
+    # attempt for this long (each attempt against a dead host can take the timeout).
+    SERVER_DOWN_PAUSE_S = 30.0
+
     def __init__(self, settings: Settings, report: Reporter | None = None) -> None:
         self.settings = settings
         self.ledger = SentLedger(settings.mailer_ledger)
         self.stopping = threading.Event()
         self.report: Reporter = report or KafkaReporter(settings)
+        self._server_down_until = 0.0
 
     def send(self, msg: EmailMessage) -> None:
         s = self.settings
@@ -146,13 +199,15 @@ class Mailer:
             # The envelope recipient is the one checked address, never re-read from headers.
             smtp.send_message(msg, to_addrs=[str(msg["To"])])
 
-    def handle(self, value: bytes) -> None:
+    def handle(self, value: bytes, now: float | None = None) -> None:
+        """One mail.outbound record: sent, refused, or queued for a retry; never blocks long."""
+        now = time.time() if now is None else now
         try:
             out = codec.loads(OutboundEmail, value)
         except ValidationError as exc:
             log.error("unreadable outbound email dropped: %s", exc.errors()[:2])
             return
-        if self.ledger.seen(out.outbound_id):
+        if self.ledger.seen(out.outbound_id) or self.ledger.queued(out.outbound_id):
             return
         try:
             msg = build_message(out, self.settings)
@@ -160,32 +215,80 @@ class Mailer:
             log.error("outbound %s refused: %s", out.outbound_id, exc)
             self._report(out, "failed", str(exc))
             return
-        backoff = 1.0
-        while not self.stopping.is_set():
-            try:
-                self.send(msg)
-                self.ledger.record(out.outbound_id)
-                log.info("sent %s to %s", out.outbound_id, out.to)
-                self._report(out, "sent", "")
+        if now < self._server_down_until:
+            error = "SMTP server unreachable at the last attempt"
+        else:
+            error = self._attempt(out, msg, now)
+            if error is None:
                 return
-            except smtplib.SMTPRecipientsRefused as exc:
-                codes = [code for code, _ in exc.recipients.values()]
-                if codes and all(500 <= c < 600 for c in codes):
-                    log.error("SMTP refused the recipient of %s: %s", out.outbound_id, codes)
-                    self._report(out, "failed", f"recipient refused: {exc.recipients}")
-                    return
-                log.warning("SMTP recipient temporarily refused %s; retrying", codes)
-            except smtplib.SMTPResponseException as exc:
-                if 500 <= exc.smtp_code < 600:
-                    log.error("SMTP refused %s permanently: %s", out.outbound_id, exc.smtp_code)
-                    detail = exc.smtp_error.decode(errors="replace") if exc.smtp_error else ""
-                    self._report(out, "failed", f"{exc.smtp_code} {detail}".strip())
-                    return
-                log.warning("SMTP temporary failure %s; retrying", exc.smtp_code)
-            except (OSError, smtplib.SMTPException) as exc:
-                log.warning("SMTP unavailable (%s); retrying in %.0fs", type(exc).__name__, backoff)
-            self.stopping.wait(backoff)
-            backoff = min(backoff * 2, 60)
+        first_retry = self.settings.mailer_retry_first_s
+        self.ledger.enqueue(out.outbound_id, value, now, now + first_retry, error)
+        log.warning(
+            "outbound %s deferred (%s); retry in %.0fs", out.outbound_id, error, first_retry
+        )
+        self._report(out, "deferred", error)
+
+    def retry_due(self, now: float | None = None, budget_s: float = 60.0) -> int:
+        """Retry queued mail that is due, for at most about ``budget_s``; returns how many
+        left the queue (sent, refused or given up)."""
+        start = time.monotonic()
+        now = time.time() if now is None else now
+        done = 0
+        for outbound_id, payload, attempts, first_at in self.ledger.due(now):
+            if self.stopping.is_set() or time.monotonic() - start > budget_s:
+                break
+            if now < self._server_down_until:
+                break  # still down: leave the rest for later
+            out = codec.loads(OutboundEmail, payload)
+            error = self._attempt(out, build_message(out, self.settings), now)
+            if error is None:
+                done += 1
+                continue
+            age = now - first_at
+            if age >= self.settings.mailer_give_up_s:
+                self.ledger.drop(outbound_id)
+                log.error("outbound %s given up after %d attempts", outbound_id, attempts + 1)
+                self._report(
+                    out, "failed", f"gave up after {attempts + 1} attempts in {age / 3600:.1f} h:"
+                    f" {error}"
+                )  # fmt: skip
+                done += 1
+                continue
+            delay = min(
+                self.settings.mailer_retry_first_s * 2**attempts, self.settings.mailer_retry_max_s
+            )
+            self.ledger.reschedule(outbound_id, attempts + 1, now + delay, error)
+        return done
+
+    def _attempt(self, out: OutboundEmail, msg: EmailMessage, now: float) -> str | None:
+        """One delivery attempt. None when it is settled (sent, or refused for good and
+        reported); otherwise the temporary error, for a retry."""
+        try:
+            self.send(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            if codes and all(500 <= c < 600 for c in codes):
+                log.error("SMTP refused the recipient of %s: %s", out.outbound_id, codes)
+                self.ledger.drop(out.outbound_id)
+                self._report(out, "failed", f"recipient refused: {exc.recipients}")
+                return None
+            return f"recipient temporarily refused: {codes}"
+        except smtplib.SMTPResponseException as exc:
+            detail = exc.smtp_error.decode(errors="replace") if exc.smtp_error else ""
+            if 500 <= exc.smtp_code < 600:
+                log.error("SMTP refused %s permanently: %s", out.outbound_id, exc.smtp_code)
+                self.ledger.drop(out.outbound_id)
+                self._report(out, "failed", f"{exc.smtp_code} {detail}".strip())
+                return None
+            return f"{exc.smtp_code} {detail}".strip()[:500]
+        except (OSError, smtplib.SMTPException) as exc:
+            self._server_down_until = now + self.SERVER_DOWN_PAUSE_S
+            return f"SMTP server unavailable: {type(exc).__name__}: {exc}"[:500]
+        self._server_down_until = 0.0
+        self.ledger.record(out.outbound_id)
+        log.info("sent %s to %s", out.outbound_id, out.to)
+        self._report(out, "sent", "")
+        return None
 
     def _report(self, out: OutboundEmail, status: str, detail: str) -> None:
         self.report(
@@ -213,7 +316,10 @@ class Mailer:
                             self.handle(r.value)
                         if self.stopping.is_set():
                             return
+                    # Every record is sent, settled or queued in the ledger by now.
                     consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)})
+                # Bounded, so poll() comes round well within max.poll.interval.ms.
+                self.retry_due(budget_s=60.0)
         finally:
             consumer.close(autocommit=False)
 

@@ -188,7 +188,8 @@ class Message(Base):
     # Staff replies: the OutboundEmail id, so the mailer's delivery report finds the message.
     outbound_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     to_address: Mapped[str] = mapped_column(String(320), default="")
-    delivery_status: Mapped[str] = mapped_column(String(32), default="")  # queued|sent|failed
+    # queued | deferred (the mailer retries) | sent | failed
+    delivery_status: Mapped[str] = mapped_column(String(32), default="")
     delivery_detail: Mapped[str] = mapped_column(Text, default="")
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -46,7 +46,12 @@ def test_reports_mark_the_reply_sent_or_failed(world: World) -> None:
         msgs = world.get("john", f"/tickets/{n}").json()["messages"]
         return next(m["delivery_status"] for m in msgs if m["id"] == message_id)
 
+    deferred = codec.dumps(
+        DeliveryReport(outbound_id=outbound_id, status="deferred", detail="451 try later")
+    )
     assert status() == "queued"
+    assert apply_report(world.db, deferred) is True
+    assert status() == "deferred"  # staff see that the mailer is still trying
     assert apply_report(world.db, failed) is True
     assert status() == "failed"
     assert apply_report(world.db, sent) is True

@@ -96,13 +96,121 @@ def test_a_bad_recipient_is_refused_and_reported(mailer, smtp_sink, to: str) -> 
     assert [(r.outbound_id, r.status) for r in reports] == [("out1", "failed"), ("ok", "sent")]
 
 
-def test_temporary_failures_are_retried_permanent_ones_reported(mailer, smtp_sink) -> None:
+def test_temporary_failures_are_queued_and_retried_permanent_ones_reported(
+    mailer, smtp_sink
+) -> None:
     m, reports = mailer
     smtp_sink.fail_next("451 4.3.0 Try again later")
-    m.handle(_reply())
-    assert len(smtp_sink.wait_for(1)) == 1
+    m.handle(_reply(), now=1000.0)
+    assert smtp_sink.messages == [] and m.ledger.queue_length() == 1
+    assert m.retry_due(now=1001.0) == 0  # not due before mailer_retry_first_s
+    assert m.retry_due(now=1000.0 + m.settings.mailer_retry_first_s) == 1
+    assert len(smtp_sink.wait_for(1)) == 1 and m.ledger.queue_length() == 0
+    m.handle(_reply(), now=2000.0)  # redelivered after it went: not again
     smtp_sink.fail_next("554 5.7.1 Rejected")
-    m.handle(_reply(outbound_id="out2", message_id="<out2@desk.test>"))
+    m.handle(_reply(outbound_id="out2", message_id="<out2@desk.test>"), now=2000.0)
     assert len(smtp_sink.messages) == 1
-    assert [(r.outbound_id, r.status) for r in reports] == [("out1", "sent"), ("out2", "failed")]
-    assert reports[1].detail.startswith("554")
+    assert [(r.outbound_id, r.status) for r in reports] == [
+        ("out1", "deferred"), ("out1", "sent"), ("out2", "failed")
+    ]  # fmt: skip
+    assert reports[0].detail.startswith("451") and reports[2].detail.startswith("554")
+
+
+def _settings_for(port: int, tmp_path: Path, **kw: object) -> Settings:
+    return Settings(
+        smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
+        mail_from="support@company.net", message_id_domain="desk.test",
+        mailer_ledger=tmp_path / "sent.sqlite", **kw,
+    )  # fmt: skip
+
+
+def test_a_dead_server_queues_mail_without_waiting_and_it_goes_out_once_back(
+    smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    from tests.fixtures.parts import free_port
+
+    reports: list[DeliveryReport] = []
+    m = Mailer(_settings_for(free_port(), tmp_path), report=reports.append)  # nothing listens
+    for i in range(3):
+        m.handle(_reply(outbound_id=f"o{i}", message_id=f"<o{i}@desk.test>"), now=100.0)
+    assert m.ledger.queue_length() == 3
+    assert [r.status for r in reports] == ["deferred"] * 3
+    assert "unavailable" in reports[0].detail and "unreachable" in reports[1].detail
+    assert m.retry_due(now=100.0 + 60) == 0  # still down: tried once, rest left
+    m.settings = _settings_for(smtp_sink.port, tmp_path)  # the server is back
+    m.handle(_reply(outbound_id="o0", message_id="<o0@desk.test>"), now=500.0)  # redelivery
+    assert m.retry_due(now=10_000.0) == 3
+    got = smtp_sink.wait_for(3)
+    assert sorted(g.message["Message-ID"] for g in got) == [f"<o{i}@desk.test>" for i in range(3)]
+    assert m.ledger.queue_length() == 0 and [r.status for r in reports[3:]] == ["sent"] * 3
+
+
+def test_mail_that_cannot_go_for_days_is_reported_failed(
+    smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    reports: list[DeliveryReport] = []
+    settings = _settings_for(smtp_sink.port, tmp_path, mailer_give_up_s=10 * 3600.0)
+    m = Mailer(settings, report=reports.append)
+    smtp_sink.fail_next("421 4.3.2 Busy", count=100)
+    m.handle(_reply(), now=0.0)
+    now, retries = 0.0, 0
+    while m.ledger.queue_length() and retries < 50:
+        now += m.settings.mailer_retry_max_s
+        m.retry_due(now=now)
+        retries += 1
+    assert m.ledger.queue_length() == 0 and smtp_sink.messages == []
+    assert reports[0].status == "deferred" and reports[-1].status == "failed"
+    assert reports[-1].detail.startswith("gave up after") and "421" in reports[-1].detail
+    assert now >= m.settings.mailer_give_up_s
+
+
+def test_the_run_loop_commits_while_the_server_is_down(
+    smtp_sink: SmtpSink, tmp_path: Path, kafka_bootstrap: str, kafka_topic_prefix: str
+) -> None:
+    """A dead SMTP server never holds the partition: records are queued and committed,
+    then delivered once the server answers."""
+    import threading
+    import time
+
+    from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
+    from kafka.admin import NewTopic
+
+    from supportdesk.config import Topics
+    from tests.fixtures.parts import free_port
+
+    topic = f"{kafka_topic_prefix}outbound"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin.create_topics([NewTopic(topic, 1, 1)])
+    settings = _settings_for(
+        free_port(), tmp_path, kafka_bootstrap=kafka_bootstrap,
+        mailer_group_id=f"{kafka_topic_prefix}mailer", topics=Topics(outbound=topic),
+        mailer_retry_first_s=0.5,
+    )  # fmt: skip
+    reports: list[DeliveryReport] = []
+    m = Mailer(settings, report=reports.append)
+    worker = threading.Thread(target=m.run, daemon=True)
+    worker.start()
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    for i in range(3):
+        producer.send(topic, _reply(outbound_id=f"k{i}", message_id=f"<k{i}@desk.test>"))
+    producer.flush()
+    tp = TopicPartition(topic, 0)
+    deadline = time.time() + 30
+    committed = None
+    while time.time() < deadline:
+        offsets = admin.list_group_offsets(settings.mailer_group_id)
+        got = offsets.get(settings.mailer_group_id, {}).get(tp)
+        committed = got.offset if got is not None else None
+        if committed == 3:
+            break
+        time.sleep(0.2)
+    assert committed == 3 and smtp_sink.messages == []  # all committed, none sent yet
+    m._server_down_until = 0.0  # noqa: SLF001 - skip the pause after the failures
+    m.settings = settings.model_copy(update={"smtp_port": smtp_sink.port})
+    got = smtp_sink.wait_for(3, timeout=30)
+    m.stopping.set()
+    worker.join(10)
+    producer.close()
+    admin.close()
+    assert sorted(g.message["Message-ID"] for g in got) == [f"<k{i}@desk.test>" for i in range(3)]
+    assert sorted(r.outbound_id for r in reports if r.status == "sent") == ["k0", "k1", "k2"]
