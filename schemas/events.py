@@ -211,6 +211,8 @@ class OutboundEmail(Event):
     ticket_id: str | None = None
     message_id: str = ""
     kind: Literal["insufficient_incidents", "staff_reply", "notification"] = "staff_reply"
+    # Files staff attached to the reply, in the blob store; the mailer attaches them.
+    attachments: tuple[Attachment, ...] = ()
 
 
 # ---------------------------------------------------------------- tickets.events

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     blob_dir: Path = Path("var/blobs")
     # Raw mail larger than this goes to the blob store; the event carries a reference.
     inline_limit_bytes: int = 512 * 1024
+    # Files staff and clients attach from the web: per file, and files per message.
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    max_attachments_per_message: int = 10
     # Fernet key that encrypts gateway passwords at rest and on topics.
     secret_key: SecretStr | None = None
     # Key for ticket ids derived from email ids (see schemas.ticket_tag).

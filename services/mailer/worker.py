@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from schemas import codec
 from schemas.events import DeliveryReport, OutboundEmail
 from schemas.ticket_tag import tagged_subject
+from supportdesk.blobs import BlobStore
 from supportdesk.config import Settings
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,9 @@ def message_id_for(outbound_id: str, domain: str) -> str:
     return f"<{outbound_id}@{domain}>"
 
 
-def build_message(out: OutboundEmail, settings: Settings) -> EmailMessage:
+def build_message(
+    out: OutboundEmail, settings: Settings, blobs: BlobStore | None = None
+) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = _one_line(out.from_address) or settings.mail_from
     msg["To"] = recipient(out.to)
@@ -85,6 +88,18 @@ def build_message(out: OutboundEmail, settings: Settings) -> EmailMessage:
     msg.set_content(out.text)
     if out.html:
         msg.add_alternative(out.html, subtype="html")
+    store = blobs or BlobStore(settings.blob_dir)
+    for att in out.attachments:
+        try:
+            data = store.get(att.blob_ref or "")
+        except (OSError, ValueError) as exc:  # gone or corrupt: sending without it would mislead
+            raise Undeliverable(f"attachment {att.filename!r} is not available: {exc}") from exc
+        maintype, _, subtype = att.content_type.partition("/")
+        if not (maintype and subtype) or any(c in att.content_type for c in "\r\n;"):
+            maintype, subtype = "application", "octet-stream"
+        msg.add_attachment(
+            data, maintype=maintype, subtype=subtype, filename=_one_line(att.filename) or "file"
+        )
     return msg
 
 
@@ -240,7 +255,14 @@ class Mailer:
             if now < self._server_down_until:
                 break  # still down: leave the rest for later
             out = codec.loads(OutboundEmail, payload)
-            error = self._attempt(out, build_message(out, self.settings), now)
+            try:
+                msg = build_message(out, self.settings)
+            except (Undeliverable, ValueError) as exc:  # e.g. an attachment gone meanwhile
+                self.ledger.drop(outbound_id)
+                self._report(out, "failed", str(exc))
+                done += 1
+                continue
+            error = self._attempt(out, msg, now)
             if error is None:
                 done += 1
                 continue

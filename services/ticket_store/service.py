@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import nh3
 from sqlalchemy import and_, func, or_, select, update
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from schemas import codec
 from schemas.events import (
     AddMessage,
+    Attachment,
     ClientEntry,
     DepartmentEntry,
     GatewayEntry,
@@ -275,6 +276,15 @@ def add_gateway(
 # ------------------------------------------------------------------ mail from the router
 
 
+def _attachment_rows(attachments: Iterable[Attachment]) -> list[MessageAttachment]:
+    return [
+        MessageAttachment(
+            filename=a.filename, content_type=a.content_type, size=a.size, blob_ref=a.blob_ref
+        )
+        for a in attachments
+    ]
+
+
 def _message_from_content(
     content: MailContent, *, direction: str, client_id: int | None
 ) -> Message:
@@ -286,12 +296,7 @@ def _message_from_content(
         html=sanitise_html(content.html),
         email_message_id=content.message_id,
     )
-    msg.attachments = [
-        MessageAttachment(
-            filename=a.filename, content_type=a.content_type, size=a.size, blob_ref=a.blob_ref
-        )
-        for a in content.attachments
-    ]
+    msg.attachments = _attachment_rows(content.attachments)
     return msg
 
 
@@ -742,12 +747,19 @@ def open_ticket_by_client(
 
 
 def client_message(
-    session: Session, topics: Topics, client: Client, ticket: Ticket, text: str
+    session: Session,
+    topics: Topics,
+    client: Client,
+    ticket: Ticket,
+    text: str,
+    *,
+    attachments: Sequence[Attachment] = (),
 ) -> Message:
     """A client's answer from the web; it reopens a closed ticket, as a mail answer does."""
     if not text.strip():
         raise ValueError("the message is empty")
     msg = Message(direction="in", author_client_id=client.id, text=text)
+    msg.attachments = _attachment_rows(attachments)
     ticket.messages.append(msg)
     ticket.updated_at = utcnow()
     session.flush()
@@ -778,6 +790,7 @@ def staff_reply(
     *,
     message_id_domain: str,
     predefined_reply_id: int | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> Message:
     """A reply to the client: a message, the email on the outbox, and its events.
 
@@ -812,6 +825,7 @@ def staff_reply(
         to_address=recipient,
         delivery_status="queued",
     )
+    msg.attachments = _attachment_rows(attachments)
     ticket.messages.append(msg)
     ticket.updated_at = utcnow()
     session.flush()
@@ -827,6 +841,7 @@ def staff_reply(
         ticket_id=ticket.id,
         message_id=message_id,
         kind="staff_reply",
+        attachments=tuple(attachments),
     )
     _outbox(session, topics.outbound, recipient, codec.dumps(outbound))
     _publish_message_added(session, topics, ticket, msg)

@@ -3,12 +3,15 @@ incident rule, replies and closing."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from sqlalchemy import select
 
 from services.ticket_store import service
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import ClientDep, SessionDep, client_ticket
+from services.ticket_store.api.uploads import store_uploads
 from services.ticket_store.models import Department, Ticket
 
 router = APIRouter(prefix="/client", tags=["client"])
@@ -81,6 +84,28 @@ def reply(
 ):
     ticket = client_ticket(session, client, number)
     service.client_message(session, request.app.state.settings.topics, client, ticket, body.text)
+    return views.client_ticket_detail(session, ticket)
+
+
+@router.post(
+    "/tickets/{number}/messages/with-files",
+    response_model=views.ClientTicketDetail,
+    status_code=201,
+    summary="Reply in my ticket with attached files (multipart form: text, files)",
+)
+def reply_with_files(
+    number: int,
+    request: Request,
+    session: SessionDep,
+    client: ClientDep,
+    text: Annotated[str, Form(min_length=1, max_length=200_000)],
+    files: Annotated[list[UploadFile], File()] = [],  # noqa: B006 - FastAPI's form default
+):
+    ticket = client_ticket(session, client, number)
+    attachments = store_uploads(request, files)
+    service.client_message(
+        session, request.app.state.settings.topics, client, ticket, text, attachments=attachments
+    )
     return views.client_ticket_detail(session, ticket)
 
 

@@ -8,14 +8,15 @@ access comes from department membership alone.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from sqlalchemy import String, cast, or_, select
 
 from services.ticket_store import service
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import SessionDep, StaffDep, staff_ticket
+from services.ticket_store.api.uploads import store_uploads
 from services.ticket_store.models import (
     Client,
     ClientEmail,
@@ -93,6 +94,34 @@ def reply(number: int, body: views.TextIn, request: Request, session: SessionDep
         ticket,
         body.text,
         message_id_domain=request.app.state.settings.message_id_domain,
+    )
+    return views.message_out(session, msg, for_staff=True)
+
+
+@router.post(
+    "/tickets/{number}/replies/with-files",
+    response_model=views.MessageOut,
+    status_code=201,
+    summary="Reply to the client with attached files (multipart form: text, files)",
+)
+def reply_with_files(
+    number: int,
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    text: Annotated[str, Form(min_length=1, max_length=200_000)],
+    files: Annotated[list[UploadFile], File()] = [],  # noqa: B006 - FastAPI's form default
+):
+    ticket = staff_ticket(session, staff, number)
+    attachments = store_uploads(request, files)
+    msg = service.staff_reply(
+        session,
+        request.app.state.settings.topics,
+        staff,
+        ticket,
+        text,
+        message_id_domain=request.app.state.settings.message_id_domain,
+        attachments=attachments,
     )
     return views.message_out(session, msg, for_staff=True)
 

@@ -100,6 +100,7 @@ def _matrix(world: World, o: dict[str, object]) -> list[tuple[str, str, str, str
         ("GET", "/api/v1/tickets/{number}", f"/tickets/{n}", "sales-staff", None),
         ("POST", "/api/v1/tickets/{number}/notes", f"/tickets/{n}/notes", "sales-staff", {"text": "n"}),
         ("POST", "/api/v1/tickets/{number}/replies", f"/tickets/{n}/replies", "sales-staff", {"text": "r"}),
+        ("POST", "/api/v1/tickets/{number}/replies/with-files", f"/tickets/{n}/replies/with-files", "sales-staff", MULTIPART),
         ("POST", "/api/v1/tickets/{number}/assign", f"/tickets/{n}/assign", "sales-staff", None),
         ("POST", "/api/v1/tickets/{number}/status", f"/tickets/{n}/status", "sales-staff", {"status": "in_progress"}),
         ("GET", "/api/v1/predefined-replies", "/predefined-replies", "staff", None),
@@ -118,6 +119,7 @@ def _matrix(world: World, o: dict[str, object]) -> list[tuple[str, str, str, str
         ("POST", "/api/v1/client/tickets", "/client/tickets", "client", {"department_id": world.technical, "subject": "s", "text": "t"}),
         ("GET", "/api/v1/client/tickets/{number}", f"/client/tickets/{n}", "bob", None),
         ("POST", "/api/v1/client/tickets/{number}/messages", f"/client/tickets/{n}/messages", "bob", {"text": "more"}),
+        ("POST", "/api/v1/client/tickets/{number}/messages/with-files", f"/client/tickets/{n}/messages/with-files", "bob", MULTIPART),
         ("POST", "/api/v1/client/tickets/{number}/close", f"/client/tickets/{n}/close", "bob", None),
         ("POST", "/api/v1/tickets/{number}/close", f"/tickets/{n}/close", "sales-staff", None),
         ("GET", "/api/v1/admin/departments", "/admin/departments", "admin", None),
@@ -150,6 +152,14 @@ def _matrix(world: World, o: dict[str, object]) -> list[tuple[str, str, str, str
 
 
 PUBLIC = {("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/tokens")}
+# A multipart form body (file uploads), where the others send JSON.
+MULTIPART = {"data": {"text": "with a file"}, "files": [("files", ("a.txt", b"a", "text/plain"))]}
+
+
+def _body(body: object) -> dict[str, object]:
+    if body is MULTIPART:
+        return dict(MULTIPART)
+    return {"json": body} if body is not None else {}
 
 
 def test_every_operation_for_everyone(world: World) -> None:
@@ -168,7 +178,7 @@ def test_every_operation_for_everyone(world: World) -> None:
         allowed = _allowed(kind)
         # Refused callers first, so an allowed write cannot change what they would see.
         for who in sorted(set(WHO) - allowed) + sorted(allowed):
-            kwargs = {"json": body} if body is not None else {}
+            kwargs = _body(body)
             r = world.app.request(
                 method,
                 f"/api/v1{path}",

@@ -214,3 +214,21 @@ def test_the_run_loop_commits_while_the_server_is_down(
     admin.close()
     assert sorted(g.message["Message-ID"] for g in got) == [f"<k{i}@desk.test>" for i in range(3)]
     assert sorted(r.outbound_id for r in reports if r.status == "sent") == ["k0", "k1", "k2"]
+
+
+def test_a_reply_with_a_file_arrives_with_it(smtp_sink: SmtpSink, tmp_path: Path) -> None:
+    from schemas.events import Attachment
+    from supportdesk.blobs import BlobStore
+
+    settings = _settings_for(smtp_sink.port, tmp_path, blob_dir=tmp_path / "blobs")
+    ref = BlobStore(settings.blob_dir).put(b"%PDF-1.4 invoice")
+    reports: list[DeliveryReport] = []
+    m = Mailer(settings, report=reports.append)
+    pdf = Attachment(filename="invoice.pdf", content_type="application/pdf", size=16, blob_ref=ref)
+    m.handle(codec.dumps(OutboundEmail(**{**codec.loads(OutboundEmail, _reply()).model_dump(),
+                                          "attachments": (pdf,)})))  # fmt: skip
+    [got] = smtp_sink.wait_for(1)
+    [part] = list(got.message.iter_attachments())
+    assert part.get_filename() == "invoice.pdf" and part.get_content() == b"%PDF-1.4 invoice"
+    assert got.message.get_body(("plain",)).get_content().strip() == "We rebooted it."
+    assert [r.status for r in reports] == ["sent"]

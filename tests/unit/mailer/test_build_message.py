@@ -20,3 +20,35 @@ def test_a_from_address_cannot_inject_headers() -> None:
     msg = build_message(_out(from_address="sales@company.com\r\nBcc: victim@x"), Settings())
     assert msg["Bcc"] is None
     assert "\n" not in msg["From"]
+
+
+def test_attachments_are_read_from_the_blob_store(tmp_path) -> None:
+    import pytest
+
+    from schemas.events import Attachment
+    from services.mailer.worker import Undeliverable
+    from supportdesk.blobs import BlobStore
+
+    blobs = BlobStore(tmp_path)
+    pdf = Attachment(
+        filename="invoice 7.pdf", content_type="application/pdf", size=9,
+        blob_ref=blobs.put(b"%PDF-1.4\n"),
+    )  # fmt: skip
+    odd = Attachment(
+        filename="x\r\nBcc: v@x",
+        content_type="text/html\r\nX: 1",
+        size=2,
+        blob_ref=blobs.put(b"hi"),
+    )
+    msg = build_message(_out(attachments=(pdf, odd)), Settings(), blobs)
+    parts = list(msg.iter_attachments())
+    assert [p.get_filename() for p in parts] == ["invoice 7.pdf", "x Bcc: v@x"]
+    assert parts[0].get_content_type() == "application/pdf"
+    assert parts[0].get_content() == b"%PDF-1.4\n"
+    assert parts[1].get_content_type() == "application/octet-stream"  # a broken type is not kept
+    assert msg["Bcc"] is None and msg.get_body(("plain",)).get_content().strip() == "No incidents."
+    gone = Attachment(
+        filename="a", content_type="text/plain", size=1, blob_ref="sha256:" + "0" * 64
+    )
+    with pytest.raises(Undeliverable, match="not available"):
+        build_message(_out(attachments=(gone,)), Settings(), blobs)
