@@ -166,7 +166,9 @@ def world(database_url: str, tmp_path) -> Iterator[World]:
         from services.ticket_store.models import Ticket
 
         attachment = s.get(Ticket, alice_ticket).messages[0].attachments[0].id
-    app = create_app(settings, db, login_limit=LoginLimit(per_identity=3, per_ip=50))
+    app = create_app(
+        settings, db, login_limit=LoginLimit(per_identity_ip=3, per_identity=6, per_ip=50)
+    )
     with TestClient(app) as client:
         yield World(
             settings=settings,

@@ -97,6 +97,30 @@ def test_login_is_rate_limited_per_address(world: World) -> None:
     assert r.status_code == 200
 
 
+def test_someone_elsewhere_cannot_lock_a_staff_member_out(world: World) -> None:
+    """Failures from one IP block that IP for the address, not the owner at their desk;
+    guessing spread over many IPs is still stopped by the per-address limit."""
+    from services.ticket_store import auth
+
+    limit = world.app.app.state.login_limit
+    identity = "staff:john@company.net"
+    with world.db.transaction() as s:
+        for _ in range(limit.per_identity_ip):
+            auth.record_failure(s, identity, "203.0.113.7")
+    with world.db.transaction() as s:
+        assert auth.login_blocked(s, identity, "203.0.113.7", limit)
+        assert not auth.login_blocked(s, identity, "testclient", limit)
+    r = world.app.post(
+        "/api/v1/auth/login", json={"email": "john@company.net", "password": PASSWORD}
+    )
+    assert r.status_code == 200  # John, from his own address, still gets in
+    with world.db.transaction() as s:
+        for i in range(limit.per_identity):
+            auth.record_failure(s, identity, f"198.51.100.{i}")
+    with world.db.transaction() as s:
+        assert auth.login_blocked(s, identity, "192.0.2.1", limit)  # a new IP too, now
+
+
 def test_deactivated_staff_lose_their_tokens(world: World) -> None:
     r = world.patch("ann", f"/admin/staff/{world.ids['john']}", {"active": False})
     assert r.status_code == 200 and r.json()["active"] is False
