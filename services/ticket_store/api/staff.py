@@ -86,14 +86,27 @@ def read_ticket(number: int, session: SessionDep, staff: StaffDep):
     summary="Reply to the client (sent by email)",
 )
 def reply(number: int, body: views.TextIn, request: Request, session: SessionDep, staff: StaffDep):
-    ticket = staff_ticket(session, staff, number)
+    return _reply(request, session, staff, number, body.text)
+
+
+def _reply(
+    request: Request,
+    session: SessionDep,
+    staff: StaffDep,
+    number: int,
+    text: str,
+    files: list[UploadFile] | None = None,
+) -> views.MessageOut:
+    ticket = staff_ticket(session, staff, number)  # before any upload is stored
+    settings = request.app.state.settings
     msg = service.staff_reply(
         session,
-        request.app.state.settings.topics,
+        settings.topics,
         staff,
         ticket,
-        body.text,
-        message_id_domain=request.app.state.settings.message_id_domain,
+        text,
+        message_id_domain=settings.message_id_domain,
+        attachments=store_uploads(request, files or []),
     )
     return views.message_out(session, msg, for_staff=True)
 
@@ -112,18 +125,7 @@ def reply_with_files(
     text: Annotated[str, Form(min_length=1, max_length=200_000)],
     files: Annotated[list[UploadFile], File()] = [],  # noqa: B006 - FastAPI's form default
 ):
-    ticket = staff_ticket(session, staff, number)
-    attachments = store_uploads(request, files)
-    msg = service.staff_reply(
-        session,
-        request.app.state.settings.topics,
-        staff,
-        ticket,
-        text,
-        message_id_domain=request.app.state.settings.message_id_domain,
-        attachments=attachments,
-    )
-    return views.message_out(session, msg, for_staff=True)
+    return _reply(request, session, staff, number, text, files)
 
 
 @router.post(
