@@ -57,6 +57,10 @@ def create_app(
         admin.router,
     ):
         app.include_router(r, prefix=API_PREFIX)
+    # The server-rendered pages for staff and clients (none of them in the OpenAPI document).
+    from services.ticket_store import web
+
+    web.register(app)
 
     @app.exception_handler(service.NotFound)
     def _not_found(request: Request, exc: service.NotFound) -> JSONResponse:

@@ -1,0 +1,139 @@
+"""Read queries the web pages need and the service layer does not offer.
+
+Every query here only reads; the permission rule (a staff member sees the
+departments they work in, a client sees their own tickets) is part of the query,
+so a page cannot forget it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from services.ticket_store import service
+from services.ticket_store.models import (
+    Client,
+    ClientEmail,
+    Department,
+    IncomingEmail,
+    PredefinedReply,
+    Staff,
+    Ticket,
+)
+
+STAFF_STATUSES = ("new", "in_progress", "awaiting_client", "closed", "archived")
+INCOMING_STATUSES = ("new", "converted", "deleted", "spam")
+LIST_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    """One line of the staff Tickets section."""
+
+    number: int
+    subject: str
+    client: str
+    department: str
+    status: str
+    assignee: str
+    updated_at: datetime
+
+
+def staff_tickets(session: Session, staff: Staff, status: str | None) -> list[TicketRow]:
+    """Tickets of the staff member's departments, most recently active first."""
+    assignee = aliased(Staff)
+    query = (
+        select(Ticket, Client.name, Department.name, assignee.name)
+        .join(Client, Client.id == Ticket.client_id)
+        .join(Department, Department.id == Ticket.department_id)
+        .outerjoin(assignee, assignee.id == Ticket.assigned_staff_id)
+        .where(Ticket.department_id.in_(service.staff_department_ids(staff)))
+    )
+    if status:
+        query = query.where(Ticket.status == status)
+    query = query.order_by(Ticket.updated_at.desc(), Ticket.number.desc()).limit(LIST_LIMIT)
+    return [
+        TicketRow(
+            number=t.number,
+            subject=t.subject,
+            client=client_name,
+            department=dep_name,
+            status=t.status,
+            assignee=staff_name or "",
+            updated_at=t.updated_at,
+        )
+        for t, client_name, dep_name, staff_name in session.execute(query)
+    ]
+
+
+def support_departments(session: Session) -> list[Department]:
+    """The departments marked "Show in the Support center"."""
+    return list(
+        session.scalars(
+            select(Department)
+            .where(Department.show_in_support_center.is_(True))
+            .order_by(Department.id)
+        )
+    )
+
+
+def client_tickets(session: Session, client: Client) -> list[Ticket]:
+    return list(
+        session.scalars(
+            select(Ticket).where(Ticket.client_id == client.id).order_by(Ticket.number.desc())
+        )
+    )
+
+
+def incoming_for(session: Session, staff: Staff, status: str) -> list[IncomingEmail]:
+    """Unknown senders' mail of the staff member's departments (as the JSON API lists it)."""
+    return list(
+        session.scalars(
+            select(IncomingEmail)
+            .where(
+                IncomingEmail.department_id.in_(service.staff_department_ids(staff)),
+                IncomingEmail.status == status,
+            )
+            .order_by(IncomingEmail.received_at.desc(), IncomingEmail.id.desc())
+            .limit(LIST_LIMIT)
+        )
+    )
+
+
+def find_client(session: Session, ref: str) -> Client | None:
+    """A client by a registered email address or by number, as staff type it in a form."""
+    ref = ref.strip()
+    if not ref:
+        return None
+    if ref.lstrip("#").isdigit():
+        number = int(ref.lstrip("#"))
+        return session.get(Client, number) if number < 2**31 else None
+    entry = session.scalar(
+        select(ClientEmail).where(ClientEmail.email == service.normalise_email(ref))
+    )
+    return session.get(Client, entry.client_id) if entry else None
+
+
+def visible_replies(session: Session, staff: Staff) -> list[PredefinedReply]:
+    """Administrators manage every reply (as in the admin API); others see those they may use."""
+    if staff.is_admin:
+        return list(session.scalars(select(PredefinedReply).order_by(PredefinedReply.id)))
+    return service.replies_for(session, staff)
+
+
+def names(session: Session) -> tuple[dict[int, str], dict[int, str]]:
+    """Department and staff names by id, to label reply scopes."""
+    deps = {i: name for i, name in session.execute(select(Department.id, Department.name))}
+    staff = {i: name for i, name in session.execute(select(Staff.id, Staff.name))}
+    return deps, staff
+
+
+def all_departments(session: Session) -> list[Department]:
+    return list(session.scalars(select(Department).order_by(Department.id)))
+
+
+def active_staff(session: Session) -> list[Staff]:
+    return list(session.scalars(select(Staff).where(Staff.active.is_(True)).order_by(Staff.name)))
