@@ -618,11 +618,17 @@ def _incoming_page(
     assert who.staff is not None
     row = _incoming(session, who.staff, incoming_id)
     dep = session.get(Department, row.department_id)
+    html = Markup(service.sanitise_html(row.html)) if row.html and not row.text.strip() else None
     return _page(
         request,
         "incoming_detail.html",
         who,
-        {"e": views.incoming_detail(row), "department": dep.name if dep else "", "error": error},
+        {
+            "e": views.incoming_detail(row),
+            "html": html,
+            "department": dep.name if dep else "",
+            "error": error,
+        },
         status,
     )
 

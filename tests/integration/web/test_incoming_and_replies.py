@@ -11,7 +11,14 @@ from services.ticket_store.models import ClientEmail, IncomingEmail, PredefinedR
 from tests.integration.web.conftest import World, csrf_of, log_in, messages
 
 
-def _incoming(world: World, email_id: str, department_id: int, sender: str, subject: str) -> int:
+def _incoming(
+    world: World,
+    email_id: str,
+    department_id: int,
+    sender: str,
+    subject: str,
+    text: str = "Do you sell domains?",
+) -> int:
     event = IncomingEmailEvent(
         email_id=email_id,
         gateway_id="gw",
@@ -21,8 +28,8 @@ def _incoming(world: World, email_id: str, department_id: int, sender: str, subj
             from_name="Carol Newcomer",
             subject=subject,
             message_id=f"<{email_id}@newcomer.example>",
-            text="Do you sell domains?",
-            html="<p>Do you sell <b>domains</b>?</p>",
+            text=text,
+            html='<p onclick="x()">Do you sell <b>domains</b>?</p><script>alert(1)</script>',
         ),
     )
     with world.db.transaction() as s:
@@ -158,3 +165,13 @@ def test_replies_page_scopes_and_only_administrators_add(world: World) -> None:
     assert rows["Reboot"].scope == "department"
     assert rows["Reboot"].department_id == world.technical
     assert "Reboot" in john.get("/replies").text
+
+
+def test_an_html_only_email_is_shown_sanitised(world: World) -> None:
+    iid = _incoming(world, "in-6", world.technical, "erin@newcomer.example", "HTML", text="")
+    john = log_in(world, "john")
+    listing = john.get("/incoming").text
+    assert f'action="/incoming/{iid}/convert"' in listing
+    page = john.get(f"/incoming/{iid}").text
+    assert "Do you sell <b>domains</b>?" in page
+    assert "<script" not in page and "onclick" not in page
