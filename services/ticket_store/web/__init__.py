@@ -25,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.ticket_store import auth, service
@@ -225,7 +226,6 @@ def _page(
         "csrf": who.principal.csrf_token if who else "",
         "error": "",
         "notice": NOTICES.get(request.query_params.get("done", ""), ""),
-        "labels": STATUS_LABELS,
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
@@ -243,10 +243,12 @@ def _explain(exc: Exception) -> tuple[int, str]:
         return 422, "Some of the fields are not valid."
     if isinstance(exc, service.Conflict | service.InvalidTransition):
         return 409, str(exc)
+    if isinstance(exc, IntegrityError):
+        return 409, "This conflicts with existing data (a duplicate?)."
     return 422, str(exc)
 
 
-SERVICE_ERRORS = (service.NotFound, service.InsufficientIncidents, ValueError)
+SERVICE_ERRORS = (service.NotFound, service.InsufficientIncidents, ValueError, IntegrityError)
 ErrorPage = Callable[[Session, Who, int, str], Response]
 
 
