@@ -291,7 +291,8 @@ def _refused(request: Request, exc: Refused) -> Response:
 def register(app: FastAPI) -> None:
     """Mount the pages, their stylesheet and their error pages on the app."""
     app.include_router(router)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    # check_dir=False: a missing stylesheet folder must not stop the JSON API from starting.
+    app.mount("/static", StaticFiles(directory=HERE / "static", check_dir=False), name="static")
     app.add_exception_handler(LoginRequired, _login_required)  # type: ignore[arg-type]
     app.add_exception_handler(Refused, _refused)  # type: ignore[arg-type]
 
