@@ -21,7 +21,7 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def _login(request: Request, body: views.LoginIn) -> Staff | Client:
+def check_login(request: Request, body: views.LoginIn) -> Staff | Client:
     """Check the password in its own transactions, so failures are counted even on a 401."""
     db = request.app.state.db
     limit: auth.LoginLimit = request.app.state.login_limit
@@ -76,7 +76,7 @@ def _me(session: SessionDep, principal: auth.Principal) -> views.Me:
 @router.post("/login", response_model=views.Me, summary="Log in (browser session cookie)")
 def login(body: views.LoginIn, request: Request, response: Response, session: SessionDep):
     """Sets an HttpOnly session cookie; send the returned csrf_token as X-CSRF-Token."""
-    who = _login(request, body)
+    who = check_login(request, body)
     kwargs = {"staff": who} if isinstance(who, Staff) else {"client": who}
     secret, row = auth.issue(session, kind="session", **kwargs)  # type: ignore[arg-type]
     response.set_cookie(
@@ -94,7 +94,7 @@ def login(body: views.LoginIn, request: Request, response: Response, session: Se
 
 @router.post("/tokens", response_model=views.TokenOut, summary="Get a bearer token (scripts)")
 def create_token(body: views.TokenIn, request: Request, session: SessionDep):
-    who = _login(request, body)
+    who = check_login(request, body)
     kwargs = {"staff": who} if isinstance(who, Staff) else {"client": who}
     secret, row = auth.issue(session, kind="bearer", name=body.name, **kwargs)  # type: ignore[arg-type]
     return views.TokenOut(token=secret, expires_at=row.expires_at)

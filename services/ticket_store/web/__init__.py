@@ -354,7 +354,9 @@ def login(
             request, role=role, email=email, error="The form expired; try again.", status=403
         )
     try:
-        who = auth_routes._login(request, views.LoginIn(email=email, password=password, role=role))
+        who = auth_routes.check_login(
+            request, views.LoginIn(email=email, password=password, role=role)
+        )
     except ValidationError:
         return _login_page(
             request, role=role, email=email, error="Wrong email or password.", status=401
