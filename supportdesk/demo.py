@@ -91,8 +91,10 @@ def load(settings: Settings, var: Path) -> None:
             insufficient_notice="You have no support incidents left. Top up to open a ticket.",
         )
         alice = service.add_client(s, topics, "Alice Client", ["Alice@Example.org"])
-        service.add_client(s, topics, "Bob Client", ["bob@example.org"])
+        bob = service.add_client(s, topics, "Bob Client", ["bob@example.org"])
         service.grant_incidents(s, topics, alice.id, 3, reason="demo")
+        for client, password in ((alice, "alice-demo"), (bob, "bob-demo")):
+            service.update_client(s, topics, client.id, password=password)
         maildir = (var / "demo-mailbox").resolve()
         n = write_maildir(maildir)
         service.add_gateway(
@@ -152,6 +154,7 @@ def load(settings: Settings, var: Path) -> None:
             f"(3 incidents) and Bob (none); {n} mails waiting in {maildir} and {sales_box}"
         )
         print(
-            "demo staff (API logins): admin@company.net / admin-demo, "
-            "john@company.net / john-demo (Technical), gary@company.net / gary-demo (both)"
+            "demo logins (web at /login, API at /api/v1): staff admin@company.net / admin-demo, "
+            "john@company.net / john-demo (Technical), gary@company.net / gary-demo (both); "
+            "clients alice@example.org / alice-demo, bob@example.org / bob-demo"
         )
