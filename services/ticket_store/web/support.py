@@ -1,0 +1,186 @@
+"""The clients' support center: their tickets, opening a new one, replying and closing.
+
+Clients see what the JSON client API shows (no internal notes, no delivery
+details), and a new ticket follows the service layer's incident rule.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from services.ticket_store import service
+from services.ticket_store.api import views
+from services.ticket_store.api.deps import SessionDep
+from services.ticket_store.web import queries
+from services.ticket_store.web.common import (
+    Who,
+    act,
+    find_client_ticket,
+    form_number,
+    message_text,
+    need_client,
+    render_page,
+    shown_messages,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/support")
+def support(request: Request, session: SessionDep) -> Response:
+    who, client = need_client(request, session)
+    return render_page(
+        request,
+        "support.html",
+        who,
+        {
+            "departments": queries.support_departments(session),
+            "balance": service.incident_balance(session, client.id),
+            "tickets": [
+                views.client_ticket_out(session, t) for t in queries.client_tickets(session, client)
+            ],
+        },
+    )
+
+
+def _new_ticket_page(
+    request: Request,
+    session: Session,
+    who: Who,
+    department_id: int | None,
+    *,
+    subject: str = "",
+    text: str = "",
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    """The form for one department: incidents left, a warning where support is paid, and the
+    department's own notice instead of the form when none are left."""
+    assert who.client is not None
+    shown = queries.support_departments(session)
+    dep = next((d for d in shown if d.id == department_id), None)
+    balance = service.incident_balance(session, who.client.id)
+    return render_page(
+        request,
+        "support_new.html",
+        who,
+        {
+            "departments": shown,
+            "dep": dep,
+            "balance": balance,
+            "blocked": bool(dep and dep.per_incident and balance < 1),
+            "subject": subject,
+            "text": text,
+            "error": error,
+        },
+        status,
+    )
+
+
+@router.get("/support/new")
+def new_ticket_form(request: Request, session: SessionDep, department_id: str = "") -> Response:
+    who, _client = need_client(request, session)
+    return _new_ticket_page(request, session, who, form_number(department_id))
+
+
+@router.post("/support/tickets")
+def open_ticket(
+    request: Request,
+    department_id: Annotated[str, Form()] = "",
+    subject: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """A new ticket, under the incident rule of the service layer (the same as the API)."""
+    dep_id = form_number(department_id)
+
+    def work(s: Session, who: Who) -> str:
+        assert who.client is not None
+        if dep_id is None:
+            raise ValueError("Choose a department.")
+        if not subject.strip() or len(subject) > 998:
+            raise ValueError("The subject has 1 to 998 characters.")
+        ticket = service.open_ticket_by_client(
+            s, request.app.state.settings.topics, who.client, dep_id, subject, message_text(text)
+        )
+        return f"/support/tickets/{ticket.number}?done=opened"
+
+    def show(s: Session, who: Who, status: int, message: str) -> Response:
+        return _new_ticket_page(
+            request, s, who, dep_id, subject=subject, text=text, error=message, status=status
+        )
+
+    return act(request, "client", csrf_token, work, show)
+
+
+def _client_ticket_page(
+    request: Request,
+    session: Session,
+    who: Who,
+    number: int,
+    *,
+    error: str = "",
+    status: int = 200,
+    draft: str = "",
+) -> Response:
+    """What the JSON client API shows: no internal notes, no delivery details."""
+    assert who.client is not None
+    detail = views.client_ticket_detail(session, find_client_ticket(session, who.client, number))
+    return render_page(
+        request,
+        "support_ticket.html",
+        who,
+        {"t": detail, "messages": shown_messages(detail.messages), "draft": draft, "error": error},
+        status,
+    )
+
+
+@router.get("/support/tickets/{number:int}")
+def client_ticket_page(request: Request, session: SessionDep, number: int) -> Response:
+    who, _client = need_client(request, session)
+    return _client_ticket_page(request, session, who, number)
+
+
+@router.post("/support/tickets/{number:int}/reply")
+def client_reply(
+    request: Request,
+    number: int,
+    text: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    def work(s: Session, who: Who) -> str:
+        assert who.client is not None
+        ticket = find_client_ticket(s, who.client, number)
+        service.client_message(
+            s, request.app.state.settings.topics, who.client, ticket, message_text(text)
+        )
+        return f"/support/tickets/{number}?done=replied"
+
+    def show(s: Session, who: Who, status: int, message: str) -> Response:
+        return _client_ticket_page(
+            request, s, who, number, error=message, status=status, draft=text
+        )
+
+    return act(request, "client", csrf_token, work, show)
+
+
+@router.post("/support/tickets/{number:int}/close")
+def client_close(
+    request: Request, number: int, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    def work(s: Session, who: Who) -> str:
+        assert who.client is not None
+        ticket = find_client_ticket(s, who.client, number)
+        service.change_status(
+            s, request.app.state.settings.topics, ticket, "closed", actor=f"client:{who.client.id}"
+        )
+        return f"/support/tickets/{number}?done=closed"
+
+    def show(s: Session, who: Who, status: int, message: str) -> Response:
+        return _client_ticket_page(request, s, who, number, error=message, status=status)
+
+    return act(request, "client", csrf_token, work, show)
