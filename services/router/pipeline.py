@@ -338,6 +338,10 @@ class Router:
         if isinstance(item, GrantForward):
             ledger.grant(item.grant)
             return []
+        if not ticket:  # e.g. written by a router before the ticket travelled as bytes
+            return self._dead(
+                item.email_id, item.gateway_id, incidents.NAME, "the charge carries no ticket"
+            )
         try:
             settled, _replayed = incidents.check(item, ledger, now, self.notice_window_s)
         except Exception as exc:  # noqa: BLE001

@@ -222,5 +222,8 @@ def test_a_charge_without_its_ticket_is_a_dead_letter() -> None:
         email_id="e1", gateway_id="gw1", client_id=7, department_id=1, ticket_id="T",
         per_incident=False, notice_to="a@x.org",
     )  # fmt: skip
-    outs = router().handle_ledger(dumps_item(req), Ledger({}, {}, {}, {}), 0.0)
-    assert [o.topic for o in outs] == ["dead"] and "no ticket" in outs[0].event.reason
+    led = Ledger({}, {}, {}, {})
+    outs = router().handle_ledger(dumps_item(req), led, 0.0)
+    assert [o.topic for o in outs] == ["dead", "outcomes"] and "no ticket" in outs[0].event.reason
+    assert outs[1].event.email_id == "e1" and outs[1].event.decision.value == "malformed"
+    assert led.charges == {}  # nothing decided, nothing charged
