@@ -16,6 +16,9 @@ Where things are:
 - `incoming`: `/incoming…` (emails not yet in a ticket);
 - `replies`: `/replies…` (pre-defined replies);
 - `support`: `/support…` (the clients' pages);
+- `admin_departments` (also the `/admin` start page), `admin_staff`,
+  `admin_gateways`, `admin_clients`: `/admin/…`, administrators only, mirroring
+  the JSON admin API; `admin_common` holds their admin check and form helpers;
 - `queries`: the read-only database queries the pages list from.
 """
 
@@ -24,7 +27,17 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from services.ticket_store.web import incoming, login, replies, staff_tickets, support
+from services.ticket_store.web import (
+    admin_clients,
+    admin_departments,
+    admin_gateways,
+    admin_staff,
+    incoming,
+    login,
+    replies,
+    staff_tickets,
+    support,
+)
 from services.ticket_store.web.common import (
     HERE,
     LoginRequired,
@@ -33,9 +46,19 @@ from services.ticket_store.web.common import (
     show_refusal,
 )
 
-# All pages, in the order they were always registered.
+# All pages, in the order they were always registered, then the administrators' pages.
 router = APIRouter(include_in_schema=False)
-for _pages in (login, staff_tickets, incoming, replies, support):
+for _pages in (
+    login,
+    staff_tickets,
+    incoming,
+    replies,
+    support,
+    admin_departments,
+    admin_staff,
+    admin_gateways,
+    admin_clients,
+):
     router.include_router(_pages.router)
 
 

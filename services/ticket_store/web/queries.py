@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from services.ticket_store import service
@@ -18,6 +18,8 @@ from services.ticket_store.models import (
     Client,
     ClientEmail,
     Department,
+    Gateway,
+    IncidentGrant,
     IncomingEmail,
     PredefinedReply,
     Staff,
@@ -137,3 +139,74 @@ def all_departments(session: Session) -> list[Department]:
 
 def active_staff(session: Session) -> list[Staff]:
     return list(session.scalars(select(Staff).where(Staff.active.is_(True)).order_by(Staff.name)))
+
+
+def all_staff(session: Session) -> list[Staff]:
+    """Every staff member, inactive ones too (the administrators' Staff list)."""
+    return list(session.scalars(select(Staff).order_by(Staff.name, Staff.id)))
+
+
+def all_gateways(session: Session) -> list[Gateway]:
+    """Every mail gateway, by name (as the admin API lists them)."""
+    return list(session.scalars(select(Gateway).order_by(Gateway.name)))
+
+
+@dataclass(frozen=True)
+class ClientRow:
+    """One line of the administrators' Clients list."""
+
+    id: int
+    name: str
+    emails: list[str]
+    incidents_left: int
+
+
+def clients_with_balance(session: Session, q: str = "") -> list[ClientRow]:
+    """Clients (by name or address, as the admin API searches) with their incidents left.
+
+    The balance is the service's rule (`incident_balance`: grants minus charged
+    tickets), summed in two grouped queries instead of two queries per client.
+    """
+    query = select(Client).order_by(Client.id)
+    if q.strip():
+        like = f"%{q.strip().lower()}%"
+        query = query.where(
+            Client.name.ilike(like)
+            | Client.id.in_(select(ClientEmail.client_id).where(ClientEmail.email.like(like)))
+        )
+    clients = list(session.scalars(query.limit(LIST_LIMIT)))
+    ids = [c.id for c in clients]
+    granted = dict(
+        session.execute(
+            select(IncidentGrant.client_id, func.sum(IncidentGrant.amount))
+            .where(IncidentGrant.client_id.in_(ids))
+            .group_by(IncidentGrant.client_id)
+        ).all()
+    )
+    charged = dict(
+        session.execute(
+            select(Ticket.client_id, func.count())
+            .where(Ticket.client_id.in_(ids), Ticket.charged.is_(True))
+            .group_by(Ticket.client_id)
+        ).all()
+    )
+    return [
+        ClientRow(
+            id=c.id,
+            name=c.name,
+            emails=[e.email for e in sorted(c.emails, key=lambda e: e.id)],
+            incidents_left=int(granted.get(c.id) or 0) - int(charged.get(c.id) or 0),
+        )
+        for c in clients
+    ]
+
+
+def client_grants(session: Session, client_id: int) -> list[IncidentGrant]:
+    """A client's incident ledger, oldest first (as the admin API shows it)."""
+    return list(
+        session.scalars(
+            select(IncidentGrant)
+            .where(IncidentGrant.client_id == client_id)
+            .order_by(IncidentGrant.id)
+        )
+    )
