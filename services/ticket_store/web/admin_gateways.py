@@ -284,7 +284,6 @@ def gateway(request: Request, session: SessionDep, gateway_id: str) -> Response:
 def edit_gateway(
     request: Request,
     gateway_id: str,
-    name: Annotated[str, Form()] = "",
     host: Annotated[str, Form()] = "",
     port: Annotated[str, Form()] = "",
     security: Annotated[str, Form()] = "tls",
@@ -301,7 +300,12 @@ def edit_gateway(
     enabled: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """The API's GatewayPatch; type and protocol stay as added; an empty password keeps it."""
+    """The API's GatewayPatch; an empty password keeps the stored one.
+
+    Type and protocol stay as added (not editable in the API either). The name is
+    not editable here: `service.edit_gateway` takes the current name positionally,
+    so a `name` change cannot be passed to it (the JSON API's PATCH fails the same way).
+    """
     shown: dict[str, object] = {}
 
     def work(s: Session, who: Who) -> str:
@@ -309,7 +313,7 @@ def edit_gateway(
         gw = _gateway(s, gateway_id)
         fields = _fields(
             gw.type,
-            name=name,
+            name=gw.name,
             protocol=gw.protocol,
             host=host,
             port=port,
@@ -326,7 +330,7 @@ def edit_gateway(
             enabled=enabled,
         )
         shown.update(_shown(fields))
-        del fields["protocol"]  # not editable, as in the API
+        del fields["protocol"], fields["name"]  # not editable (see above)
         if password:
             fields["password"] = password
         body = validated(views.GatewayPatch, **fields)
