@@ -332,6 +332,35 @@ def test_a_local_gateway_reads_a_maildir(world: World) -> None:
         assert row is not None
         assert (row.type, row.protocol, row.maildir_path) == ("local", "maildir", "/var/mail/sales")
         assert row.password_encrypted == "" and row.after_fetch == "mark-read"
+        gw = row.id
+    edit = ann.get(f"/admin/gateways/{gw}")
+    assert 'value="/var/mail/sales"' in edit.text and 'name="host"' not in edit.text
+    r = ann.post(
+        f"/admin/gateways/{gw}",
+        data={**form, "maildir_path": "/srv/mail/sales", "poll_interval_s": "60"},
+    )
+    assert r.status_code == 303, r.text
+    with world.db.transaction() as s:
+        row = s.get(Gateway, gw)
+        assert row is not None
+        assert (row.maildir_path, row.poll_interval_s) == ("/srv/mail/sales", 60)
+
+
+def test_adding_a_client(world: World) -> None:
+    ann = log_in(world, "ann")
+    csrf = csrf_of(ann.get("/admin/clients").text)
+    form = {"csrf_token": csrf, "name": "Carol", "emails": "carol@a.example\nCarol@B.example"}
+    taken = ann.post("/admin/clients", data={**form, "emails": "bob@example.org"})
+    assert taken.status_code == 409 and "registered to a client already" in taken.text
+    r = ann.post("/admin/clients", data=form)
+    assert r.status_code == 303, r.text
+    page = ann.get(r.headers["location"])
+    assert "carol@a.example" in page.text and "carol@b.example" in page.text
+    assert "no Support center login" in page.text
+    assert "Carol" in ann.get("/admin/clients").text
+    with world.db.transaction() as s:
+        carols = s.scalars(select(Client).where(Client.name == "Carol")).all()
+        assert len(carols) == 1  # the refused attempt was rolled back
 
 
 def test_incidents_emails_and_comment_of_a_client(world: World) -> None:
