@@ -1174,10 +1174,17 @@ def gateway_by_name(session: Session, name: str) -> Gateway:
 
 
 def edit_gateway(
-    session: Session, topics: Topics, name: str, *, actor: str = "system", **changes: object
+    session: Session,
+    topics: Topics,
+    current_name: str,
+    /,
+    *,
+    actor: str = "system",
+    **changes: object,
 ) -> Gateway:
-    """Change a gateway and republish it; fetchers restart that gateway with the new entry."""
-    gw = gateway_by_name(session, name)
+    """Change a gateway (a new ``name`` among the changes renames it) and republish it;
+    fetchers restart that gateway with the new entry (its id, not its name, keys its state)."""
+    gw = gateway_by_name(session, current_name)
     unknown = set(changes) - GATEWAY_EDITABLE
     if unknown:
         raise ValueError(f"not editable: {', '.join(sorted(unknown))}")

@@ -155,6 +155,11 @@ def test_gateways_are_edited_and_removed(world: World) -> None:
         assert decrypt(world.settings, gw.password_encrypted) == "new-secret"
     assert world.patch("ann", f"/admin/gateways/{gid}", {"poll_interval_s": 1}).status_code == 422
     assert world.patch("ann", f"/admin/gateways/{gid}", {"department_id": 999}).status_code == 404
+    renamed = world.patch("ann", f"/admin/gateways/{gid}", {"name": "helpdesk"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "helpdesk", renamed.text
+    other = {**body, "name": "other", "address": "other@company.net"}
+    assert world.post("ann", "/admin/gateways", other).status_code == 201
+    assert world.patch("ann", f"/admin/gateways/{gid}", {"name": "other"}).status_code == 409
     assert world.delete("ann", f"/admin/gateways/{gid}").status_code == 204
     assert world.get("ann", f"/admin/gateways/{gid}").status_code == 404
     tomb = [e for e in _events(world, "directory.gateways") if e.key == gid and e.value is None]
