@@ -284,6 +284,7 @@ def gateway(request: Request, session: SessionDep, gateway_id: str) -> Response:
 def edit_gateway(
     request: Request,
     gateway_id: str,
+    name: Annotated[str, Form()] = "",
     host: Annotated[str, Form()] = "",
     port: Annotated[str, Form()] = "",
     security: Annotated[str, Form()] = "tls",
@@ -302,9 +303,8 @@ def edit_gateway(
 ) -> Response:
     """The API's GatewayPatch; an empty password keeps the stored one.
 
-    Type and protocol stay as added (not editable in the API either). The name is
-    not editable here: `service.edit_gateway` takes the current name positionally,
-    so a `name` change cannot be passed to it (the JSON API's PATCH fails the same way).
+    Type and protocol stay as added (not editable in the API either); a new name
+    renames it (fetchers key their state by the gateway's id, not its name).
     """
     shown: dict[str, object] = {}
 
@@ -313,7 +313,7 @@ def edit_gateway(
         gw = _gateway(s, gateway_id)
         fields = _fields(
             gw.type,
-            name=gw.name,
+            name=name.strip() or gw.name,
             protocol=gw.protocol,
             host=host,
             port=port,
@@ -330,7 +330,7 @@ def edit_gateway(
             enabled=enabled,
         )
         shown.update(_shown(fields))
-        del fields["protocol"], fields["name"]  # not editable (see above)
+        del fields["protocol"]  # not editable (see above)
         if password:
             fields["password"] = password
         body = validated(views.GatewayPatch, **fields)

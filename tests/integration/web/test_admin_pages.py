@@ -292,6 +292,15 @@ def test_an_external_imap_gateway_in_two_steps_never_shows_its_password(world: W
         row = s.get(Gateway, gw)
         assert row is not None
         assert decrypt(world.settings, row.password_encrypted) == "new-one-123"
+    # Renaming keeps the gateway (same id, same password).
+    r = ann.post(
+        f"/admin/gateways/{gw}", data=_gateway_form(world, csrf, name="Helpdesk box", password="")
+    )
+    assert r.status_code == 303, r.text
+    with world.db.transaction() as s:
+        row = s.get(Gateway, gw)
+        assert row is not None and row.name == "Helpdesk box"
+        assert decrypt(world.settings, row.password_encrypted) == "new-one-123"
 
 
 def test_deleting_a_gateway_needs_the_confirmation(world: World) -> None:
