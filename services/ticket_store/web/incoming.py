@@ -44,17 +44,26 @@ def _incoming(session: Session, staff: Staff, incoming_id: int) -> IncomingEmail
 
 
 @router.get("/incoming")
-def incoming(request: Request, session: SessionDep, status: str = "new") -> Response:
+def incoming(
+    request: Request, session: SessionDep, status: str = "new", page: str = ""
+) -> Response:
+    """Emails of my departments with a status; ?page= pages by 50."""
     who, staff = need_staff(request, session)
     status = status if status in queries.INCOMING_STATUSES else "new"
+    shown = queries.Page.of(page)
+    rows = queries.incoming_for(session, staff, status, offset=shown.offset, limit=shown.limit)
+    newer, older = shown.links("/incoming", len(rows) > queries.PAGE_SIZE, status=status)
     deps = {d.id: d.name for d in staff.departments}
     return render_page(
         request,
         "incoming.html",
         who,
         {
-            "rows": queries.incoming_for(session, staff, status),
+            "rows": rows[: queries.PAGE_SIZE],
             "status": status,
+            "page": shown.number,
+            "newer": newer,
+            "older": older,
             "statuses": queries.INCOMING_STATUSES,
             "departments": deps,
         },

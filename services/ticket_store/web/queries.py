@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.ticket_store import service
 from services.ticket_store.models import (
@@ -29,6 +31,8 @@ from services.ticket_store.models import (
 STAFF_STATUSES = ("new", "in_progress", "awaiting_client", "closed", "archived")
 INCOMING_STATUSES = ("new", "converted", "deleted", "spam")
 LIST_LIMIT = 200
+PAGE_SIZE = 50  # rows per page of the Tickets and Incoming emails lists
+SEARCH_MAX = 200  # the JSON API's max_length of ?q=
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,32 @@ class TicketRow:
     updated_at: datetime
 
 
-def staff_tickets(session: Session, staff: Staff, status: str | None) -> list[TicketRow]:
-    """Tickets of the staff member's departments, most recently active first."""
+def ticket_search(q: str) -> ColumnElement[bool]:
+    """What the JSON API's `GET /tickets?q=` matches: subject, client name or email, number, id."""
+    text = q.strip()
+    like = f"%{text.lower()}%"
+    return or_(
+        Ticket.subject.ilike(like),
+        Ticket.client_id.in_(select(ClientEmail.client_id).where(ClientEmail.email.like(like))),
+        Ticket.client_id.in_(select(Client.id).where(Client.name.ilike(like))),
+        cast(Ticket.number, String) == text.lstrip("#"),
+        Ticket.id == text.upper().strip("[#]"),
+    )
+
+
+def staff_tickets(
+    session: Session,
+    staff: Staff,
+    status: str | None,
+    *,
+    q: str = "",
+    offset: int = 0,
+    limit: int = LIST_LIMIT,
+) -> list[TicketRow]:
+    """Tickets of the staff member's departments, most recently active first.
+
+    `q` searches as the JSON API does; `offset`/`limit` page through the list.
+    """
     assignee = aliased(Staff)
     query = (
         select(Ticket, Client.name, Department.name, assignee.name)
@@ -56,7 +84,11 @@ def staff_tickets(session: Session, staff: Staff, status: str | None) -> list[Ti
     )
     if status:
         query = query.where(Ticket.status == status)
-    query = query.order_by(Ticket.updated_at.desc(), Ticket.number.desc()).limit(LIST_LIMIT)
+    if q.strip():
+        query = query.where(ticket_search(q))
+    query = (
+        query.order_by(Ticket.updated_at.desc(), Ticket.number.desc()).offset(offset).limit(limit)
+    )
     return [
         TicketRow(
             number=t.number,
@@ -69,6 +101,41 @@ def staff_tickets(session: Session, staff: Staff, status: str | None) -> list[Ti
         )
         for t, client_name, dep_name, staff_name in session.execute(query)
     ]
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which slice of a list a page shows, from its `?page=` (1 = the newest)."""
+
+    number: int
+
+    @classmethod
+    def of(cls, value: str) -> Page:
+        text = value.strip()
+        number = int(text) if text.isdigit() and 0 < int(text) <= 2**31 - 1 else 1
+        return cls(number)
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * PAGE_SIZE
+
+    @property
+    def limit(self) -> int:
+        """One row more than shown, to know whether an older page exists."""
+        return PAGE_SIZE + 1
+
+    def links(self, path: str, more: bool, **filters: str) -> tuple[str, str]:
+        """The "newer" and "older" links ("" when there is none), keeping the filters."""
+        kept = {k: v for k, v in filters.items() if v}
+
+        def url(number: int) -> str:
+            params = kept | ({"page": str(number)} if number > 1 else {})
+            return f"{path}?{urlencode(params)}" if params else path
+
+        return (
+            url(self.number - 1) if self.number > 1 else "",
+            url(self.number + 1) if more else "",
+        )
 
 
 def support_departments(session: Session) -> list[Department]:
@@ -90,7 +157,9 @@ def client_tickets(session: Session, client: Client) -> list[Ticket]:
     )
 
 
-def incoming_for(session: Session, staff: Staff, status: str) -> list[IncomingEmail]:
+def incoming_for(
+    session: Session, staff: Staff, status: str, *, offset: int = 0, limit: int = LIST_LIMIT
+) -> list[IncomingEmail]:
     """Unknown senders' mail of the staff member's departments (as the JSON API lists it)."""
     return list(
         session.scalars(
@@ -100,7 +169,8 @@ def incoming_for(session: Session, staff: Staff, status: str) -> list[IncomingEm
                 IncomingEmail.status == status,
             )
             .order_by(IncomingEmail.received_at.desc(), IncomingEmail.id.desc())
-            .limit(LIST_LIMIT)
+            .offset(offset)
+            .limit(limit)
         )
     )
 

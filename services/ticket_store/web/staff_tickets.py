@@ -33,17 +33,30 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/tickets")
-def tickets(request: Request, session: SessionDep, status: str = "") -> Response:
+def tickets(
+    request: Request, session: SessionDep, status: str = "", q: str = "", page: str = ""
+) -> Response:
+    """Tickets of my departments; ?q= searches as the JSON API does, ?page= pages by 50."""
     who, staff = need_staff(request, session)
     status = status if status in queries.STAFF_STATUSES else ""
+    q = q.strip()[: queries.SEARCH_MAX]
+    shown = queries.Page.of(page)
+    rows = queries.staff_tickets(
+        session, staff, status or None, q=q, offset=shown.offset, limit=shown.limit
+    )
+    newer, older = shown.links("/tickets", len(rows) > queries.PAGE_SIZE, status=status, q=q)
     deps = sorted(d.name for d in staff.departments)
     return render_page(
         request,
         "tickets.html",
         who,
         {
-            "rows": queries.staff_tickets(session, staff, status or None),
+            "rows": rows[: queries.PAGE_SIZE],
             "status": status,
+            "q": q,
+            "page": shown.number,
+            "newer": newer,
+            "older": older,
             "statuses": queries.STAFF_STATUSES,
             "departments": deps,
         },
