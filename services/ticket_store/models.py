@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -340,6 +341,27 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class ReplyRating(Base):
+    """A client's rating (1–5, optional comment) of a staff reply in their own ticket.
+
+    Quality control: administrators see the ratings, other staff never do, so they
+    live in their own table rather than on ``messages`` (which every staff view reads).
+    One rating per reply and client; rating again replaces it.
+    """
+
+    __tablename__ = "reply_ratings"
+    __table_args__ = (
+        UniqueConstraint("message_id", "client_id", name="uq_reply_ratings_message_client"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    rated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
 __all__ = [
     "AuditEntry",
     "AuthToken",
@@ -356,6 +378,7 @@ __all__ = [
     "MessageAttachment",
     "OutboxEvent",
     "PredefinedReply",
+    "ReplyRating",
     "Staff",
     "Ticket",
     "TicketStatus",

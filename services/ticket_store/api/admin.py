@@ -1,12 +1,12 @@
 """Administrators: departments, staff and their departments, clients and their emails,
-incidents, gateways, pre-defined replies, the audit log."""
+incidents, gateways, pre-defined replies, the audit log, the ratings of staff replies."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import select
 
-from services.ticket_store import service
+from services.ticket_store import ratings, service
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import AdminDep, SessionDep
 from services.ticket_store.models import (
@@ -349,3 +349,18 @@ def audit_log(
         select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
     ).all()
     return [views.AuditOut.model_validate(r) for r in rows]
+
+
+# ------------------------------------------------------------------ quality control
+
+
+@router.get(
+    "/ratings",
+    response_model=list[views.StaffRatingsOut],
+    summary="Clients' ratings of staff replies, per staff member (administrators only)",
+)
+def ratings_report(session: SessionDep, admin: AdminDep, recent: int = Query(10, ge=0, le=100)):
+    return [
+        views.StaffRatingsOut.model_validate(e, from_attributes=True)
+        for e in ratings.ratings_report(session, recent=recent)
+    ]

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from sqlalchemy import select
 
-from services.ticket_store import service
+from services.ticket_store import ratings, service
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import ClientDep, SessionDep, client_ticket
 from services.ticket_store.api.uploads import store_uploads
@@ -116,3 +116,24 @@ def close(number: int, request: Request, session: SessionDep, client: ClientDep)
         session, request.app.state.settings.topics, ticket, "closed", actor=f"client:{client.id}"
     )
     return views.client_ticket_out(session, ticket)
+
+
+@router.post(
+    "/tickets/{number}/messages/{message_id}/rating",
+    response_model=views.RatingOut,
+    summary="Rate a staff reply in my ticket (1–5, optional comment); rating again replaces it",
+)
+def rate_reply(
+    number: int, message_id: int, body: views.RatingIn, session: SessionDep, client: ClientDep
+):
+    ticket = client_ticket(session, client, number)
+    rating = ratings.rate_reply(
+        session, client, message_id, body.score, body.comment, ticket_number=ticket.number
+    )
+    return views.RatingOut(
+        message_id=rating.message_id,
+        ticket_number=ticket.number,
+        score=rating.score,
+        comment=rating.comment,
+        rated_at=rating.rated_at,
+    )

@@ -19,6 +19,7 @@ from services.ticket_store.models import (
     Staff,
     Ticket,
 )
+from services.ticket_store.ratings import client_ratings
 
 
 class Out(BaseModel):
@@ -415,8 +416,20 @@ class ClientTicketOut(Out):
     updated_at: datetime
 
 
+class MyRatingOut(Out):
+    """The client's own rating of a staff reply (only ever shown to that client)."""
+
+    score: int
+    comment: str
+    rated_at: datetime
+
+
+class ClientMessageOut(MessageOut):
+    my_rating: MyRatingOut | None = None
+
+
 class ClientTicketDetail(ClientTicketOut):
-    messages: list[MessageOut]
+    messages: list[ClientMessageOut]
 
 
 def client_ticket_out(session: Session, t: Ticket) -> ClientTicketOut:
@@ -434,11 +447,17 @@ def client_ticket_out(session: Session, t: Ticket) -> ClientTicketOut:
 
 
 def client_ticket_detail(session: Session, t: Ticket) -> ClientTicketDetail:
-    """Internal notes never reach the client."""
+    """Internal notes never reach the client; staff replies carry the client's own rating."""
+    shown = [m for m in t.messages if m.direction != "note"]
+    mine = client_ratings(session, t.client_id, [m.id for m in shown if m.direction == "out"])
     return ClientTicketDetail(
         **client_ticket_out(session, t).model_dump(),
         messages=[
-            message_out(session, m, for_staff=False) for m in t.messages if m.direction != "note"
+            ClientMessageOut(
+                **message_out(session, m, for_staff=False).model_dump(),
+                my_rating=MyRatingOut.model_validate(mine[m.id]) if m.id in mine else None,
+            )
+            for m in shown
         ],
     )
 
@@ -569,3 +588,39 @@ class AuditOut(Out):
     object_id: str
     details: dict
     at: datetime
+
+
+# ------------------------------------------------------------------ reply ratings (quality control)
+
+
+class RatingIn(In):
+    score: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")
+    comment: str = Field(default="", max_length=2000)
+
+
+class RatingOut(Out):
+    message_id: int
+    ticket_number: int
+    score: int
+    comment: str
+    rated_at: datetime
+
+
+class RatedReplyOut(Out):
+    ticket_number: int
+    message_id: int
+    client_id: int
+    client_name: str
+    score: int
+    comment: str
+    rated_at: datetime
+
+
+class StaffRatingsOut(Out):
+    """One staff member's ratings, for administrators only."""
+
+    staff_id: int
+    staff_name: str
+    count: int
+    average: float
+    recent: list[RatedReplyOut]

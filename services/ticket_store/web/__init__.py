@@ -17,7 +17,8 @@ Where things are:
 - `replies`: `/replies…` (pre-defined replies);
 - `support`: `/support…` (the clients' pages);
 - `admin_departments` (also the `/admin` start page), `admin_staff`,
-  `admin_gateways`, `admin_clients`: `/admin/…`, administrators only, mirroring
+  `admin_gateways`, `admin_clients`, `admin_ratings` (clients' ratings of staff
+  replies): `/admin/…`, administrators only, mirroring
   the JSON admin API; `admin_common` holds their admin check and form helpers;
 - `queries`: the read-only database queries the pages list from.
 """
@@ -31,6 +32,7 @@ from services.ticket_store.web import (
     admin_clients,
     admin_departments,
     admin_gateways,
+    admin_ratings,
     admin_staff,
     incoming,
     login,
@@ -58,6 +60,7 @@ for _pages in (
     admin_staff,
     admin_gateways,
     admin_clients,
+    admin_ratings,
 ):
     router.include_router(_pages.router)
 

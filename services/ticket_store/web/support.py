@@ -1,4 +1,5 @@
-"""The clients' support center: their tickets, opening a new one, replying and closing.
+"""The clients' support center: their tickets, opening a new one, replying, rating staff
+replies (quality control) and closing.
 
 Clients see what the JSON client API shows (no internal notes, no delivery
 details), and a new ticket follows the service layer's incident rule.
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from services.ticket_store import service
+from services.ticket_store import ratings, service
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import SessionDep
 from services.ticket_store.web import queries
@@ -179,6 +180,34 @@ def client_close(
             s, request.app.state.settings.topics, ticket, "closed", actor=f"client:{who.client.id}"
         )
         return f"/support/tickets/{number}?done=closed"
+
+    def show(s: Session, who: Who, status: int, message: str) -> Response:
+        return _client_ticket_page(request, s, who, number, error=message, status=status)
+
+    return act(request, "client", csrf_token, work, show)
+
+
+@router.post("/support/tickets/{number:int}/messages/{message_id:int}/rating")
+def client_rate_reply(
+    request: Request,
+    number: int,
+    message_id: int,
+    score: Annotated[str, Form()] = "",
+    comment: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """The client's 1–5 rating of a staff reply (the same rules as the JSON API's)."""
+
+    def work(s: Session, who: Who) -> str:
+        assert who.client is not None
+        ticket = find_client_ticket(s, who.client, number)
+        value = form_number(score)
+        if value is None or value > ratings.MAX_SCORE:
+            raise ValueError("Choose a score from 1 to 5.")
+        if form_number(message_id) is None:
+            raise service.NotFound(f"message {message_id}")
+        ratings.rate_reply(s, who.client, message_id, value, comment, ticket_number=ticket.number)
+        return f"/support/tickets/{number}#m{message_id}"
 
     def show(s: Session, who: Who, status: int, message: str) -> Response:
         return _client_ticket_page(request, s, who, number, error=message, status=status)

@@ -73,6 +73,15 @@ def _setup(world: World) -> dict[str, object]:
         )
         bob = s.get(service.Client, world.ids["bob"])
         service.add_client_email(s, world.settings.topics, bob, "bob.spare@example.org")
+        # A staff reply in Bob's ticket, for Bob to rate (quality control).
+        answer = service.staff_reply(
+            s,
+            world.settings.topics,
+            s.get(service.Staff, world.ids["gary"]),
+            s.get(service.Ticket, world.bob_ticket),
+            "Your invoice is attached.",
+            message_id_domain=world.settings.message_id_domain,
+        ).id
     r = world.post(
         "ann",
         "/admin/gateways",
@@ -87,7 +96,13 @@ def _setup(world: World) -> dict[str, object]:
     assert r.status_code == 201
     with world.db.transaction() as s:
         gateway = s.scalar(select(Gateway)).id
-    return {"incoming": incoming, "reply": reply, "doomed": doomed, "gateway": gateway}
+    return {
+        "incoming": incoming,
+        "reply": reply,
+        "doomed": doomed,
+        "gateway": gateway,
+        "answer": answer,
+    }
 
 
 def _matrix(world: World, o: dict[str, object]) -> list[tuple[str, str, str, str, object]]:
@@ -120,6 +135,7 @@ def _matrix(world: World, o: dict[str, object]) -> list[tuple[str, str, str, str
         ("GET", "/api/v1/client/tickets/{number}", f"/client/tickets/{n}", "bob", None),
         ("POST", "/api/v1/client/tickets/{number}/messages", f"/client/tickets/{n}/messages", "bob", {"text": "more"}),
         ("POST", "/api/v1/client/tickets/{number}/messages/with-files", f"/client/tickets/{n}/messages/with-files", "bob", MULTIPART),
+        ("POST", "/api/v1/client/tickets/{number}/messages/{message_id}/rating", f"/client/tickets/{n}/messages/{o['answer']}/rating", "bob", {"score": 4, "comment": "quick"}),
         ("POST", "/api/v1/client/tickets/{number}/close", f"/client/tickets/{n}/close", "bob", None),
         ("POST", "/api/v1/tickets/{number}/close", f"/tickets/{n}/close", "sales-staff", None),
         ("GET", "/api/v1/admin/departments", "/admin/departments", "admin", None),
@@ -147,6 +163,7 @@ def _matrix(world: World, o: dict[str, object]) -> list[tuple[str, str, str, str
         ("PATCH", "/api/v1/admin/predefined-replies/{reply_id}", f"/admin/predefined-replies/{rep}", "admin", {"title": "Sales"}),
         ("DELETE", "/api/v1/admin/predefined-replies/{reply_id}", f"/admin/predefined-replies/{o['doomed']}", "admin", None),
         ("GET", "/api/v1/admin/audit", "/admin/audit", "admin", None),
+        ("GET", "/api/v1/admin/ratings", "/admin/ratings", "admin", None),
         ("POST", "/api/v1/auth/logout", "/auth/logout", "logged-in", None),
     ]  # fmt: skip
 

@@ -1,0 +1,55 @@
+"""reply ratings (quality control)
+
+Clients rate staff replies; administrators see the ratings, other staff do not.
+The ratings get a table of their own, ``reply_ratings``, rather than columns on
+``messages``: every staff view reads ``messages``, so a separate table keeps the
+ratings out of them unless a query asks for them on purpose (only the admin
+report and the client's own ticket view do), and a reply can carry ratings of
+more than one client of the ticket without widening the thread's rows. One
+rating per reply and client (unique), rating again replaces it.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-26 07:10:00.000000
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+    op.create_table(
+        "reply_ratings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.Integer(), nullable=False),
+        sa.Column("client_id", sa.Integer(), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("rated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["client_id"], ["clients.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["message_id"], ["messages.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("message_id", "client_id", name="uq_reply_ratings_message_client"),
+    )
+    with op.batch_alter_table("reply_ratings", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_reply_ratings_client_id"), ["client_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_reply_ratings_rated_at"), ["rated_at"], unique=False)
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
+    with op.batch_alter_table("reply_ratings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reply_ratings_rated_at"))
+        batch_op.drop_index(batch_op.f("ix_reply_ratings_client_id"))
+
+    op.drop_table("reply_ratings")
