@@ -244,15 +244,7 @@ def read_gateway(gateway_id: str, session: SessionDep, admin: AdminDep):
 def add_gateway(body: views.GatewayIn, request: Request, session: SessionDep, admin: AdminDep):
     """The password is encrypted before it is stored and is never returned."""
     settings = request.app.state.settings
-    fields = body.model_dump(exclude={"password"})
-    if body.protocol == "maildir":
-        fields["type"] = "local"
-        if not body.maildir_path:
-            raise HTTPException(422, "a local (Maildir) gateway needs maildir_path")
-    else:
-        fields["type"] = "external"
-        if not body.host or not body.port:
-            raise HTTPException(422, "an external gateway needs host and port")
+    fields = body.service_fields()
     gw = service.add_gateway(
         session,
         settings.topics,

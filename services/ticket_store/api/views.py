@@ -252,6 +252,20 @@ class GatewayIn(In):
     after_fetch: Literal["mark-read", "delete"] = "mark-read"
     enabled: bool = True
 
+    def service_fields(self) -> dict[str, object]:
+        """What `service.add_gateway` takes, without the password: the protocol decides the
+        type, and each type needs its location (ValueError, a 422, otherwise)."""
+        fields = self.model_dump(exclude={"password"})
+        if self.protocol == "maildir":
+            fields["type"] = "local"
+            if not self.maildir_path:
+                raise ValueError("a local (Maildir) gateway needs maildir_path")
+        else:
+            fields["type"] = "external"
+            if not self.host or not self.port:
+                raise ValueError("an external gateway needs host and port")
+        return fields
+
 
 class GatewayPatch(In):
     """Only the fields given change; a password given is encrypted, never returned."""

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from services.ticket_store import service
@@ -50,46 +51,51 @@ def _number(value: str) -> str | None:
     return value.strip() or None
 
 
-def _fields(
-    kind: str,
-    *,
-    name: str,
-    protocol: str,
-    host: str,
-    port: str,
-    security: str,
-    verify_tls: str,
-    username: str,
-    folder: str,
-    maildir_path: str,
-    address: str,
-    extra_addresses: str,
-    department_id: str,
-    poll_interval_s: str,
-    after_fetch: str,
-    enabled: str,
-) -> dict[str, object]:
+class GatewayForm(BaseModel):
+    """The add and edit forms, as typed (an unticked check box is simply absent)."""
+
+    type: str = ""  # step 2 of adding only; a gateway keeps its type
+    name: str = ""
+    protocol: str = "imap"
+    host: str = ""
+    port: str = ""
+    security: str = "tls"
+    verify_tls: str = ""
+    username: str = ""
+    password: str = ""
+    folder: str = ""
+    maildir_path: str = ""
+    address: str = ""
+    extra_addresses: str = ""
+    department_id: str = ""
+    poll_interval_s: str = ""
+    after_fetch: str = "mark-read"
+    enabled: str = ""
+    csrf_token: str = ""
+
+
+def _fields(kind: str, form: GatewayForm, *, name: str, protocol: str) -> dict[str, object]:
     """The fields the API's gateway models take for this type (no password: that is separate)."""
     fields: dict[str, object] = {
         "name": name.strip(),
-        "address": address.strip(),
-        "extra_addresses": lines(extra_addresses),
-        "department_id": _number(department_id),
-        "poll_interval_s": _number(poll_interval_s),
-        "after_fetch": after_fetch,
-        "enabled": checked(enabled),
+        "address": form.address.strip(),
+        "extra_addresses": lines(form.extra_addresses),
+        "department_id": _number(form.department_id),
+        "poll_interval_s": _number(form.poll_interval_s),
+        "after_fetch": form.after_fetch,
+        "enabled": checked(form.enabled),
     }
     if kind == "local":
-        fields.update(protocol="maildir", maildir_path=maildir_path.strip())
+        fields.update(protocol="maildir", maildir_path=form.maildir_path.strip())
     else:
         fields.update(
             protocol=protocol,
-            host=host.strip(),
-            port=_number(port) or 0,
-            security=security,
-            verify_tls=checked(verify_tls),
-            username=username.strip(),
-            folder=folder.strip() or "INBOX",
+            host=form.host.strip(),
+            port=_number(form.port) or 0,
+            security=form.security,
+            verify_tls=checked(form.verify_tls),
+            username=form.username.strip(),
+            folder=form.folder.strip() or "INBOX",
         )
     return {k: v for k, v in fields.items() if v is not None}
 
@@ -168,78 +174,33 @@ def new_gateway(request: Request, session: SessionDep, type: str = "") -> Respon
 
 
 @router.post("/admin/gateways")
-def add_gateway(
-    request: Request,
-    type: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
-    protocol: Annotated[str, Form()] = "imap",
-    host: Annotated[str, Form()] = "",
-    port: Annotated[str, Form()] = "",
-    security: Annotated[str, Form()] = "tls",
-    verify_tls: Annotated[str, Form()] = "",
-    username: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    folder: Annotated[str, Form()] = "",
-    maildir_path: Annotated[str, Form()] = "",
-    address: Annotated[str, Form()] = "",
-    extra_addresses: Annotated[str, Form()] = "",
-    department_id: Annotated[str, Form()] = "",
-    poll_interval_s: Annotated[str, Form()] = "",
-    after_fetch: Annotated[str, Form()] = "mark-read",
-    enabled: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
-) -> Response:
+def add_gateway(request: Request, form: Annotated[GatewayForm, Form()]) -> Response:
     """Step 2's post: the API's GatewayIn rules and refusals, the password encrypted."""
-    fields = _fields(
-        type,
-        name=name,
-        protocol=protocol,
-        host=host,
-        port=port,
-        security=security,
-        verify_tls=verify_tls,
-        username=username,
-        folder=folder,
-        maildir_path=maildir_path,
-        address=address,
-        extra_addresses=extra_addresses,
-        department_id=department_id,
-        poll_interval_s=poll_interval_s,
-        after_fetch=after_fetch,
-        enabled=enabled,
-    )
+    fields = _fields(form.type, form, name=form.name, protocol=form.protocol)
 
     def work(s: Session, who: Who) -> str:
         admin = admin_of(who)
-        if type not in TYPES:
+        if form.type not in TYPES:
             raise ValueError("Choose the gateway type first: external or local.")
-        if type == "external" and protocol not in EXTERNAL_PROTOCOLS:
+        if form.type == "external" and form.protocol not in EXTERNAL_PROTOCOLS:
             raise ValueError("An external gateway reads an IMAP or POP3 server.")
-        body = validated(views.GatewayIn, **fields, password=password)
+        body = validated(views.GatewayIn, **fields, password=form.password)
         settings = request.app.state.settings
-        values = body.model_dump(exclude={"password"})
-        # The API's rules: the protocol decides the type, and each type needs its location.
-        if body.protocol == "maildir":
-            values["type"] = "local"
-            if not body.maildir_path:
-                raise ValueError("a local (Maildir) gateway needs maildir_path")
-        else:
-            values["type"] = "external"
-            if not body.host or not body.port:
-                raise ValueError("an external gateway needs host and port")
         gw = service.add_gateway(
             s,
             settings.topics,
             actor=actor(admin),
             password_encrypted=encrypt(settings, body.password),
-            **values,
+            **body.service_fields(),
         )
         return f"/admin/gateways/{gw.id}?done=gateway-added"
 
     def show(s: Session, who: Who, status: int, message: str) -> Response:
-        return _new_page(request, s, who, type, error=message, status=status, form=_shown(fields))
+        return _new_page(
+            request, s, who, form.type, error=message, status=status, form=_shown(fields)
+        )
 
-    return act(request, "staff", csrf_token, work, show)
+    return act(request, "staff", form.csrf_token, work, show)
 
 
 # ------------------------------------------------------------------ edit
@@ -282,24 +243,7 @@ def gateway(request: Request, session: SessionDep, gateway_id: str) -> Response:
 
 @router.post("/admin/gateways/{gateway_id}")
 def edit_gateway(
-    request: Request,
-    gateway_id: str,
-    name: Annotated[str, Form()] = "",
-    host: Annotated[str, Form()] = "",
-    port: Annotated[str, Form()] = "",
-    security: Annotated[str, Form()] = "tls",
-    verify_tls: Annotated[str, Form()] = "",
-    username: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    folder: Annotated[str, Form()] = "",
-    maildir_path: Annotated[str, Form()] = "",
-    address: Annotated[str, Form()] = "",
-    extra_addresses: Annotated[str, Form()] = "",
-    department_id: Annotated[str, Form()] = "",
-    poll_interval_s: Annotated[str, Form()] = "",
-    after_fetch: Annotated[str, Form()] = "mark-read",
-    enabled: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
+    request: Request, gateway_id: str, form: Annotated[GatewayForm, Form()]
 ) -> Response:
     """The API's GatewayPatch; an empty password keeps the stored one.
 
@@ -311,28 +255,11 @@ def edit_gateway(
     def work(s: Session, who: Who) -> str:
         admin = admin_of(who)
         gw = _gateway(s, gateway_id)
-        fields = _fields(
-            gw.type,
-            name=name.strip() or gw.name,
-            protocol=gw.protocol,
-            host=host,
-            port=port,
-            security=security,
-            verify_tls=verify_tls,
-            username=username,
-            folder=folder,
-            maildir_path=maildir_path,
-            address=address,
-            extra_addresses=extra_addresses,
-            department_id=department_id,
-            poll_interval_s=poll_interval_s,
-            after_fetch=after_fetch,
-            enabled=enabled,
-        )
+        fields = _fields(gw.type, form, name=form.name.strip() or gw.name, protocol=gw.protocol)
         shown.update(_shown(fields))
         del fields["protocol"]  # not editable (see above)
-        if password:
-            fields["password"] = password
+        if form.password:
+            fields["password"] = form.password
         body = validated(views.GatewayPatch, **fields)
         settings = request.app.state.settings
         changes = body.model_dump(exclude_unset=True, exclude={"password"})
@@ -346,7 +273,7 @@ def edit_gateway(
             request, s, who, gateway_id, error=message, status=status, form=shown or None
         )
 
-    return act(request, "staff", csrf_token, work, show)
+    return act(request, "staff", form.csrf_token, work, show)
 
 
 # ------------------------------------------------------------------ delete, after a confirmation
