@@ -34,10 +34,10 @@ def main() -> int:
     from cryptography.fernet import Fernet
     from pydantic import SecretStr
 
+    from kernel.blobs import BlobStore
+    from kernel.config import Settings, Topics
     from services.fetcher.gateway import GatewayRunner
     from services.fetcher.options import FetcherOptions
-    from supportdesk.blobs import BlobStore
-    from supportdesk.config import Settings, Topics
     from tests.fixtures.dovecot import DEFAULT_PASSWORD, DEFAULT_USER, DovecotServer
     from tests.integration.fetcher.conftest import create_topics, imap_entry, mail
 

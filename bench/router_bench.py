@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from kafka import KafkaConsumer, KafkaProducer  # noqa: E402
 from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
 
+from kernel.blobs import BlobStore  # noqa: E402
 from schemas.events import (  # noqa: E402
     ClientEntry,
     DepartmentEntry,
@@ -44,7 +45,6 @@ from schemas.events import (  # noqa: E402
     RawEmail,
     email_id_for,
 )
-from supportdesk.blobs import BlobStore  # noqa: E402
 
 TOPIC_FIELDS = (
     "raw", "outcomes", "ticket_commands", "incoming", "outbound", "ticket_events",

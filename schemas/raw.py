@@ -6,8 +6,8 @@ import hashlib
 
 import pybase64
 
+from kernel.blobs import BlobStore
 from schemas.events import GatewaySnapshot, MailSource, RawEmail, email_id_for
-from supportdesk.blobs import BlobStore
 
 
 def make_raw_email(

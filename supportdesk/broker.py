@@ -74,7 +74,7 @@ advertised.listeners=PLAINTEXT://$host:$port
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs=$log_dirs
 
-# Topics are created explicitly (supportdesk.topics.ensure_topics) so that a typo
+# Topics are created explicitly (kernel.topics.ensure_topics) so that a typo
 # in a topic name fails instead of silently creating a new topic.
 auto.create.topics.enable=false
 num.partitions=4

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from kernel.config import Settings, get_settings
 from supportdesk import cli_gateway, cli_support
-from supportdesk.config import Settings, get_settings
 
 log = logging.getLogger("supportdesk")
 
@@ -44,7 +44,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_topics_create(args: argparse.Namespace, settings: Settings) -> int:
-    from supportdesk.topics import ensure_topics
+    from kernel.topics import ensure_topics
 
     ensure_topics(settings.kafka_bootstrap, settings)
     print(f"topics ready on {settings.kafka_bootstrap}")
@@ -98,8 +98,8 @@ def cmd_mailer(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     """Everything on one machine: broker, schema, topics, services; Ctrl-C stops it all."""
+    from kernel.topics import ensure_topics
     from supportdesk.broker import LocalBroker
-    from supportdesk.topics import ensure_topics
 
     var = Path(args.var)
     var.mkdir(parents=True, exist_ok=True)

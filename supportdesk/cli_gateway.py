@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from supportdesk.config import Settings
+from kernel.config import Settings
 
 
 def _db(settings: Settings):  # -> services.ticket_store.db.Database
@@ -28,8 +28,8 @@ def _print_rows(rows: list[dict[str, object]], as_json: bool) -> None:
 
 
 def cmd_gateway_add(args: argparse.Namespace, settings: Settings) -> int:
+    from kernel.crypto import encrypt
     from services.ticket_store import service
-    from supportdesk.crypto import encrypt
 
     password = ""
     if args.protocol != "maildir":
@@ -126,8 +126,8 @@ def _password_from_user() -> str:
 
 
 def cmd_gateway_edit(args: argparse.Namespace, settings: Settings) -> int:
+    from kernel.crypto import encrypt
     from services.ticket_store import service
-    from supportdesk.crypto import encrypt
 
     changes: dict[str, object] = {}
     simple = {
@@ -185,9 +185,9 @@ def cmd_gateway_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_gateway_test(args: argparse.Namespace, settings: Settings) -> int:
     """The seed's "Step 2. Gateway parameters" check: connect, log in, count, change nothing."""
+    from kernel.crypto import InvalidToken, decrypt
     from services.fetcher.probe import probe
     from services.ticket_store import service
-    from supportdesk.crypto import InvalidToken, decrypt
 
     try:
         with _db(settings).transaction() as s:

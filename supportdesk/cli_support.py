@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from supportdesk.config import Settings
+from kernel.config import Settings
 
 
 def _db(settings: Settings):  # -> services.ticket_store.db.Database

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from supportdesk.config import Settings
+from kernel.config import Settings
 
 DEMO_MAILS = [
     (

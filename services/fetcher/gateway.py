@@ -27,6 +27,9 @@ from typing import TypeVar
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, ProducerFencedError
 
+from kernel.blobs import BlobStore
+from kernel.config import Settings
+from kernel.crypto import decrypt
 from schemas import codec
 from schemas.events import GatewayEntry, GatewaySnapshot, MailSource, RawEmail
 from schemas.raw import make_raw_email
@@ -37,9 +40,6 @@ from services.fetcher.maildir import LocalMaildir
 from services.fetcher.options import FetcherOptions
 from services.fetcher.pop3 import Pop3Mailbox
 from services.fetcher.state import GatewayHealth, GatewayState, load_state
-from supportdesk.blobs import BlobStore
-from supportdesk.config import Settings
-from supportdesk.crypto import decrypt
 
 log = logging.getLogger(__name__)
 

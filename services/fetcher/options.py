@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
-from supportdesk.config import Settings
+from kernel.config import Settings
 
 # Called with (event, gateway_id) at fixed points of a poll; tests use it to inject faults.
 Hook = Callable[[str, str], None]

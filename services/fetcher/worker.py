@@ -24,6 +24,8 @@ from collections.abc import Callable
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
 
+from kernel.blobs import BlobStore
+from kernel.config import Settings
 from schemas import codec
 from schemas.events import GatewayEntry
 from services.fetcher import metrics
@@ -31,8 +33,6 @@ from services.fetcher.directory import read_gateways
 from services.fetcher.gateway import GatewayRunner
 from services.fetcher.options import FetcherOptions
 from services.fetcher.state import HEALTH_PREFIX, GatewayHealth, ensure_state_topic
-from supportdesk.blobs import BlobStore
-from supportdesk.config import Settings
 
 log = logging.getLogger(__name__)
 

@@ -31,11 +31,11 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
+from kernel.blobs import BlobStore
+from kernel.config import Settings
 from schemas import codec
 from schemas.events import DeliveryReport, OutboundEmail
 from schemas.ticket_tag import tagged_subject
-from supportdesk.blobs import BlobStore
-from supportdesk.config import Settings
 
 log = logging.getLogger(__name__)
 

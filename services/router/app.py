@@ -21,11 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import faust
 
+from kernel.blobs import BlobStore
+from kernel.config import get_settings
 from services.router.directory import DirectoryFeed, InMemoryDirectory
 from services.router.ledger import Ledger
 from services.router.pipeline import LEDGER, Out, Router
-from supportdesk.blobs import BlobStore
-from supportdesk.config import get_settings
 
 log = logging.getLogger(__name__)
 settings = get_settings()

@@ -20,6 +20,7 @@ from types import ModuleType
 
 from pydantic import BaseModel
 
+from kernel.blobs import BlobStore
 from schemas.events import (
     AddMessage,
     Attachment,
@@ -38,7 +39,6 @@ from services.router.ledger import ChargeRequest, GrantForward, Ledger, dumps_it
 from services.router.mail import MAX_BODY_BYTES, ParsedMail, Part
 from services.router.rules import automatic, client, empty, incidents, parse, recipient, thread
 from services.router.rules.base import Action, Context, Directory, Verdict
-from supportdesk.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 

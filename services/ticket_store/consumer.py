@@ -21,6 +21,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
+from kernel.config import Settings
 from schemas import codec
 from schemas.events import (
     AddMessage,
@@ -34,7 +35,6 @@ from schemas.events import IncomingEmail as IncomingEmailEvent
 from services.ticket_store import service
 from services.ticket_store.db import Database
 from services.ticket_store.models import OutboxEvent
-from supportdesk.config import Settings
 
 log = logging.getLogger(__name__)
 

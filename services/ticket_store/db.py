@@ -11,6 +11,9 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.config import Topics
+from services.ticket_store.unit_of_work import UnitOfWork
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -46,14 +49,24 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    """The store's database. `topics` names where a unit of work's events go."""
+
+    def __init__(self, url: str, topics: Topics | None = None) -> None:
         self.url = url
+        self.topics = topics or Topics()
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
+    def unit_of_work(self, actor: str = "system") -> Iterator[UnitOfWork]:
+        """One transaction for `actor`: commit on success, roll back on any error, with
+        the events emitted and the audit entries written in it."""
+        with self.sessions() as session, session.begin():
+            yield UnitOfWork(session, self.topics, actor)
+
+    @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: commit on success, roll back on any error."""
+        """A bare session in a transaction, for reads; changes go through `unit_of_work`."""
         with self.sessions() as session, session.begin():
             yield session
 

@@ -15,9 +15,9 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from sqlalchemy import select, update
 
+from kernel.config import Settings
 from services.ticket_store.db import Database
 from services.ticket_store.models import OutboxEvent
-from supportdesk.config import Settings
 
 log = logging.getLogger(__name__)
 

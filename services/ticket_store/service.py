@@ -16,6 +16,7 @@ import nh3
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from kernel.config import Topics
 from schemas import codec
 from schemas.events import (
     AddMessage,
@@ -52,7 +53,6 @@ from services.ticket_store.models import (
     TicketStatus,
     utcnow,
 )
-from supportdesk.config import Topics
 
 log = logging.getLogger(__name__)
 

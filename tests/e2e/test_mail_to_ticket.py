@@ -11,11 +11,11 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import func, select
 
+from kernel.crypto import encrypt
 from services.fetcher.directory import read_gateways
 from services.ticket_store import service
 from services.ticket_store.db import Database
 from services.ticket_store.models import MailOutcome, Message, Ticket
-from supportdesk.crypto import encrypt
 from tests.fixtures.dovecot import DEFAULT_PASSWORD, DEFAULT_USER, DovecotServer
 from tests.fixtures.pipeline import Pipeline, wait_until
 

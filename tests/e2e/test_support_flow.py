@@ -15,12 +15,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from kernel.topics import ensure_topics
 from services.fetcher.directory import read_gateways
 from services.ticket_store import auth, service
 from services.ticket_store.api import create_app
 from services.ticket_store.db import Database
 from services.ticket_store.models import IncomingEmail, Message, Ticket
-from supportdesk.topics import ensure_topics
 from tests.fixtures.pipeline import Pipeline, settings_env, wait_until
 from tests.fixtures.smtp import SmtpSink
 

@@ -14,8 +14,8 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from supportdesk.config import Settings
-from supportdesk.topics import LONG_RETENTION_MS, ensure_topics
+from kernel.config import Settings
+from kernel.topics import LONG_RETENTION_MS, ensure_topics
 
 pytestmark = pytest.mark.integration
 

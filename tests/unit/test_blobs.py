@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from supportdesk.blobs import BlobStore
+from kernel.blobs import BlobStore
 
 
 def test_put_get_round_trip_and_corruption_is_detected(tmp_path: Path) -> None:

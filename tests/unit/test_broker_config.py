@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from kernel.config import Settings
+from kernel.topics import LONG_RETENTION_MS, SHORT_RETENTION_MS, topic_specs
 from supportdesk import broker as broker_mod
 from supportdesk.broker import (
     MARKER_NAME,
@@ -23,8 +25,6 @@ from supportdesk.broker import (
     pom_kafka_version,
     render_server_properties,
 )
-from supportdesk.config import Settings
-from supportdesk.topics import LONG_RETENTION_MS, SHORT_RETENTION_MS, topic_specs
 
 
 def _props(tmp_path: Path, **kwargs: object) -> dict[str, str]:

@@ -13,10 +13,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 
+from kernel.config import Settings, get_settings
 from services.ticket_store import service
 from services.ticket_store.auth import LoginLimit
 from services.ticket_store.db import Database
-from supportdesk.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import select
 
+from kernel.crypto import encrypt
 from services.ticket_store import ratings, service
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import AdminDep, SessionDep
@@ -19,7 +20,6 @@ from services.ticket_store.models import (
     PredefinedReply,
     Staff,
 )
-from supportdesk.crypto import encrypt
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

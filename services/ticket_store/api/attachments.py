@@ -6,10 +6,10 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
+from kernel.blobs import BlobStore
 from services.ticket_store import service
 from services.ticket_store.api.deps import PrincipalDep, SessionDep, StaffDep, require_principal
 from services.ticket_store.models import IncomingEmail, MessageAttachment, Ticket
-from supportdesk.blobs import BlobStore
 
 router = APIRouter(tags=["attachments"])
 

@@ -12,8 +12,8 @@ import unicodedata
 
 from fastapi import HTTPException, Request, UploadFile
 
+from kernel.blobs import BlobStore
 from schemas.events import Attachment
-from supportdesk.blobs import BlobStore
 
 _CTYPE_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
 

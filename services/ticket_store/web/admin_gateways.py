@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from kernel.crypto import encrypt
 from services.ticket_store import service
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import SessionDep
@@ -31,7 +32,6 @@ from services.ticket_store.web.admin_common import (
     validated,
 )
 from services.ticket_store.web.common import Refused, Who, act, render_page
-from supportdesk.crypto import encrypt
 
 router = APIRouter(include_in_schema=False)
 

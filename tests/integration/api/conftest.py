@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 import pytest
 from fastapi.testclient import TestClient
 
+from kernel.blobs import BlobStore
+from kernel.config import Settings
 from schemas.events import Attachment, MailContent, OpenTicket
 from services.ticket_store import auth, service
 from services.ticket_store.api import create_app
 from services.ticket_store.auth import LoginLimit
 from services.ticket_store.db import Database, upgrade
 from services.ticket_store.models import Client, Staff
-from supportdesk.blobs import BlobStore
-from supportdesk.config import Settings
 
 PASSWORD = "correct horse battery"
 

@@ -149,7 +149,7 @@ def test_gateways_are_edited_and_removed(world: World) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["department_id"] == world.sales and "new-secret" not in r.text
     with world.db.transaction() as s:
-        from supportdesk.crypto import decrypt
+        from kernel.crypto import decrypt
 
         gw = s.get(Gateway, gid)
         assert decrypt(world.settings, gw.password_encrypted) == "new-secret"

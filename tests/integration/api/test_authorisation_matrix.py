@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from kernel.blobs import BlobStore
 from schemas.events import Attachment, MailContent
 from schemas.events import IncomingEmail as IncomingEmailEvent
 from services.ticket_store import service
 from services.ticket_store.models import Gateway
-from supportdesk.blobs import BlobStore
 from tests.integration.api.conftest import World
 
 WHO = ("anonymous", "john", "gary", "ann", "alice", "bob")

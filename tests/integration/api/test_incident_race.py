@@ -7,10 +7,10 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from kernel.config import Topics
 from services.ticket_store import service
 from services.ticket_store.db import Database, upgrade
 from services.ticket_store.models import Client, Ticket
-from supportdesk.config import Topics
 
 T = Topics()
 

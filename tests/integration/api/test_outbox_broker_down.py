@@ -15,6 +15,8 @@ from fastapi.testclient import TestClient
 from kafka import KafkaConsumer
 from sqlalchemy import func, select
 
+from kernel.config import Settings
+from kernel.topics import ensure_topics
 from schemas import codec
 from schemas.events import MailContent, OpenTicket, OutboundEmail
 from services.ticket_store import auth, service
@@ -23,8 +25,6 @@ from services.ticket_store.db import Database, upgrade
 from services.ticket_store.models import OutboxEvent
 from services.ticket_store.outbox import OutboxRelay
 from supportdesk.broker import LocalBroker, free_port
-from supportdesk.config import Settings
-from supportdesk.topics import ensure_topics
 from tests.fixtures.parts import starting
 from tests.fixtures.pipeline import unique_topics, wait_until
 

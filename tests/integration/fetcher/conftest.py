@@ -14,12 +14,12 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
 from pydantic import SecretStr
 
+from kernel.config import Settings, Topics
+from kernel.crypto import encrypt
 from schemas import codec
 from schemas.events import GatewayEntry, RawEmail
 from services.fetcher.options import FetcherOptions
 from services.fetcher.state import STATE_TOPIC_CONFIG
-from supportdesk.config import Settings, Topics
-from supportdesk.crypto import encrypt
 from tests.fixtures.dovecot import DEFAULT_PASSWORD, DEFAULT_USER, DovecotServer
 
 PARTITIONS = 4

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kernel.config import Settings
 from services.fetcher.state import GatewayHealth, load_health
-from supportdesk.config import Settings
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from kernel.config import Settings
 from services.fetcher.state import load_health
 from services.fetcher.worker import Fetcher
 from services.ticket_store import service
 from services.ticket_store.db import Database, upgrade
 from services.ticket_store.models import Gateway, OutboxEvent
-from supportdesk.config import Settings
 from tests.fixtures.dovecot import DEFAULT_PASSWORD, DEFAULT_USER, DovecotServer
 from tests.integration.fetcher.conftest import fast_options, mail
 from tests.integration.fetcher.procs import REPO, fetcher_env

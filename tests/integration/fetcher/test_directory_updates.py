@@ -7,8 +7,8 @@ import urllib.request
 
 from kafka import KafkaProducer
 
+from kernel.config import Settings
 from services.fetcher.worker import Fetcher, run_in_thread
-from supportdesk.config import Settings
 from tests.fixtures.dovecot import DEFAULT_USER, DovecotServer
 from tests.fixtures.parts import free_port
 from tests.integration.fetcher.conftest import (

@@ -9,12 +9,12 @@ import time
 from kafka import KafkaConsumer
 from kafka.structs import TopicPartition
 
+from kernel.blobs import BlobStore
+from kernel.config import Settings
 from schemas import codec
 from schemas.events import RawEmail
 from schemas.raw import raw_bytes
 from services.fetcher.gateway import GatewayRunner
-from supportdesk.blobs import BlobStore
-from supportdesk.config import Settings
 from tests.fixtures.dovecot import DEFAULT_USER, DovecotServer
 from tests.integration.fetcher.conftest import PARTITIONS, fast_options, imap_entry, mail, wait_for
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from kernel.blobs import BlobStore
+from kernel.config import Settings
 from schemas.raw import raw_bytes
 from services.fetcher.gateway import GatewayRunner
 from services.fetcher.state import GatewayHealth, load_state
-from supportdesk.blobs import BlobStore
-from supportdesk.config import Settings
 from tests.fixtures.dovecot import DEFAULT_PASSWORD, DEFAULT_USER, DovecotServer
 from tests.fixtures.parts import write_test_pki
 from tests.integration.fetcher.conftest import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from supportdesk.config import Settings
+from kernel.config import Settings
 from tests.fixtures.dovecot import DEFAULT_USER, DovecotServer
 from tests.integration.fetcher.conftest import (
     imap_entry,

@@ -7,11 +7,11 @@ import signal
 
 from sqlalchemy import func, select
 
+from kernel.crypto import encrypt
 from services.fetcher.directory import read_gateways
 from services.ticket_store import service
 from services.ticket_store.db import Database
 from services.ticket_store.models import MailOutcome, Ticket
-from supportdesk.crypto import encrypt
 from tests.fixtures.dovecot import DEFAULT_PASSWORD, DEFAULT_USER, DovecotServer
 from tests.fixtures.pipeline import Pipeline
 from tests.integration.fetcher.conftest import mail, read_raw, wait_for

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from kernel.blobs import BlobStore
+from kernel.config import Settings
 from schemas.events import GatewayEntry
 from services.fetcher.gateway import GatewayRunner
 from services.fetcher.state import load_state
-from supportdesk.blobs import BlobStore
-from supportdesk.config import Settings
 from tests.fixtures.dovecot import DEFAULT_USER, DovecotServer
 from tests.integration.fetcher.conftest import fast_options, mail, pop3_entry, read_raw
 

@@ -6,9 +6,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from kernel.config import Settings
 from schemas.events import GatewayEntry
 from services.fetcher.state import partition_for
-from supportdesk.config import Settings
 from tests.fixtures.dovecot import DovecotServer
 from tests.integration.fetcher.conftest import (
     PARTITIONS,

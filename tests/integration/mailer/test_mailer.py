@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from kernel.config import Settings
 from schemas import codec
 from schemas.events import DeliveryReport, OutboundEmail
 from services.mailer.worker import Mailer
-from supportdesk.config import Settings
 from tests.fixtures.smtp import SmtpSink
 
 
@@ -175,7 +175,7 @@ def test_the_run_loop_commits_while_the_server_is_down(
     from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
     from kafka.admin import NewTopic
 
-    from supportdesk.config import Topics
+    from kernel.config import Topics
     from tests.fixtures.parts import free_port
 
     topic = f"{kafka_topic_prefix}outbound"
@@ -217,8 +217,8 @@ def test_the_run_loop_commits_while_the_server_is_down(
 
 
 def test_a_reply_with_a_file_arrives_with_it(smtp_sink: SmtpSink, tmp_path: Path) -> None:
+    from kernel.blobs import BlobStore
     from schemas.events import Attachment
-    from supportdesk.blobs import BlobStore
 
     settings = _settings_for(smtp_sink.port, tmp_path, blob_dir=tmp_path / "blobs")
     ref = BlobStore(settings.blob_dir).put(b"%PDF-1.4 invoice")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from kernel.blobs import BlobStore
 from schemas.events import GatewaySnapshot, MailSource, MessageAdded, TicketOpened
 from schemas.raw import make_raw_email
-from supportdesk.blobs import BlobStore
 from tests.integration.router.harness import RouterEnv, mail, outcomes_by_email, raw_email
 
 pytestmark = pytest.mark.integration

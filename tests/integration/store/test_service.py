@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, inspect, select
 
+from kernel.config import Topics
 from schemas import codec
 from schemas.events import AddMessage, Decision, MailContent, OpenTicket, Outcome
 from schemas.events import IncomingEmail as IncomingEmailEvent
 from services.ticket_store import service
 from services.ticket_store.db import Database, upgrade
 from services.ticket_store.models import IncomingEmail, MailOutcome, Message, OutboxEvent, Ticket
-from supportdesk.config import Topics
 
 T = Topics()
 

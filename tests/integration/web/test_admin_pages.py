@@ -7,6 +7,7 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from kernel.crypto import decrypt
 from services.ticket_store.models import (
     Client,
     ClientEmail,
@@ -15,7 +16,6 @@ from services.ticket_store.models import (
     IncidentGrant,
     Staff,
 )
-from supportdesk.crypto import decrypt
 from tests.integration.web.conftest import World, csrf_of, log_in
 
 ADMIN_PAGES = (

@@ -1,6 +1,6 @@
+from kernel.config import Settings
 from schemas.events import OutboundEmail
 from services.mailer.worker import build_message
-from supportdesk.config import Settings
 
 
 def _out(**kw: object) -> OutboundEmail:
@@ -25,9 +25,9 @@ def test_a_from_address_cannot_inject_headers() -> None:
 def test_attachments_are_read_from_the_blob_store(tmp_path) -> None:
     import pytest
 
+    from kernel.blobs import BlobStore
     from schemas.events import Attachment
     from services.mailer.worker import Undeliverable
-    from supportdesk.blobs import BlobStore
 
     blobs = BlobStore(tmp_path)
     pdf = Attachment(

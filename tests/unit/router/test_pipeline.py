@@ -120,7 +120,7 @@ def test_a_rule_that_raises_gives_malformed(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_huge_body_is_cut_and_kept_as_attachment(tmp_path) -> None:
-    from supportdesk.blobs import BlobStore
+    from kernel.blobs import BlobStore
 
     r = Router(directory(), KEY, BlobStore(tmp_path))
     outs = r.handle_raw(b"gw1", raw_event(simple(body="x" * 600_000)).model_dump_json().encode())
@@ -130,7 +130,7 @@ def test_huge_body_is_cut_and_kept_as_attachment(tmp_path) -> None:
 
 
 def test_attachments_go_to_the_blob_store(tmp_path) -> None:
-    from supportdesk.blobs import BlobStore
+    from kernel.blobs import BlobStore
 
     data = (
         b"From: alice@example.com\r\nTo: support@company.net\r\nSubject: pdf\r\n"

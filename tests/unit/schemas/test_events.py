@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from kernel.blobs import BlobStore
 from schemas import codec
 from schemas.events import (
     AddMessage,
@@ -19,7 +20,6 @@ from schemas.events import (
 )
 from schemas.raw import make_raw_email, raw_bytes
 from schemas.ticket_tag import find_ticket_ids, tagged_subject, ticket_id_for_email
-from supportdesk.blobs import BlobStore
 
 GW = GatewaySnapshot(address="support@company.net", department_id=1)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from supportdesk.config import Settings
+from kernel.config import Settings
 
 __all__ = ["InvalidToken", "decrypt", "encrypt", "fernet"]
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from kafka import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError, for_code
 
-from supportdesk.config import Settings
+from kernel.config import Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,58 @@
+"""The unit of work: one transaction, who acts in it, and what it tells the world.
+
+Every action takes one. `emit` (an event on the outbox) and `audit` (an entry in
+the audit log) are written in the same transaction as the change itself, so they
+commit or roll back together; no action touches the outbox or the audit table
+any other way. Unit tests use `FakeUnitOfWork` from
+`tests/unit/ticket_store/fakes.py`, which records both instead of writing rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from kernel.config import Topics
+from schemas import codec
+from services.ticket_store.models import AuditEntry, OutboxEvent
+
+
+class UnitOfWork:
+    """A session in a transaction, the acting person (``staff:3``, ``client:7``, ``mail``…),
+    and the topic names events go to."""
+
+    def __init__(self, session: Session, topics: Topics, actor: str = "system") -> None:
+        self.session = session
+        self.topics = topics
+        self.actor = actor
+
+    def emit(self, topic: str, key: str, event: BaseModel | None) -> None:
+        """An event for `topic`, published by the outbox relay after commit; None is a tombstone."""
+        value = None if event is None else codec.dumps(event)
+        self.session.add(OutboxEvent(topic=topic, key=key, value=value))
+
+    def audit(
+        self, action: str, obj: str, obj_id: object, *, actor: str | None = None, **details: object
+    ) -> None:
+        """Who did what to which object; `actor` overrides the unit's own (billing echoes)."""
+        self.session.add(
+            AuditEntry(
+                actor=actor or self.actor,
+                action=action,
+                object_type=obj,
+                object_id=str(obj_id),
+                details=details,
+            )
+        )
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: what fails inside rolls back alone (the consumer's per record)."""
+        with self.session.begin_nested():
+            yield
