@@ -1,0 +1,144 @@
+"""Tickets: opening one (from the web; mail opens them in `mail_commands`), status
+changes, assigning, and the ticket events every such change publishes.
+
+May import: `unit_of_work`, `domain`, `queries`, the store's models, `schemas`,
+`actions.events`.
+"""
+
+from __future__ import annotations
+
+from schemas.events import IncidentsGranted
+from schemas.ticket_tag import new_ticket_id
+from services.ticket_store.actions.events import message_added, status_changed, ticket_opened
+from services.ticket_store.domain.errors import InsufficientIncidents, NotFound
+from services.ticket_store.domain.incidents import (
+    incident_balance,
+    lock_client,
+    web_charge_grant_id,
+)
+from services.ticket_store.domain.status import CLOSED_STATUSES, checked_transition
+from services.ticket_store.models import (
+    Client,
+    Department,
+    Message,
+    Staff,
+    Ticket,
+    TicketStatus,
+    utcnow,
+)
+from services.ticket_store.queries.clients import client_primary_email
+from services.ticket_store.unit_of_work import UnitOfWork
+
+
+def emit_message_added(uow: UnitOfWork, ticket: Ticket, msg: Message) -> None:
+    uow.emit(uow.topics.ticket_events, ticket.id, message_added(ticket, msg))
+
+
+def set_status(uow: UnitOfWork, ticket: Ticket, new: str) -> bool:
+    """Move the ticket (no check: mail and replies move tickets too); False if it is there."""
+    old = ticket.status
+    if old == new:
+        return False
+    ticket.status = new
+    ticket.closed_at = utcnow() if new in CLOSED_STATUSES else None
+    uow.emit(uow.topics.ticket_events, ticket.id, status_changed(ticket, old, new))
+    uow.audit("ticket.status", "ticket", ticket.number, old=old, new=new)
+    return True
+
+
+def back_to_staff(uow: UnitOfWork, ticket: Ticket) -> None:
+    """The client answered: the ticket is back with staff (reopened if it was closed)."""
+    if ticket.status != TicketStatus.NEW:
+        set_status(uow, ticket, TicketStatus.IN_PROGRESS)
+
+
+def change_status(uow: UnitOfWork, ticket: Ticket, new: str) -> Ticket:
+    """A person's status change, checked against TRANSITIONS."""
+    target = checked_transition(ticket.status, new)
+    if ticket.status != target:
+        set_status(uow, ticket, target)
+    return ticket
+
+
+def assign_to_me(uow: UnitOfWork, staff: Staff, ticket: Ticket) -> Ticket:
+    """ "Assign ticket to me": a new ticket is then in progress."""
+    ticket.assigned_staff_id = staff.id
+    if ticket.status == TicketStatus.NEW:
+        set_status(uow, ticket, TicketStatus.IN_PROGRESS)
+    uow.audit("ticket.assign", "ticket", ticket.number, staff=staff.id)
+    return ticket
+
+
+def new_ticket(
+    uow: UnitOfWork,
+    *,
+    ticket_id: str,
+    department_id: int,
+    client_id: int,
+    subject: str,
+    reply_to: str,
+    first: Message,
+    source_email_id: str | None = None,
+    charged: bool = False,
+) -> Ticket:
+    """A new ticket with its first message, and TicketOpened and MessageAdded for it."""
+    ticket = Ticket(
+        id=ticket_id,
+        department_id=department_id,
+        client_id=client_id,
+        subject=subject,
+        reply_to=reply_to,
+        source_email_id=source_email_id,
+        charged=charged,
+        status=TicketStatus.NEW.value,
+    )
+    ticket.messages.append(first)
+    uow.session.add(ticket)
+    uow.flush()
+    uow.emit(uow.topics.ticket_events, ticket.id, ticket_opened(ticket, source_email_id))
+    emit_message_added(uow, ticket, first)
+    return ticket
+
+
+def open_ticket_by_client(
+    uow: UnitOfWork, client: Client, department_id: int, subject: str, text: str
+) -> Ticket:
+    """A client's ticket from the web, under the same incident rule as mail.
+
+    The charge is a Ticket with charged=True (the store's balance counts them);
+    a -1 IncidentsGranted with grant_id "web-ticket:<id>" goes out on the
+    outbox so the router's own balance on billing.incidents stays in step.
+    """
+    session = uow.session
+    dep = session.get(Department, department_id)
+    if dep is None or not dep.show_in_support_center:
+        raise NotFound(f"department {department_id}")
+    if not text.strip():
+        raise ValueError("the message is empty")
+    charged = False
+    ticket_id = new_ticket_id()
+    if dep.per_incident:
+        lock_client(session, client.id)
+        if incident_balance(session, client.id) < 1:
+            raise InsufficientIncidents(dep.insufficient_notice)
+        charged = True
+    ticket = new_ticket(
+        uow,
+        ticket_id=ticket_id,
+        department_id=dep.id,
+        client_id=client.id,
+        subject=subject.strip() or "(no subject)",
+        reply_to=client_primary_email(client),
+        first=Message(direction="in", author_client_id=client.id, text=text),
+        charged=charged,
+    )
+    if charged:
+        adjustment = IncidentsGranted(
+            grant_id=web_charge_grant_id(ticket.id),
+            client_id=client.id,
+            amount=-1,
+            reason=f"ticket #{ticket.number} opened in the web",
+        )
+        uow.emit(uow.topics.incidents, str(client.id), adjustment)
+    uow.audit("ticket.open", "ticket", ticket.number, charged=charged)
+    return ticket
