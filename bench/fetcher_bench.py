@@ -21,8 +21,8 @@ MAILS = int(os.environ.get("FETCHER_BENCH_MAILS", "5000"))
 def _broker(tmp: Path):  # -> (bootstrap, broker or None)
     if os.environ.get("SUPPORTDESK_KAFKA_BOOTSTRAP"):
         return os.environ["SUPPORTDESK_KAFKA_BOOTSTRAP"], None
+    from devtools.net import free_port
     from supportdesk.broker import LocalBroker
-    from tests.fixtures.parts import free_port
 
     broker = LocalBroker(tmp / "kafka", port=free_port(), controller_port=free_port())
     broker.start()
@@ -34,12 +34,12 @@ def main() -> int:
     from cryptography.fernet import Fernet
     from pydantic import SecretStr
 
+    from devtools.dovecot import DEFAULT_PASSWORD, DEFAULT_USER, DovecotServer
+    from devtools.mail import create_topics, imap_entry, mail
     from kernel.blobs import BlobStore
     from kernel.config import Settings, Topics
     from services.fetcher.gateway import GatewayRunner
     from services.fetcher.options import FetcherOptions
-    from tests.fixtures.dovecot import DEFAULT_PASSWORD, DEFAULT_USER, DovecotServer
-    from tests.integration.fetcher.conftest import create_topics, imap_entry, mail
 
     tmp = Path(tempfile.mkdtemp(prefix="fetcher-bench-"))
     bootstrap, broker = _broker(tmp)
