@@ -106,3 +106,16 @@ def grant_incidents(
     uow.emit(uow.topics.incidents, str(client_id), event)
     uow.audit("incidents.grant", "client", client_id, amount=amount, reason=reason)
     return grant
+
+
+def remove_email_of(uow: UnitOfWork, client_id: int, email: str) -> str:
+    """One of this client's addresses is removed (never another client's), and audited."""
+    address = normalise_email(email)
+    entry = uow.session.scalar(
+        select(ClientEmail).where(ClientEmail.email == address, ClientEmail.client_id == client_id)
+    )
+    if entry is None:
+        raise NotFound(f"{address} as an email of client {client_id}")
+    remove_client_email(uow, address)
+    uow.audit("client.email.remove", "client", client_id, email=address)
+    return address
