@@ -30,6 +30,17 @@ class Topics(BaseModel):
     delivery: str = "mail.delivery"
 
 
+class MailLimits(BaseModel):
+    """What one mail may cost the router; a mail over any limit is `malformed`, with the
+    limit named in the reason (never silently cut). Sizes in bytes (decoded: characters)."""
+
+    header_block_bytes: int = 256 * 1024
+    header_decoded_chars: int = 64 * 1024
+    addresses_per_header: int = 1000
+    multipart_depth: int = 50
+    parts_per_mail: int = 2000
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SUPPORTDESK_",
@@ -75,6 +86,7 @@ class Settings(BaseSettings):
     mailer_retry_max_s: float = 3600.0
     mailer_give_up_s: float = 4 * 24 * 3600.0
     topics: Topics = Topics()
+    mail_limits: MailLimits = MailLimits()
 
 
 @lru_cache(maxsize=1)

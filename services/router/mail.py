@@ -2,83 +2,52 @@
 
 Parsed once per mail; every rule reads the same `ParsedMail`. The MIME tree is
 parsed with ``compat32`` (the fast path: no header objects built for headers
-nobody reads); the headers that carry meaning for the rules (From, Sender, To,
-Subject) go through ``policy.default``'s header registry, which handles
-RFC 2047, folding, groups, comments and quoted local parts. Every access is
-guarded: a broken header becomes "absent", never an exception that would stop
-the partition.
+nobody reads) within the limits of `kernel.config.MailLimits` (see `bounded`);
+the headers that carry meaning for the rules (From, Sender, To, Subject) are
+decoded by `bounded`, which handles RFC 2047, folding, groups, comments and
+quoted local parts at a cost linear in their length. Every access is guarded:
+a broken header becomes "absent", never an exception that would stop the
+partition; a mail over a limit is `MalformedMail` naming the limit.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import html as html_lib
 import re
 from dataclasses import dataclass, field
 from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
-from email.parser import BytesParser
-from email.utils import getaddresses
 
 import nh3
 import pybase64
 
-_PARSER = BytesParser(policy=policy.compat32)
-_DECODED = policy.default  # header registry for the headers the rules interpret
-_FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
+from kernel.config import MailLimits
+from services.router.bounded import (
+    MalformedMail,
+    addresses,
+    check_part_headers,
+    parse_tree,
+    raw_headers,
+    unfold,
+    unstructured,
+)
+from services.router.text import clean_text, decode_bytes, normalise_address, safe_text
+
+__all__ = ["MalformedMail", "clean_text", "normalise_address", "parse"]
+
 MSGID_RE = re.compile(r"<([^<>\s]+)>")
-STATUS_RE = re.compile(r"^\s*Status\s*:\s*([245]\.\d{1,3}\.\d{1,3})", re.I | re.M)
-MSGID_LINE_RE = re.compile(r"^\s*Message-ID\s*:\s*(<[^<>\s]+>)", re.I | re.M)
+# [ \t]* and not \s*: with re.M, \s* at each line start would run across blank
+# lines and make a body of newlines quadratic.
+STATUS_RE = re.compile(r"^[ \t]*Status[ \t]*:[ \t]*([245]\.\d{1,3}\.\d{1,3})", re.I | re.M)
+MSGID_LINE_RE = re.compile(r"^[ \t]*Message-ID[ \t]*:[ \t]*(<[^<>\s]+>)", re.I | re.M)
 _WS_RE = re.compile(r"\s+")
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
-_SIMPLE_ADDRESSES_RE = re.compile(
-    r"^[A-Za-z0-9 \t\r\n._+\-]*<?[A-Za-z0-9._+\-]+@[A-Za-z0-9.\-]+>?$"
-)
-# The commonest header shape exactly: one ``Word Word <local@domain>`` or a bare
-# address, single spaces, dot-atoms only; getaddresses gives (display, address).
-_PLAIN_ADDRESS_RE = re.compile(
-    r"(?:([A-Za-z0-9_+\-]+(?: [A-Za-z0-9_+\-]+)*) )?<([A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*"
-    r"@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*)>|([A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*"
-    r"@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*)"
-)
+DEFAULT_LIMITS = MailLimits()
 # A mail body beyond this many UTF-8 bytes is cut in the command (the full part
 # is kept as an attachment in the blob store) so events stay far below 1 MB.
 MAX_BODY_BYTES = 200_000
-
-
-class MalformedMail(ValueError):
-    """The bytes are not an email we can reason about."""
-
-
-@functools.lru_cache(maxsize=65536)
-def normalise_address(addr: str) -> str:
-    """Whole-address form used for every comparison: lower case, IDN domain as ASCII.
-
-    A pure function of its argument, called several times per mail with the
-    same few addresses (gateway, From, To): cached.
-    """
-    addr = (addr or "").strip().strip("<>").strip()
-    addr = clean_text(addr)  # raw UTF-8 bytes in a header arrive as surrogate escapes
-    if "@" not in addr:
-        return addr.lower()
-    local, _, domain = addr.rpartition("@")
-    domain = domain.strip().rstrip(".").lower()
-    with contextlib.suppress(UnicodeError, ValueError):
-        domain = domain.encode("idna").decode("ascii")
-    return f"{local.strip().lower()}@{domain}"
-
-
-def clean_text(text: str) -> str:
-    """Undo surrogate escapes (raw 8-bit bytes in headers) so the text is valid UTF-8."""
-    if text.isascii():
-        return text
-    if _SURROGATE_RE.search(text):
-        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    if _SURROGATE_RE.search(text):  # lone surrogates that were not escaped bytes
-        text = text.encode("utf-8", "replace").decode("utf-8")
-    return text
+# How much of a returned message or report part the automatic rule reads.
+REPORT_HEAD = 65536
 
 
 def normalise_message_id(mid: str) -> str:
@@ -104,8 +73,9 @@ class ParsedMail:
     """What the rules read; built by `parse`."""
 
     msg: Message
-    from_address: str = ""
+    from_address: str = ""  # a usable address (local@domain), or ''
     from_name: str = ""
+    from_problem: str = ""  # why From gave no usable address, '' if it did
     to_addresses: list[str] = field(default_factory=list)
     subject: str = ""
     message_id: str = ""
@@ -115,10 +85,13 @@ class ParsedMail:
     text: str = ""
     html: str = ""
     attachments: list[Part] = field(default_factory=list)
-    # Reports (DSN, MDN) and returned originals, for the automatic rule.
+    # Reports (DSN, MDN, ARF) and returned originals, for the automatic rule.
     report_type: str = ""
+    has_report: bool = False  # a multipart/report anywhere, of any report-type
     report_statuses: list[str] = field(default_factory=list)
     has_dsn_part: bool = False
+    returned_types: list[str] = field(default_factory=list)
+    returned_heads: list[str] = field(default_factory=list)  # the start of each, as text
     returned_message_ids: list[str] = field(default_factory=list)
     _header_map: dict[str, list[str]] | None = field(default=None, repr=False)
 
@@ -128,7 +101,7 @@ class ParsedMail:
         return values[0] if values else ""
 
     def headers(self, name: str) -> list[str]:
-        return [_unfold(v) for v in self.header_map.get(name.lower(), ())]
+        return [unfold(v) for v in self.header_map.get(name.lower(), ())]
 
     @property
     def header_map(self) -> dict[str, list[str]]:
@@ -154,7 +127,7 @@ def html_to_text(html: str) -> str:
     if not html:
         return ""
     stripped = nh3.clean(html, tags=set(), strip_comments=True)
-    return html_lib.unescape(stripped)
+    return safe_text(html_lib.unescape(stripped))  # &#0; and &#x1; unescape to controls
 
 
 def is_blank(text: str) -> bool:
@@ -162,57 +135,6 @@ def is_blank(text: str) -> bool:
     # stops at the first visible character instead of rewriting the whole text.
     text = text.replace("\u00a0", "").replace("\u200b", "")
     return not text or text.isspace()
-
-
-def _unfold(value: str) -> str:
-    return clean_text(_FOLD_RE.sub("", value)).strip()
-
-
-def _raw_headers(msg: Message, name: str) -> list[str]:
-    """Every raw value of a header, without any decoding that could raise."""
-    lname = name.lower()
-    return [str(v) for k, v in msg._headers if k.lower() == lname]  # noqa: SLF001
-
-
-def decoded_header(msg: Message, name: str) -> str:
-    """A header decoded by the registry (RFC 2047 words, folding); raw text if that fails."""
-    raws = _raw_headers(msg, name)
-    if not raws:
-        return ""
-    if "=?" not in raws[0] and raws[0].isascii():
-        return _unfold(raws[0])  # nothing to decode: skip the registry
-    try:
-        return clean_text(str(_DECODED.header_fetch_parse(name, raws[0])))
-    except Exception:  # noqa: BLE001 - keep the raw text rather than lose the header
-        return _unfold(raws[0])
-
-
-def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
-    """(display name, normalised address) pairs from every header called ``name``."""
-    out: list[tuple[str, str]] = []
-    raws = _raw_headers(msg, name)
-    if len(raws) == 1 and (m := _PLAIN_ADDRESS_RE.fullmatch(raws[0])):
-        # Fastest path, same answer as getaddresses for this exact shape.
-        display, bracketed, bare = m.groups()
-        return [(display or "", normalise_address(bracketed or bare))]
-    if all(_SIMPLE_ADDRESSES_RE.match(r) for r in raws):
-        # Fast path, same answer: plain words and <addr> need no RFC 5322 machinery.
-        return [(d, normalise_address(a)) for d, a in getaddresses(raws) if a]
-    try:
-        for raw in raws:
-            value = _DECODED.header_fetch_parse(name, raw)
-            for addr in getattr(value, "addresses", ()):
-                if not addr.username:
-                    continue
-                full = f"{addr.username}@{addr.domain}" if addr.domain else addr.username
-                out.append((clean_text(addr.display_name or ""), normalise_address(full)))
-        return out
-    except Exception:  # noqa: BLE001 - fall back to the tolerant legacy parser
-        out = []
-        for display, addr in getaddresses(raws):
-            if addr:
-                out.append((clean_text(display), normalise_address(addr)))
-        return out
 
 
 def _decode_text(part: Message) -> str:
@@ -223,16 +145,10 @@ def _decode_text(part: Message) -> str:
     if isinstance(payload, str):
         payload = payload.encode("utf-8", "surrogateescape")
     try:
-        charset = part.get_content_charset() or "us-ascii"
+        charset = part.get_content_charset() or ""
     except Exception:  # noqa: BLE001
-        charset = "us-ascii"
-    if charset in ("us-ascii", "ascii", "unknown-8bit", "x-unknown"):
-        charset = "utf-8"  # 8-bit text labelled ASCII is, in practice, UTF-8 more often than not
-    try:
-        text = payload.decode(charset, errors="replace")
-    except (LookupError, ValueError):
-        text = payload.decode("utf-8", errors="replace")
-    return clean_text(text)
+        charset = ""
+    return safe_text(decode_bytes(payload, charset))
 
 
 def _strict_base64(part: Message) -> bytes | None:
@@ -271,7 +187,7 @@ def _payload_bytes(part: Message) -> bytes:
 
 def _filename(part: Message) -> str:
     try:
-        name = part.get_filename() or ""
+        name = (part.get_filename() or "")[:2048]  # stored cut to 255 anyway
         if "=?" in name:  # RFC 2047 in a parameter: not standard, but what Outlook sends
             name = str(make_header(decode_header(name)))
         return clean_text(name)
@@ -288,22 +204,26 @@ RETURNED_TYPES = (
 )
 
 
-def _walk(mail: ParsedMail, part: Message, depth: int = 0) -> None:
-    """Collect text, HTML, attachments and report parts; message/* parts are not descended."""
-    if depth > 30:
-        return
+def _walk(mail: ParsedMail, part: Message, limits: MailLimits, depth: int = 0) -> None:
+    """Collect text, HTML, attachments and report parts; message/* parts are not descended.
+
+    The parser already refused trees deeper than the limit, so every level is reached.
+    """
+    check_part_headers(part, limits)
     ctype = part.get_content_type()
     if ctype in ("message/delivery-status", "message/global-delivery-status"):
         mail.has_dsn_part = True
-        mail.report_statuses.extend(
-            STATUS_RE.findall(_payload_bytes(part).decode("utf-8", "replace"))
-        )
+        head = _payload_bytes(part)[:REPORT_HEAD].decode("utf-8", "replace")
+        mail.report_statuses.extend(STATUS_RE.findall(head))
         return
-    if ctype == "message/disposition-notification":
+    if ctype in ("message/disposition-notification", "message/feedback-report"):
+        mail.has_dsn_part = mail.has_dsn_part or ctype.endswith("feedback-report")
         return
     if ctype in RETURNED_TYPES:
         raw = _payload_bytes(part)
-        head = raw[:65536].decode("utf-8", "replace")
+        head = safe_text(raw[:REPORT_HEAD].decode("utf-8", "replace"))
+        mail.returned_types.append(ctype)
+        mail.returned_heads.append(head)
         mail.returned_message_ids.extend(
             normalise_message_id(m) for m in MSGID_LINE_RE.findall(head)
         )
@@ -312,11 +232,12 @@ def _walk(mail: ParsedMail, part: Message, depth: int = 0) -> None:
         return
     if part.is_multipart():
         if ctype == "multipart/report":
-            mail.report_type = (part.get_param("report-type") or "").lower()
+            mail.has_report = True
+            mail.report_type = mail.report_type or (part.get_param("report-type") or "").lower()
         subs = part.get_payload()
         for sub in subs if isinstance(subs, list) else ():
             if isinstance(sub, Message):
-                _walk(mail, sub, depth + 1)
+                _walk(mail, sub, limits, depth + 1)
         return
     disposition = (part.get_content_disposition() or "").lower()
     filename = _filename(part)
@@ -332,20 +253,38 @@ def _walk(mail: ParsedMail, part: Message, depth: int = 0) -> None:
         mail.text = f"{mail.text}\n{text}" if mail.text else text
 
 
-def parse(data: bytes) -> ParsedMail:
-    """Any bytes in: a ParsedMail, or MalformedMail when there is no mail to speak of."""
+def _sender(mail: ParsedMail, limits: MailLimits) -> None:
+    """From's first usable address; Sender's only when there is no From at all."""
+    froms = addresses(mail.msg, "From", limits)
+    if not froms and not raw_headers(mail.msg, "From"):
+        froms = addresses(mail.msg, "Sender", limits)
+    usable = [(n, a) for n, a in froms if _usable(a)]
+    if usable:
+        mail.from_name, mail.from_address = usable[0]
+        return
+    mail.from_name = froms[0][0] if froms else ""
+    raw = unfold(mail.header("From"))[:200]
+    mail.from_problem = f"From has no usable address ({raw!r})" if raw else "no From header"
+
+
+def _usable(address: str) -> bool:
+    local, at, domain = address.rpartition("@")
+    return bool(at and local and domain) and " " not in address
+
+
+def parse(data: bytes, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
+    """Any bytes in: a ParsedMail, or MalformedMail when there is no mail to speak of
+    (or one over a limit; the message names it)."""
     if not data or not data.strip():
         raise MalformedMail("empty message")
-    msg = _PARSER.parsebytes(data)
+    msg = parse_tree(data, limits)
     if not msg.keys():
         raise MalformedMail("no header fields")
     mail = ParsedMail(msg=msg)
-    froms = _addresses(msg, "From") or _addresses(msg, "Sender")
-    if froms:
-        mail.from_name, mail.from_address = froms[0]
-    mail.to_addresses = [a for _, a in _addresses(msg, "To")]
-    mail.subject = _WS_RE.sub(" ", decoded_header(msg, "Subject")).strip()
-    mail.message_id = normalise_message_id(mail.header("Message-ID"))
+    _sender(mail, limits)
+    mail.to_addresses = [a for _, a in addresses(msg, "To", limits) if "@" in a]
+    mail.subject = _WS_RE.sub(" ", unstructured(msg, "Subject", limits)).strip()
+    mail.message_id = safe_text(normalise_message_id(mail.header("Message-ID")))
     mail.in_reply_to = [normalise_message_id(m) for m in message_ids(mail.header("In-Reply-To"))]
     mail.references = [
         normalise_message_id(m) for m in message_ids(" ".join(mail.headers("References")))
@@ -354,8 +293,10 @@ def parse(data: bytes) -> ParsedMail:
         rp = mail.header("Return-Path").strip()
         mail.return_path = normalise_address(rp) if rp.strip("<> ") else ""
     try:
-        _walk(mail, msg)
+        _walk(mail, msg, limits)
+    except MalformedMail:
+        raise
     except Exception:  # noqa: BLE001 - a broken MIME tree: keep what we have, fall back to raw text
         if not mail.text and not mail.html and not mail.attachments:
-            mail.text = _payload_bytes(msg).decode("utf-8", "replace")
+            mail.text = safe_text(_payload_bytes(msg).decode("utf-8", "replace"))
     return mail

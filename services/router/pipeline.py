@@ -21,6 +21,7 @@ from types import ModuleType
 from pydantic import BaseModel
 
 from kernel.blobs import BlobStore
+from kernel.config import MailLimits
 from schemas.events import (
     AddMessage,
     Attachment,
@@ -30,26 +31,22 @@ from schemas.events import (
     IncomingEmail,
     MailContent,
     OpenTicket,
-    OutboundEmail,
     Outcome,
     RawEmail,
 )
 from schemas.raw import raw_bytes
 from services.router.ledger import ChargeRequest, GrantForward, Ledger, dumps_item, loads_item
-from services.router.mail import MAX_BODY_BYTES, ParsedMail, Part
+from services.router.mail import DEFAULT_LIMITS, MAX_BODY_BYTES, ParsedMail, Part
+from services.router.notice import DEFAULT_NOTICE, notice_for
 from services.router.rules import automatic, client, empty, incidents, parse, recipient, thread
 from services.router.rules.base import Action, Context, Directory, Verdict
+from services.router.text import scrub
 
 log = logging.getLogger(__name__)
 
 # Rules 1-6, in order; rule 7 (incidents) runs after the repartition by client id.
 RULES: tuple[ModuleType, ...] = (parse, automatic, recipient, empty, thread, client)
 LEDGER = "ledger"  # pseudo topic name: the router's internal repartition topic
-DEFAULT_NOTICE = (
-    "Hello,\n\nWe received your message, but your account has no support incidents left, "
-    "so no ticket was opened. Please purchase support incidents and write to us again.\n\n"
-    "This message was sent automatically."
-)
 
 
 @dataclass(frozen=True)
@@ -65,6 +62,10 @@ class Out:
     key: str
     event: BaseModel | None
     data: bytes | None = None
+
+    def __post_init__(self) -> None:
+        # The one door every event leaves by: no NUL or XML-refused character gets out.
+        object.__setattr__(self, "event", scrub(self.event))
 
     def value(self) -> bytes:
         if self.data is not None:
@@ -95,7 +96,9 @@ class Router:
         ticket_key: bytes,
         blobs: BlobStore | None = None,
         notice_window_s: float = 24 * 3600,
+        limits: MailLimits = DEFAULT_LIMITS,
     ) -> None:
+        self.limits = limits
         self.directory = directory
         self.ticket_key = ticket_key
         self.blobs = blobs
@@ -127,7 +130,7 @@ class Router:
             data = raw_bytes(raw, self.blobs or BlobStore(Path("/nonexistent-blob-store")))
         except Exception as exc:  # noqa: BLE001 - missing or corrupt blob
             return None, parse.malformed(f"raw bytes unavailable: {_short(exc)}")
-        got = parse.read(data)
+        got = parse.read(data, self.limits)
         return (None, got) if isinstance(got, Verdict) else (got, None)
 
     def _route(self, raw: RawEmail) -> list[Out]:
@@ -370,27 +373,6 @@ class Router:
             )
         )
         return outs
-
-
-def notice_for(req: ChargeRequest) -> OutboundEmail:
-    """The "insufficient support incidents" reply; ids derive from the email id (idempotent)."""
-    subject = req.subject
-    if not subject.lower().startswith("re:"):
-        subject = f"Re: {subject}".strip()
-    refs = tuple(f"<{m}>" for m in (*req.references, req.message_id) if m)
-    domain = req.gateway_address.rpartition("@")[2] or "supportdesk.invalid"
-    return OutboundEmail(
-        outbound_id=f"insufficient-{req.email_id}",
-        to=req.notice_to,
-        from_address=req.gateway_address.lower(),
-        subject=subject,
-        text=req.notice_text,
-        in_reply_to=f"<{req.message_id}>" if req.message_id else "",
-        references=refs,
-        auto_submitted="auto-replied",
-        kind="insufficient_incidents",
-        message_id=f"<insufficient.{req.email_id}@{domain}>",
-    )
 
 
 def _short(exc: BaseException) -> str:

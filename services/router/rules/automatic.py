@@ -10,9 +10,11 @@ the incidents rule never sees it, so it can never trigger a notice.
 from __future__ import annotations
 
 import re
+from email.utils import getaddresses
 
 from schemas.events import Decision
 from services.router.mail import MSGID_LINE_RE, ParsedMail, normalise_address, normalise_message_id
+from services.router.rules import automatic_table as table
 from services.router.rules.base import Action, Context, Verdict
 
 NAME = "automatic"
@@ -23,28 +25,12 @@ REPORT_TYPES = {
     "disposition-notification",
     "feedback-report",
 }
-BOUNCE_SENDERS = {
-    "mailer-daemon",
-    "postmaster",
-    "post_master",
-    "mail-daemon",
-    "mailerdaemon",
-    "mdaemon",
-}
 AUTOREPLY_SUBJECT_RE = re.compile(
     r"^\s*(auto(matic)?[ -]?(reply|response|antwort)|out of (the )?office|"
     r"abwesenheitsnotiz|absence|r[ée]ponse automatique|vacation)",
     re.I,
 )
 NOREPLY_RE = re.compile(r"^(no-?reply|do-?not-?reply|donotreply|bounces?|bounce[-+.].*)$")
-BOUNCE_SUBJECT_RE = re.compile(
-    r"(undeliver|delivery status|delivery notification|delivery fail|failure notice|"
-    r"returned mail|mail delivery|delivery report|non.?delivery|could not be delivered|"
-    r"not delivered|rejected|mail system error|permanent error|delayed mail|"
-    r"warning: message|message status|nondeliverable|returned to sender|"
-    r"delivery problem|zustellung|unzustellbar|non remis|mail could not)",
-    re.I,
-)
 AUTO_SUPPRESS = {"all", "oof", "autoreply", "dr", "ndr", "rn", "nrn"}
 LIST_HEADERS = (
     "List-Id",
@@ -65,34 +51,50 @@ def _local(address: str) -> str:
     return address.rpartition("@")[0] if "@" in address else address
 
 
+def _identities(mail: ParsedMail) -> tuple[list[str], list[str]]:
+    """(local parts, display names) of From, Sender and Return-Path, read leniently."""
+    locals_ = [_local(mail.from_address)] if mail.from_address else []
+    names = [mail.from_name] if mail.from_name else []
+    for h in ("From", "Sender", "Return-Path"):
+        for name, addr in getaddresses([v[:998] for v in mail.headers(h)]):
+            locals_.append(_local(addr.strip().strip("<>").lower()))
+            names.append(name)
+    if mail.return_path:
+        locals_.append(_local(mail.return_path))
+    return locals_, names
+
+
 def bounce_reason(mail: ParsedMail) -> str:
-    """Why this mail is a bounce or receipt, '' when it is not one."""
-    if mail.report_type in REPORT_TYPES:
-        return f"report {mail.report_type}"
+    """Why this mail is a bounce, receipt or complaint, '' when it is not one (see the table)."""
+    if mail.has_report or mail.header("Content-Type").lower().startswith("multipart/report"):
+        return f"report {mail.report_type or 'of no report-type'}"
     if mail.report_statuses or mail.has_dsn_part:
         return "delivery-status part"
-    if mail.has_header("X-Failed-Recipients"):
-        return "X-Failed-Recipients"
-    local = _local(mail.from_address)
-    subject_bounce = bool(BOUNCE_SUBJECT_RE.search(mail.subject))
-    if local in BOUNCE_SENDERS:
-        return f"sender {local}"
-    from_header = mail.header("From").lower()
-    if not mail.from_address and any(s in from_header for s in BOUNCE_SENDERS):
-        return "sender mailer-daemon without address"
-    if (mail.return_path == "" or not mail.from_address) and subject_bounce:
-        return "null return path and bounce subject"
-    if subject_bounce and (mail.returned_message_ids or mail.has_header("X-Original-Message-ID")):
-        return "bounce subject with returned message"
-    for h in (
-        "X-MS-Exchange-Message-Is-Ndr",
-        "X-Mailer-Daemon-Error",
-        "X-Symantec-Messaging-Bounce",
-    ):
+    for h in table.BOUNCE_HEADERS:
         if mail.has_header(h):
             return h
-    if mail.header("Content-Type").lower().startswith("multipart/report"):
-        return "multipart/report"
+    locals_, names = _identities(mail)
+    for local in locals_:
+        if table.LOCAL_RE.match(local):
+            return f"sender {local}"
+    for name in names:
+        if m := table.NAME_RE.search(name):
+            return f"delivery subsystem name {m.group(0)!r}"
+    lang = table.bounce_subject(mail.subject)
+    if lang:
+        return f"bounce subject ({lang})"
+    fields = table.dsn_fields(mail.text)
+    for head in mail.returned_heads:
+        fields |= table.dsn_fields(head)
+    if mail.returned_types and len(fields) >= 2:
+        return f"returned {mail.returned_types[0]} with DSN fields"
+    if len(fields) >= 3:
+        return "DSN fields in the text"
+    if table.WEAK_SUBJECT_RE.search(mail.subject[:1000]):
+        if mail.return_path == "" or not mail.from_address:
+            return "null return path and bounce subject"
+        if mail.returned_message_ids or mail.has_header("X-Original-Message-ID") or fields:
+            return "bounce subject with returned message"
     return ""
 
 

@@ -16,6 +16,10 @@ NAME = "client"
 
 
 def check(mail: ParsedMail, ctx: Context) -> Verdict | None:
+    if not mail.from_address:
+        return Verdict(
+            Decision.INCOMING, NAME, mail.from_problem or "no From address", Action.INCOMING
+        )
     client = ctx.client(mail)
     if client is None:
         return Verdict(Decision.INCOMING, NAME, "unknown sender", Action.INCOMING)

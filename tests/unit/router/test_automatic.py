@@ -137,3 +137,39 @@ def test_own_mail_is_a_loop(name: str, headers: str) -> None:
     verdict = automatic.check(mail, ctx)
     assert verdict is not None and verdict.decision is Decision.AUTOMATIC
     assert verdict.reason.startswith("loop")
+
+
+HUMAN = [
+    "Delivery problem with my order",
+    "My mail was rejected by your server",
+    "Re: returned goods",
+    "Question about the delivery report",
+    "Status of my request",
+]
+
+
+@pytest.mark.parametrize("subject", HUMAN)
+def test_people_writing_about_delivery_are_not_bounces(subject: str) -> None:
+    mail, ctx = context(
+        build(f"From: alice@example.com\nTo: support@company.net\nSubject: {subject}")
+    )
+    assert automatic.check(mail, ctx) is None and not ctx.automatic
+
+
+SIGNS = [
+    ("Return-Path", "From: alice@example.com\nReturn-Path: <MAILER-DAEMON@mx.example.com>"),
+    ("Sender", "From: alice@example.com\nSender: Postmaster <postmaster@mx.example.com>"),
+    ("display name", "From: Mail Delivery System <bounce@mx.example.com>"),
+    ("display name only", "From: Mail Delivery Subsystem"),
+    ("encoded subject", "From: alice@example.com\nSubject: =?iso-8859-1?Q?Non_remis_=3A_x?="),
+    ("Fwd subject", "From: alice@example.com\nSubject: Fwd: Returned mail: see transcript"),
+]
+
+
+@pytest.mark.parametrize(("name", "headers"), SIGNS, ids=[s[0] for s in SIGNS])
+def test_one_sign_is_enough(name: str, headers: str) -> None:
+    if "Subject:" not in headers:
+        headers += "\nSubject: Hello"
+    mail, ctx = context(build(f"{headers}\nTo: support@company.net"))
+    verdict = automatic.check(mail, ctx)
+    assert verdict is not None and verdict.decision is Decision.AUTOMATIC, name
