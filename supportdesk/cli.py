@@ -29,7 +29,7 @@ log = logging.getLogger("supportdesk")
 def _db(settings: Settings):  # -> services.ticket_store.db.Database
     from services.ticket_store.db import Database
 
-    return Database(settings.database_url)
+    return Database(settings.database_url, topics=settings.topics)
 
 
 # ------------------------------------------------------------------ processes
@@ -195,17 +195,15 @@ def _demo_smtp_sink(maildir: Path):  # -> aiosmtpd.controller.Controller
 
 
 def cmd_department_add(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store import service
+    from services.ticket_store import actions
 
-    with _db(settings).transaction() as s:
-        dep = service.add_department(
-            s,
-            settings.topics,
+    with _db(settings).unit_of_work(actor="cli") as uow:
+        dep = actions.departments.add_department(
+            uow,
             args.name,
             show_in_support_center=args.show,
             per_incident=args.per_incident,
             insufficient_notice=args.notice or "",
-            actor="cli",
         )
         print(f"department {dep.id}: {dep.name}")
     return 0
@@ -229,10 +227,10 @@ def cmd_department_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_client_add(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store import service
+    from services.ticket_store import actions
 
-    with _db(settings).transaction() as s:
-        client = service.add_client(s, settings.topics, args.name, args.email, actor="cli")
+    with _db(settings).unit_of_work(actor="cli") as uow:
+        client = actions.clients.add_client(uow, args.name, args.email)
         print(f"client {client.id}: {client.name} <{', '.join(args.email)}>")
     return 0
 
@@ -263,12 +261,10 @@ def cmd_client_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_incidents_grant(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store import service
+    from services.ticket_store import actions
 
-    with _db(settings).transaction() as s:
-        service.grant_incidents(
-            s, settings.topics, args.client_id, args.amount, reason=args.reason, actor="cli"
-        )
+    with _db(settings).unit_of_work(actor="cli") as uow:
+        actions.clients.grant_incidents(uow, args.client_id, args.amount, reason=args.reason)
     print(f"granted {args.amount} incident(s) to client {args.client_id}")
     return 0
 
@@ -468,7 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # admin errors: a clear message, not a traceback
         from sqlalchemy.exc import OperationalError
 
-        from services.ticket_store.service import Conflict, NotFound
+        from services.ticket_store.domain.errors import Conflict, NotFound
 
         if isinstance(exc, Conflict | NotFound | ValueError):
             print(f"error: {exc}", file=sys.stderr)

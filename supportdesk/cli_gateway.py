@@ -18,7 +18,7 @@ from kernel.config import Settings
 def _db(settings: Settings):  # -> services.ticket_store.db.Database
     from services.ticket_store.db import Database
 
-    return Database(settings.database_url)
+    return Database(settings.database_url, topics=settings.topics)
 
 
 def _print_rows(rows: list[dict[str, object]], as_json: bool) -> None:
@@ -29,16 +29,14 @@ def _print_rows(rows: list[dict[str, object]], as_json: bool) -> None:
 
 def cmd_gateway_add(args: argparse.Namespace, settings: Settings) -> int:
     from kernel.crypto import encrypt
-    from services.ticket_store import service
+    from services.ticket_store import actions
 
     password = ""
     if args.protocol != "maildir":
         password = _password_from_user()
-    with _db(settings).transaction() as s:
-        gw = service.add_gateway(
-            s,
-            settings.topics,
-            actor="cli",
+    with _db(settings).unit_of_work(actor="cli") as uow:
+        gw = actions.gateways.add_gateway(
+            uow,
             name=args.name,
             type="local" if args.protocol == "maildir" else "external",
             protocol=args.protocol,
@@ -127,7 +125,8 @@ def _password_from_user() -> str:
 
 def cmd_gateway_edit(args: argparse.Namespace, settings: Settings) -> int:
     from kernel.crypto import encrypt
-    from services.ticket_store import service
+    from services.ticket_store import actions
+    from services.ticket_store.domain.errors import Conflict, NotFound
 
     changes: dict[str, object] = {}
     simple = {
@@ -160,23 +159,24 @@ def cmd_gateway_edit(args: argparse.Namespace, settings: Settings) -> int:
         print("nothing to change", file=sys.stderr)
         return 2
     try:
-        with _db(settings).transaction() as s:
-            gw = service.edit_gateway(s, settings.topics, args.name, actor="cli", **changes)
+        with _db(settings).unit_of_work(actor="cli") as uow:
+            gw = actions.gateways.edit_gateway(uow, args.name, **changes)
             shown = sorted("password" if k == "password_encrypted" else k for k in changes)
             print(f"gateway {gw.id}: {gw.name} updated ({', '.join(shown)})")
-    except (service.NotFound, service.Conflict, ValueError) as exc:
+    except (NotFound, Conflict, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
 def cmd_gateway_remove(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store import service
+    from services.ticket_store import actions
+    from services.ticket_store.domain.errors import NotFound
 
     try:
-        with _db(settings).transaction() as s:
-            gateway_id = service.remove_gateway(s, settings.topics, args.name, actor="cli")
-    except service.NotFound as exc:
+        with _db(settings).unit_of_work(actor="cli") as uow:
+            gateway_id = actions.gateways.remove_gateway(uow, args.name)
+    except NotFound as exc:
         print(f"error: {exc} not found", file=sys.stderr)
         return 1
     print(f"gateway {gateway_id}: {args.name} removed; fetchers stop polling it")
@@ -187,12 +187,14 @@ def cmd_gateway_test(args: argparse.Namespace, settings: Settings) -> int:
     """The seed's "Step 2. Gateway parameters" check: connect, log in, count, change nothing."""
     from kernel.crypto import InvalidToken, decrypt
     from services.fetcher.probe import probe
-    from services.ticket_store import service
+    from services.ticket_store.actions.events import gateway_entry
+    from services.ticket_store.domain.errors import NotFound
+    from services.ticket_store.queries.gateways import gateway_by_name
 
     try:
         with _db(settings).transaction() as s:
-            entry = service.gateway_entry(service.gateway_by_name(s, args.name))
-    except service.NotFound as exc:
+            entry = gateway_entry(gateway_by_name(s, args.name))
+    except NotFound as exc:
         print(f"error: {exc} not found", file=sys.stderr)
         return 1
     try:

@@ -1,6 +1,6 @@
 """`supportdesk staff|reply|web …`: staff, pre-defined replies, and the web API.
 
-Same service layer as the API, so scripted set-up (and `make run`'s demo data)
+Same actions as the API, so scripted set-up (and `make run`'s demo data)
 gets the same checks and the same audit entries.
 """
 
@@ -19,7 +19,7 @@ from kernel.config import Settings
 def _db(settings: Settings):  # -> services.ticket_store.db.Database
     from services.ticket_store.db import Database
 
-    return Database(settings.database_url)
+    return Database(settings.database_url, topics=settings.topics)
 
 
 def _print_rows(rows: list[dict[str, object]], as_json: bool) -> None:
@@ -37,18 +37,17 @@ def _password(prompt: str) -> str:
 
 
 def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store import service
+    from services.ticket_store import actions
 
     password = _password(f"password for {args.email}: ")
-    with _db(settings).transaction() as s:
-        staff = service.add_staff(
-            s,
+    with _db(settings).unit_of_work(actor="cli") as uow:
+        staff = actions.staff.add_staff(
+            uow,
             args.name,
             args.email,
             password,
             is_admin=args.admin,
             department_ids=args.department_id or [],
-            actor="cli",
         )
         deps = ", ".join(d.name for d in staff.departments) or "no department"
         print(f"staff {staff.id}: {staff.name} <{staff.email}> ({deps})")
@@ -75,17 +74,16 @@ def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_staff_set(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store import service
+    from services.ticket_store import actions
 
-    with _db(settings).transaction() as s:
-        staff = service.update_staff(
-            s,
+    with _db(settings).unit_of_work(actor="cli") as uow:
+        staff = actions.staff.update_staff(
+            uow,
             args.staff_id,
             active=args.active,
             is_admin=args.admin,
             department_ids=args.department_id,
             password=_password("new password: ") if args.password else None,
-            actor="cli",
         )
         deps = ", ".join(d.name for d in staff.departments) or "no department"
         print(
@@ -99,17 +97,16 @@ def cmd_staff_set(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reply_add(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store import service
+    from services.ticket_store import actions
 
-    with _db(settings).transaction() as s:
-        reply = service.add_predefined_reply(
-            s,
+    with _db(settings).unit_of_work(actor="cli") as uow:
+        reply = actions.predefined_replies.add_predefined_reply(
+            uow,
             args.title,
             args.text,
             scope=args.scope,
             department_id=args.department_id,
             staff_id=args.staff_id,
-            actor="cli",
         )
         print(f"pre-defined reply {reply.id}: {reply.title} ({reply.scope})")
     return 0
@@ -135,10 +132,10 @@ def cmd_reply_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reply_remove(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store import service
+    from services.ticket_store import actions
 
-    with _db(settings).transaction() as s:
-        service.delete_predefined_reply(s, args.reply_id, actor="cli")
+    with _db(settings).unit_of_work(actor="cli") as uow:
+        actions.predefined_replies.delete_predefined_reply(uow, args.reply_id)
     print(f"pre-defined reply {args.reply_id} removed")
     return 0
 

@@ -71,35 +71,34 @@ def write_maildir(path: Path, mails: list[tuple[str, str, str, str]] = DEMO_MAIL
 
 
 def load(settings: Settings, var: Path) -> None:
-    from services.ticket_store import service
+    from services.ticket_store import actions
     from services.ticket_store.db import Database
     from services.ticket_store.models import Department
 
-    db = Database(settings.database_url)
-    topics = settings.topics
-    with db.transaction() as s:
-        if s.scalar(select(Department).where(Department.name == "Technical support")):
+    db = Database(settings.database_url, topics=settings.topics)
+    with db.unit_of_work() as uow:
+        if uow.session.scalar(select(Department).where(Department.name == "Technical support")):
             print("demo data present already")
             return
-        tech = service.add_department(s, topics, "Technical support", show_in_support_center=True)
-        sales = service.add_department(
-            s,
-            topics,
+        tech = actions.departments.add_department(
+            uow, "Technical support", show_in_support_center=True
+        )
+        sales = actions.departments.add_department(
+            uow,
             "Sales",
             show_in_support_center=True,
             per_incident=True,
             insufficient_notice="You have no support incidents left. Top up to open a ticket.",
         )
-        alice = service.add_client(s, topics, "Alice Client", ["Alice@Example.org"])
-        bob = service.add_client(s, topics, "Bob Client", ["bob@example.org"])
-        service.grant_incidents(s, topics, alice.id, 3, reason="demo")
+        alice = actions.clients.add_client(uow, "Alice Client", ["Alice@Example.org"])
+        bob = actions.clients.add_client(uow, "Bob Client", ["bob@example.org"])
+        actions.clients.grant_incidents(uow, alice.id, 3, reason="demo")
         for client, password in ((alice, "alice-demo"), (bob, "bob-demo")):
-            service.update_client(s, topics, client.id, password=password)
+            actions.clients.update_client(uow, client.id, password=password)
         maildir = (var / "demo-mailbox").resolve()
         n = write_maildir(maildir)
-        service.add_gateway(
-            s,
-            topics,
+        actions.gateways.add_gateway(
+            uow,
             name="demo-support",
             type="local",
             protocol="maildir",
@@ -111,34 +110,33 @@ def load(settings: Settings, var: Path) -> None:
             enabled=True,
         )
         # The seed's example: John in Technical support, Gary in both.
-        service.add_staff(s, "Admin", "admin@company.net", "admin-demo", is_admin=True)
-        john = service.add_staff(
-            s, "John Smith", "john@company.net", "john-demo", department_ids=[tech.id]
+        actions.staff.add_staff(uow, "Admin", "admin@company.net", "admin-demo", is_admin=True)
+        john = actions.staff.add_staff(
+            uow, "John Smith", "john@company.net", "john-demo", department_ids=[tech.id]
         )
-        service.add_staff(
-            s, "Gary Stark", "gary@company.net", "gary-demo", department_ids=[tech.id, sales.id]
+        actions.staff.add_staff(
+            uow, "Gary Stark", "gary@company.net", "gary-demo", department_ids=[tech.id, sales.id]
         )
-        service.add_predefined_reply(
-            s,
+        actions.predefined_replies.add_predefined_reply(
+            uow,
             "Greeting",
             "Hello {client_name}, thank you for writing to us about ticket #{ticket_number}.",
             scope="all",
         )
-        service.add_predefined_reply(
-            s,
+        actions.predefined_replies.add_predefined_reply(
+            uow,
             "Reboot",
             "We rebooted your server; please check again.",
             scope="department",
             department_id=tech.id,
         )
-        service.add_predefined_reply(
-            s, "John's signature", "Best regards,\nJohn", scope="staff", staff_id=john.id
+        actions.predefined_replies.add_predefined_reply(
+            uow, "John's signature", "Best regards,\nJohn", scope="staff", staff_id=john.id
         )
         sales_box = (var / "demo-sales-mailbox").resolve()
         n += write_maildir(sales_box, SALES_MAILS)
-        service.add_gateway(
-            s,
-            topics,
+        actions.gateways.add_gateway(
+            uow,
             name="demo-sales",
             type="local",
             protocol="maildir",

@@ -32,8 +32,9 @@ from schemas.events import (
     Outcome,
 )
 from schemas.events import IncomingEmail as IncomingEmailEvent
-from services.ticket_store import service
+from services.ticket_store.actions import mail_commands
 from services.ticket_store.db import Database
+from services.ticket_store.domain.errors import NotFound
 from services.ticket_store.models import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -74,37 +75,37 @@ class StoreConsumer:
 
     def _ticket_command(self, value: bytes) -> None:
         cmd = _decode(codec.loads_ticket_command, value, "ticket command")
-        with self.db.transaction() as s:
+        with self.db.unit_of_work(actor="mail") as uow:
             if isinstance(cmd, OpenTicket):
-                service.open_ticket_from_mail(s, self.topics, cmd)
+                mail_commands.open_ticket_from_mail(uow, cmd)
             elif isinstance(cmd, AddMessage):
                 try:
-                    service.add_message_from_mail(s, self.topics, cmd)
-                except service.NotFound as exc:
+                    mail_commands.add_message_from_mail(uow, cmd)
+                except NotFound as exc:
                     raise Permanent(f"add-message for an unknown ticket: {exc}") from exc
 
     def _incoming(self, value: bytes) -> None:
         event = _decode(partial(codec.loads, IncomingEmailEvent), value, "incoming email")
-        with self.db.transaction() as s:
-            service.record_incoming(s, event)
+        with self.db.unit_of_work(actor="mail") as uow:
+            mail_commands.record_incoming(uow, event)
 
     def _outcome(self, value: bytes) -> None:
         outcome = _decode(partial(codec.loads, Outcome), value, "outcome")
-        with self.db.transaction() as s:
-            service.record_outcome(s, outcome)
+        with self.db.unit_of_work(actor="mail") as uow:
+            mail_commands.record_outcome(uow, outcome)
 
     def _delivery(self, value: bytes) -> None:
         report = _decode(partial(codec.loads, DeliveryReport), value, "delivery report")
-        with self.db.transaction() as s:
-            service.record_delivery(
-                s, report.outbound_id, status=report.status, detail=report.detail
+        with self.db.unit_of_work(actor="mail") as uow:
+            mail_commands.record_delivery(
+                uow, report.outbound_id, status=report.status, detail=report.detail
             )
 
     def _incidents(self, value: bytes) -> None:
         """Grants from external billing join the ledger; the store's own come back as no-ops."""
         grant = _decode(partial(codec.loads, IncidentsGranted), value, "incident grant")
-        with self.db.transaction() as s:
-            service.record_external_grant(s, grant)
+        with self.db.unit_of_work(actor="billing") as uow:
+            mail_commands.record_external_grant(uow, grant)
 
     # -------------------------------------------------------------- loop
 
@@ -178,7 +179,7 @@ def run_store(settings: Settings) -> None:
     """The `supportdesk store` process: the consumer and the outbox relay."""
     from services.ticket_store.outbox import OutboxRelay
 
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, topics=settings.topics)
     relay = OutboxRelay(settings, db)
     consumer = StoreConsumer(settings, db)
     relay_thread = threading.Thread(target=relay.run, name="outbox-relay", daemon=True)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from kernel.crypto import encrypt
 from services.fetcher.directory import read_gateways
-from services.ticket_store import service
+from services.ticket_store import actions
 from services.ticket_store.db import Database
 from services.ticket_store.models import MailOutcome, Message, Ticket
 from tests.fixtures.dovecot import DEFAULT_PASSWORD, DEFAULT_USER, DovecotServer
@@ -39,13 +39,12 @@ def test_client_mail_becomes_exactly_one_ticket(pipeline: Pipeline, dovecot: Dov
     settings = pipeline.settings.model_copy(update={"ca_file": str(dovecot.ca_path)})
     pipeline.settings = settings
     pipeline.env["SUPPORTDESK_CA_FILE"] = str(dovecot.ca_path)
-    db = Database(settings.database_url)
-    with db.transaction() as s:
-        dep = service.add_department(s, settings.topics, "Technical support")
-        client = service.add_client(s, settings.topics, "Alice", ["alice@example.org"])
-        gw = service.add_gateway(
-            s,
-            settings.topics,
+    db = Database(settings.database_url, topics=settings.topics)
+    with db.unit_of_work() as uow:
+        dep = actions.departments.add_department(uow, "Technical support")
+        client = actions.clients.add_client(uow, "Alice", ["alice@example.org"])
+        gw = actions.gateways.add_gateway(
+            uow,
             name="support",
             type="external",
             protocol="imap",

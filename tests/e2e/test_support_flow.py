@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from kernel.topics import ensure_topics
 from services.fetcher.directory import read_gateways
-from services.ticket_store import auth, service
+from services.ticket_store import actions, auth
 from services.ticket_store.api import create_app
 from services.ticket_store.db import Database
 from services.ticket_store.models import IncomingEmail, Message, Ticket
@@ -59,16 +59,19 @@ def test_mail_reply_answer_and_incoming(
     maildir = tmp_path / "support-mailbox"
     for sub in ("new", "cur", "tmp"):
         (maildir / sub).mkdir(parents=True)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, topics=settings.topics)
     topics = settings.topics
-    with db.transaction() as s:
-        tech = service.add_department(s, topics, "Technical support", show_in_support_center=True)
-        service.add_client(s, topics, "Alice", ["alice@example.org"])
-        john = service.add_staff(s, "John Smith", "john@company.net", "", department_ids=[tech.id])
-        token, _ = auth.issue(s, staff=john, kind="bearer")
-        gw = service.add_gateway(
-            s,
-            topics,
+    with db.unit_of_work() as uow:
+        tech = actions.departments.add_department(
+            uow, "Technical support", show_in_support_center=True
+        )
+        actions.clients.add_client(uow, "Alice", ["alice@example.org"])
+        john = actions.staff.add_staff(
+            uow, "John Smith", "john@company.net", "", department_ids=[tech.id]
+        )
+        token, _ = auth.issue(uow.session, staff=john, kind="bearer")
+        gw = actions.gateways.add_gateway(
+            uow,
             name="support",
             type="local",
             protocol="maildir",

@@ -14,9 +14,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 
 from kernel.config import Settings, get_settings
-from services.ticket_store import service
 from services.ticket_store.auth import LoginLimit
 from services.ticket_store.db import Database
+from services.ticket_store.domain.errors import Conflict, InsufficientIncidents, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +62,16 @@ def create_app(
 
     web.register(app)
 
-    @app.exception_handler(service.NotFound)
-    def _not_found(request: Request, exc: service.NotFound) -> JSONResponse:
+    @app.exception_handler(NotFound)
+    def _not_found(request: Request, exc: NotFound) -> JSONResponse:
         return _json(404, f"{exc} does not exist")
 
-    @app.exception_handler(service.Conflict)
-    def _conflict(request: Request, exc: service.Conflict) -> JSONResponse:
+    @app.exception_handler(Conflict)
+    def _conflict(request: Request, exc: Conflict) -> JSONResponse:
         return _json(409, str(exc))
 
-    @app.exception_handler(service.InsufficientIncidents)
-    def _no_incidents(request: Request, exc: service.InsufficientIncidents) -> JSONResponse:
+    @app.exception_handler(InsufficientIncidents)
+    def _no_incidents(request: Request, exc: InsufficientIncidents) -> JSONResponse:
         return _json(402, f"insufficient support incidents: {exc}")
 
     @app.exception_handler(ValueError)

@@ -7,9 +7,11 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import select
 
 from kernel.crypto import encrypt
-from services.ticket_store import ratings, service
+from services.ticket_store import actions, queries
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import AdminDep, SessionDep
+from services.ticket_store.domain.incidents import incident_balance
+from services.ticket_store.domain.text import normalise_email
 from services.ticket_store.models import (
     AuditEntry,
     Client,
@@ -20,6 +22,7 @@ from services.ticket_store.models import (
     PredefinedReply,
     Staff,
 )
+from services.ticket_store.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -40,8 +43,8 @@ def list_departments(session: SessionDep, admin: AdminDep):
 def add_department(
     body: views.DepartmentIn, request: Request, session: SessionDep, admin: AdminDep
 ):
-    return service.add_department(
-        session, request.app.state.settings.topics, actor=_actor(admin), **body.model_dump()
+    return actions.departments.add_department(
+        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)), **body.model_dump()
     )
 
 
@@ -53,11 +56,9 @@ def edit_department(
     session: SessionDep,
     admin: AdminDep,
 ):
-    return service.update_department(
-        session,
-        request.app.state.settings.topics,
+    return actions.departments.update_department(
+        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)),
         department_id,
-        actor=_actor(admin),
         **body.model_dump(exclude_unset=True),
     )
 
@@ -71,15 +72,14 @@ def list_staff(session: SessionDep, admin: AdminDep):
 
 
 @router.post("/staff", response_model=views.StaffOut, status_code=201)
-def add_staff(body: views.StaffIn, session: SessionDep, admin: AdminDep):
-    staff = service.add_staff(
-        session,
+def add_staff(body: views.StaffIn, request: Request, session: SessionDep, admin: AdminDep):
+    staff = actions.staff.add_staff(
+        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)),
         body.name,
         body.email,
         body.password,
         is_admin=body.is_admin,
         department_ids=body.department_ids,
-        actor=_actor(admin),
     )
     return views.staff_out(staff)
 
@@ -93,12 +93,20 @@ def read_staff(staff_id: int, session: SessionDep, admin: AdminDep):
 
 
 @router.patch("/staff/{staff_id}", response_model=views.StaffOut)
-def edit_staff(staff_id: int, body: views.StaffPatch, session: SessionDep, admin: AdminDep):
+def edit_staff(
+    staff_id: int, body: views.StaffPatch, request: Request, session: SessionDep, admin: AdminDep
+):
     """Departments are replaced as given; deactivating or a new password ends their logins."""
     fields = body.model_dump(exclude_unset=True)
     if staff_id == admin.id and (fields.get("active") is False or fields.get("is_admin") is False):
         raise HTTPException(422, "you cannot deactivate yourself or drop your own admin rights")
-    return views.staff_out(service.update_staff(session, staff_id, actor=_actor(admin), **fields))
+    return views.staff_out(
+        actions.staff.update_staff(
+            UnitOfWork(session, request.app.state.settings.topics, _actor(admin)),
+            staff_id,
+            **fields,
+        )
+    )
 
 
 # ------------------------------------------------------------------ clients
@@ -133,16 +141,14 @@ def list_clients(
 
 @router.post("/clients", response_model=views.ClientOut, status_code=201)
 def add_client(body: views.ClientIn, request: Request, session: SessionDep, admin: AdminDep):
-    topics = request.app.state.settings.topics
-    client = service.add_client(session, topics, body.name, body.emails, actor=_actor(admin))
+    uow = UnitOfWork(session, request.app.state.settings.topics, _actor(admin))
+    client = actions.clients.add_client(uow, body.name, body.emails)
     if body.password or body.comment:
-        service.update_client(
-            session,
-            topics,
+        actions.clients.update_client(
+            uow,
             client.id,
             password=body.password,
             comment=body.comment or None,
-            actor=_actor(admin),
         )
     return views.client_out(session, client)
 
@@ -156,11 +162,9 @@ def read_client(client_id: int, session: SessionDep, admin: AdminDep):
 def edit_client(
     client_id: int, body: views.ClientPatch, request: Request, session: SessionDep, admin: AdminDep
 ):
-    client = service.update_client(
-        session,
-        request.app.state.settings.topics,
+    client = actions.clients.update_client(
+        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)),
         client_id,
-        actor=_actor(admin),
         **body.model_dump(exclude_unset=True),
     )
     return views.client_out(session, client)
@@ -171,8 +175,8 @@ def add_client_email(
     client_id: int, body: views.EmailIn, request: Request, session: SessionDep, admin: AdminDep
 ):
     client = _client(session, client_id)
-    service.add_client_email(
-        session, request.app.state.settings.topics, client, body.email, actor=_actor(admin)
+    actions.clients.add_client_email(
+        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)), client, body.email
     )
     session.refresh(client)
     return views.client_out(session, client)
@@ -182,14 +186,15 @@ def add_client_email(
 def remove_client_email(
     client_id: int, email: str, request: Request, session: SessionDep, admin: AdminDep
 ) -> Response:
-    address = service.normalise_email(email)
+    address = normalise_email(email)
     entry = session.scalar(
         select(ClientEmail).where(ClientEmail.email == address, ClientEmail.client_id == client_id)
     )
     if entry is None:
         raise HTTPException(404, f"{address} is not an email of client {client_id}")
-    service.remove_client_email(session, request.app.state.settings.topics, address)
-    service.audit(session, _actor(admin), "client.email.remove", "client", client_id, email=address)
+    uow = UnitOfWork(session, request.app.state.settings.topics, _actor(admin))
+    actions.clients.remove_client_email(uow, address)
+    uow.audit("client.email.remove", "client", client_id, email=address)
     return Response(status_code=204)
 
 
@@ -201,7 +206,7 @@ def client_incidents(client_id: int, session: SessionDep, admin: AdminDep):
     ).all()
     return views.IncidentsOut(
         client_id=client_id,
-        incidents_left=service.incident_balance(session, client_id),
+        incidents_left=incident_balance(session, client_id),
         grants=[views.IncidentGrantOut.model_validate(g) for g in grants],
     )
 
@@ -214,14 +219,12 @@ def grant_incidents(
     if body.amount == 0:
         raise HTTPException(422, "amount must not be zero")
     _client(session, client_id)
-    service.grant_incidents(
-        session,
-        request.app.state.settings.topics,
+    actions.clients.grant_incidents(
+        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)),
         client_id,
         body.amount,
         reason=body.reason,
         grant_id=body.grant_id,
-        actor=_actor(admin),
     )
     session.flush()
     return client_incidents(client_id, session, admin)
@@ -245,10 +248,8 @@ def add_gateway(body: views.GatewayIn, request: Request, session: SessionDep, ad
     """The password is encrypted before it is stored and is never returned."""
     settings = request.app.state.settings
     fields = body.service_fields()
-    gw = service.add_gateway(
-        session,
-        settings.topics,
-        actor=_actor(admin),
+    gw = actions.gateways.add_gateway(
+        UnitOfWork(session, settings.topics, _actor(admin)),
         password_encrypted=encrypt(settings, body.password),
         **fields,
     )
@@ -276,7 +277,9 @@ def edit_gateway(
     changes = body.model_dump(exclude_unset=True, exclude={"password"})
     if body.password is not None:
         changes["password_encrypted"] = encrypt(settings, body.password)
-    gw = service.edit_gateway(session, settings.topics, gw.name, actor=_actor(admin), **changes)
+    gw = actions.gateways.edit_gateway(
+        UnitOfWork(session, settings.topics, _actor(admin)), gw.name, **changes
+    )
     return views.gateway_out(gw)
 
 
@@ -286,7 +289,9 @@ def remove_gateway(
 ) -> Response:
     """Fetchers stop polling it (a tombstone on directory.gateways)."""
     gw = _gateway(session, gateway_id)
-    service.remove_gateway(session, request.app.state.settings.topics, gw.name, actor=_actor(admin))
+    actions.gateways.remove_gateway(
+        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)), gw.name
+    )
     return Response(status_code=204)
 
 
@@ -300,30 +305,35 @@ def list_replies(session: SessionDep, admin: AdminDep):
 
 
 @router.post("/predefined-replies", response_model=views.ReplyOut, status_code=201)
-def add_reply(body: views.ReplyIn, session: SessionDep, admin: AdminDep):
-    reply = service.add_predefined_reply(
-        session,
+def add_reply(body: views.ReplyIn, request: Request, session: SessionDep, admin: AdminDep):
+    reply = actions.predefined_replies.add_predefined_reply(
+        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)),
         body.title,
         body.text,
         scope=body.scope,
         department_id=body.department_id,
         staff_id=body.staff_id,
-        actor=_actor(admin),
     )
     return views.reply_out(reply)
 
 
 @router.patch("/predefined-replies/{reply_id}", response_model=views.ReplyOut)
-def edit_reply(reply_id: int, body: views.ReplyPatch, session: SessionDep, admin: AdminDep):
-    reply = service.update_predefined_reply(
-        session, reply_id, actor=_actor(admin), **body.model_dump(exclude_unset=True)
+def edit_reply(
+    reply_id: int, body: views.ReplyPatch, request: Request, session: SessionDep, admin: AdminDep
+):
+    reply = actions.predefined_replies.update_predefined_reply(
+        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)),
+        reply_id,
+        **body.model_dump(exclude_unset=True),
     )
     return views.reply_out(reply)
 
 
 @router.delete("/predefined-replies/{reply_id}", status_code=204)
-def delete_reply(reply_id: int, session: SessionDep, admin: AdminDep) -> Response:
-    service.delete_predefined_reply(session, reply_id, actor=_actor(admin))
+def delete_reply(reply_id: int, request: Request, session: SessionDep, admin: AdminDep) -> Response:
+    actions.predefined_replies.delete_predefined_reply(
+        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)), reply_id
+    )
     return Response(status_code=204)
 
 
@@ -354,5 +364,5 @@ def audit_log(
 def ratings_report(session: SessionDep, admin: AdminDep, recent: int = Query(10, ge=0, le=100)):
     return [
         views.StaffRatingsOut.model_validate(e, from_attributes=True)
-        for e in ratings.ratings_report(session, recent=recent)
+        for e in queries.ratings.ratings_report(session, recent=recent)
     ]

@@ -7,9 +7,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from kernel.blobs import BlobStore
-from services.ticket_store import service
 from services.ticket_store.api.deps import PrincipalDep, SessionDep, StaffDep, require_principal
 from services.ticket_store.models import IncomingEmail, MessageAttachment, Ticket
+from services.ticket_store.queries.staff import can_handle
 
 router = APIRouter(tags=["attachments"])
 
@@ -72,7 +72,7 @@ def ticket_attachment(
         from services.ticket_store.api.deps import current_staff
 
         staff = current_staff(principal, session)
-        if not service.can_handle(staff, ticket.department_id):
+        if not can_handle(staff, ticket.department_id):
             raise HTTPException(403, "this attachment is in a department you do not work in")
     return download(request, att.filename, att.content_type, att.blob_ref)
 
@@ -88,7 +88,7 @@ def incoming_attachment(
     row = session.get(IncomingEmail, incoming_id)
     if row is None:
         raise HTTPException(404, f"incoming email {incoming_id} does not exist")
-    if not service.can_handle(staff, row.department_id):
+    if not can_handle(staff, row.department_id):
         raise HTTPException(403, "this email came in for a department you do not work in")
     items = row.attachments or []
     if not 0 <= index < len(items):

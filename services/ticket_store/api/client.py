@@ -8,11 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from sqlalchemy import select
 
-from services.ticket_store import ratings, service
+from services.ticket_store import actions
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import ClientDep, SessionDep, client_ticket
 from services.ticket_store.api.uploads import store_uploads
+from services.ticket_store.domain.incidents import incident_balance
 from services.ticket_store.models import Department, Ticket
+from services.ticket_store.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/client", tags=["client"])
 
@@ -23,7 +25,7 @@ router = APIRouter(prefix="/client", tags=["client"])
     summary="Departments shown in the Support center, with incidents left where support is paid",
 )
 def departments(session: SessionDep, client: ClientDep):
-    balance = service.incident_balance(session, client.id)
+    balance = incident_balance(session, client.id)
     deps = session.scalars(
         select(Department)
         .where(Department.show_in_support_center.is_(True))
@@ -57,9 +59,8 @@ def my_tickets(session: SessionDep, client: ClientDep):
 def open_ticket(
     body: views.ClientTicketIn, request: Request, session: SessionDep, client: ClientDep
 ):
-    ticket = service.open_ticket_by_client(
-        session,
-        request.app.state.settings.topics,
+    ticket = actions.tickets.open_ticket_by_client(
+        UnitOfWork(session, request.app.state.settings.topics, f"client:{client.id}"),
         client,
         body.department_id,
         body.subject,
@@ -83,7 +84,12 @@ def reply(
     number: int, body: views.TextIn, request: Request, session: SessionDep, client: ClientDep
 ):
     ticket = client_ticket(session, client, number)
-    service.client_message(session, request.app.state.settings.topics, client, ticket, body.text)
+    actions.messages.client_message(
+        UnitOfWork(session, request.app.state.settings.topics, f"client:{client.id}"),
+        client,
+        ticket,
+        body.text,
+    )
     return views.client_ticket_detail(session, ticket)
 
 
@@ -103,8 +109,12 @@ def reply_with_files(
 ):
     ticket = client_ticket(session, client, number)
     attachments = store_uploads(request, files)
-    service.client_message(
-        session, request.app.state.settings.topics, client, ticket, text, attachments=attachments
+    actions.messages.client_message(
+        UnitOfWork(session, request.app.state.settings.topics, f"client:{client.id}"),
+        client,
+        ticket,
+        text,
+        attachments=attachments,
     )
     return views.client_ticket_detail(session, ticket)
 
@@ -112,8 +122,10 @@ def reply_with_files(
 @router.post("/tickets/{number}/close", response_model=views.ClientTicketOut, summary="Close")
 def close(number: int, request: Request, session: SessionDep, client: ClientDep):
     ticket = client_ticket(session, client, number)
-    service.change_status(
-        session, request.app.state.settings.topics, ticket, "closed", actor=f"client:{client.id}"
+    actions.tickets.change_status(
+        UnitOfWork(session, request.app.state.settings.topics, f"client:{client.id}"),
+        ticket,
+        "closed",
     )
     return views.client_ticket_out(session, ticket)
 
@@ -124,11 +136,21 @@ def close(number: int, request: Request, session: SessionDep, client: ClientDep)
     summary="Rate a staff reply in my ticket (1–5, optional comment); rating again replaces it",
 )
 def rate_reply(
-    number: int, message_id: int, body: views.RatingIn, session: SessionDep, client: ClientDep
+    number: int,
+    message_id: int,
+    body: views.RatingIn,
+    request: Request,
+    session: SessionDep,
+    client: ClientDep,
 ):
     ticket = client_ticket(session, client, number)
-    rating = ratings.rate_reply(
-        session, client, message_id, body.score, body.comment, ticket_number=ticket.number
+    rating = actions.ratings.rate_reply(
+        UnitOfWork(session, request.app.state.settings.topics, f"client:{client.id}"),
+        client,
+        message_id,
+        body.score,
+        body.comment,
+        ticket_number=ticket.number,
     )
     return views.RatingOut(
         message_id=rating.message_id,

@@ -103,7 +103,7 @@ ClientDep = Annotated[Client, Depends(current_client)]
 
 def staff_ticket(session: Session, staff: Staff, number: int) -> Ticket:
     """The ticket, if this staff member works in its department (the seed's rule)."""
-    from services.ticket_store.service import can_handle
+    from services.ticket_store.queries.staff import can_handle
 
     ticket = session.get(Ticket, number)
     if ticket is None:

@@ -13,10 +13,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from sqlalchemy import String, cast, or_, select
 
-from services.ticket_store import service
+from services.ticket_store import actions, queries
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import SessionDep, StaffDep, staff_ticket
 from services.ticket_store.api.uploads import store_uploads
+from services.ticket_store.domain.replies import fill_placeholders
 from services.ticket_store.models import (
     Client,
     ClientEmail,
@@ -24,6 +25,7 @@ from services.ticket_store.models import (
     PredefinedReply,
     Ticket,
 )
+from services.ticket_store.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["staff: tickets"])
 incoming_router = APIRouter(prefix="/incoming-emails", tags=["staff: incoming emails"])
@@ -42,7 +44,7 @@ def list_tickets(
     limit: int = Query(100, ge=1, le=500),
     offset: int = Query(0, ge=0),
 ):
-    deps = service.staff_department_ids(staff)
+    deps = queries.staff.staff_department_ids(staff)
     if department_id is not None:
         if department_id not in deps:
             raise HTTPException(403, f"you do not work in department {department_id}")
@@ -99,9 +101,8 @@ def _reply(
 ) -> views.MessageOut:
     ticket = staff_ticket(session, staff, number)  # before any upload is stored
     settings = request.app.state.settings
-    msg = service.staff_reply(
-        session,
-        settings.topics,
+    msg = actions.messages.staff_reply(
+        UnitOfWork(session, settings.topics, f"staff:{staff.id}"),
         staff,
         ticket,
         text,
@@ -136,14 +137,21 @@ def reply_with_files(
 )
 def note(number: int, body: views.TextIn, request: Request, session: SessionDep, staff: StaffDep):
     ticket = staff_ticket(session, staff, number)
-    msg = service.add_note(session, request.app.state.settings.topics, staff, ticket, body.text)
+    msg = actions.messages.add_note(
+        UnitOfWork(session, request.app.state.settings.topics, f"staff:{staff.id}"),
+        staff,
+        ticket,
+        body.text,
+    )
     return views.message_out(session, msg, for_staff=True)
 
 
 @router.post("/tickets/{number}/assign", response_model=views.TicketOut, summary="Assign to me")
 def assign(number: int, request: Request, session: SessionDep, staff: StaffDep):
     ticket = staff_ticket(session, staff, number)
-    service.assign_to_me(session, request.app.state.settings.topics, staff, ticket)
+    actions.tickets.assign_to_me(
+        UnitOfWork(session, request.app.state.settings.topics, f"staff:{staff.id}"), staff, ticket
+    )
     return views.ticket_out(session, ticket)
 
 
@@ -152,8 +160,10 @@ def set_status(
     number: int, body: views.StatusIn, request: Request, session: SessionDep, staff: StaffDep
 ):
     ticket = staff_ticket(session, staff, number)
-    service.change_status(
-        session, request.app.state.settings.topics, ticket, body.status, actor=f"staff:{staff.id}"
+    actions.tickets.change_status(
+        UnitOfWork(session, request.app.state.settings.topics, f"staff:{staff.id}"),
+        ticket,
+        body.status,
     )
     return views.ticket_out(session, ticket)
 
@@ -161,8 +171,10 @@ def set_status(
 @router.post("/tickets/{number}/close", response_model=views.TicketOut, summary="Close")
 def close(number: int, request: Request, session: SessionDep, staff: StaffDep):
     ticket = staff_ticket(session, staff, number)
-    service.change_status(
-        session, request.app.state.settings.topics, ticket, "closed", actor=f"staff:{staff.id}"
+    actions.tickets.change_status(
+        UnitOfWork(session, request.app.state.settings.topics, f"staff:{staff.id}"),
+        ticket,
+        "closed",
     )
     return views.ticket_out(session, ticket)
 
@@ -177,7 +189,7 @@ def close(number: int, request: Request, session: SessionDep, staff: StaffDep):
     summary="Pre-defined replies available to me",
 )
 def my_replies(session: SessionDep, staff: StaffDep):
-    return [views.reply_out(r) for r in service.replies_for(session, staff)]
+    return [views.reply_out(r) for r in queries.replies.replies_for(session, staff)]
 
 
 @router.get(
@@ -188,12 +200,12 @@ def my_replies(session: SessionDep, staff: StaffDep):
 )
 def ticket_replies(number: int, session: SessionDep, staff: StaffDep):
     ticket = staff_ticket(session, staff, number)
-    values = service.reply_placeholders(session, ticket, staff)
+    values = queries.replies.reply_placeholders(session, ticket, staff)
     return [
         views.FilledReplyOut(
-            **views.reply_out(r).model_dump(), filled_text=service.fill_placeholders(r.text, values)
+            **views.reply_out(r).model_dump(), filled_text=fill_placeholders(r.text, values)
         )
-        for r in service.replies_for(session, staff, ticket.department_id)
+        for r in queries.replies.replies_for(session, staff, ticket.department_id)
     ]
 
 
@@ -206,16 +218,16 @@ def ticket_replies(number: int, session: SessionDep, staff: StaffDep):
 )
 def send_reply(number: int, reply_id: int, request: Request, session: SessionDep, staff: StaffDep):
     ticket = staff_ticket(session, staff, number)
-    available = {r.id: r for r in service.replies_for(session, staff, ticket.department_id)}
+    replies = queries.replies.replies_for(session, staff, ticket.department_id)
+    available = {r.id: r for r in replies}
     chosen: PredefinedReply | None = available.get(reply_id)
     if chosen is None:
         raise HTTPException(404, f"pre-defined reply {reply_id} is not available to you here")
-    text = service.fill_placeholders(
-        chosen.text, service.reply_placeholders(session, ticket, staff)
+    text = fill_placeholders(
+        chosen.text, queries.replies.reply_placeholders(session, ticket, staff)
     )
-    msg = service.staff_reply(
-        session,
-        request.app.state.settings.topics,
+    msg = actions.messages.staff_reply(
+        UnitOfWork(session, request.app.state.settings.topics, f"staff:{staff.id}"),
         staff,
         ticket,
         text,
@@ -232,7 +244,7 @@ def _incoming(session: SessionDep, staff: StaffDep, incoming_id: int) -> Incomin
     row = session.get(IncomingEmail, incoming_id)
     if row is None:
         raise HTTPException(404, f"incoming email {incoming_id} does not exist")
-    if not service.can_handle(staff, row.department_id):
+    if not queries.staff.can_handle(staff, row.department_id):
         raise HTTPException(403, "this email came in for a department you do not work in")
     return row
 
@@ -248,7 +260,7 @@ def list_incoming(
     rows = session.scalars(
         select(IncomingEmail)
         .where(
-            IncomingEmail.department_id.in_(service.staff_department_ids(staff)),
+            IncomingEmail.department_id.in_(queries.staff.staff_department_ids(staff)),
             IncomingEmail.status == status,
         )
         .order_by(IncomingEmail.received_at.desc(), IncomingEmail.id.desc())
@@ -277,8 +289,11 @@ def convert(
     staff: StaffDep,
 ):
     row = _incoming(session, staff, incoming_id)
-    ticket = service.convert_incoming(
-        session, request.app.state.settings.topics, staff, row, client_name=body.client_name
+    ticket = actions.incoming_emails.convert_incoming(
+        UnitOfWork(session, request.app.state.settings.topics, f"staff:{staff.id}"),
+        staff,
+        row,
+        client_name=body.client_name,
     )
     return views.ticket_out(session, ticket)
 
@@ -294,27 +309,39 @@ def attach(
     if (body.client_id is None) == (body.ticket_number is None):
         raise HTTPException(422, "give exactly one of client_id or ticket_number")
     row = _incoming(session, staff, incoming_id)
-    topics = request.app.state.settings.topics
+    uow = UnitOfWork(session, request.app.state.settings.topics, f"staff:{staff.id}")
     if body.ticket_number is not None:
         ticket = staff_ticket(session, staff, body.ticket_number)
-        service.attach_incoming_to_ticket(session, topics, staff, row, ticket)
+        actions.incoming_emails.attach_incoming_to_ticket(uow, staff, row, ticket)
     else:
         assert body.client_id is not None
-        ticket = service.attach_incoming_to_client(
-            session, topics, staff, row, body.client_id, register_address=body.register_address
+        ticket = actions.incoming_emails.attach_incoming_to_client(
+            uow, staff, row, body.client_id, register_address=body.register_address
         )
     return views.ticket_out(session, ticket)
 
 
 @incoming_router.post("/{incoming_id}/delete", response_model=views.IncomingOut, summary="Delete")
-def delete_incoming(incoming_id: int, session: SessionDep, staff: StaffDep):
+def delete_incoming(incoming_id: int, request: Request, session: SessionDep, staff: StaffDep):
     row = _incoming(session, staff, incoming_id)
     return views.IncomingOut.model_validate(
-        service.discard_incoming(session, staff, row, "deleted")
+        actions.incoming_emails.discard_incoming(
+            UnitOfWork(session, request.app.state.settings.topics, f"staff:{staff.id}"),
+            staff,
+            row,
+            "deleted",
+        )
     )
 
 
 @incoming_router.post("/{incoming_id}/spam", response_model=views.IncomingOut, summary="Spam")
-def spam_incoming(incoming_id: int, session: SessionDep, staff: StaffDep):
+def spam_incoming(incoming_id: int, request: Request, session: SessionDep, staff: StaffDep):
     row = _incoming(session, staff, incoming_id)
-    return views.IncomingOut.model_validate(service.discard_incoming(session, staff, row, "spam"))
+    return views.IncomingOut.model_validate(
+        actions.incoming_emails.discard_incoming(
+            UnitOfWork(session, request.app.state.settings.topics, f"staff:{staff.id}"),
+            staff,
+            row,
+            "spam",
+        )
+    )

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from services.ticket_store import service
+from services.ticket_store.domain.incidents import incident_balance
 from services.ticket_store.models import (
     Client,
     Department,
@@ -19,7 +19,7 @@ from services.ticket_store.models import (
     Staff,
     Ticket,
 )
-from services.ticket_store.ratings import client_ratings
+from services.ticket_store.queries.ratings import client_ratings
 
 
 class Out(BaseModel):
@@ -142,7 +142,7 @@ def client_out(session: Session, client: Client) -> ClientOut:
         emails=[e.email for e in sorted(client.emails, key=lambda e: e.id)],
         comment=client.comment,
         created_at=client.created_at,
-        incidents_left=service.incident_balance(session, client.id),
+        incidents_left=incident_balance(session, client.id),
         can_log_in=bool(client.password_hash),
     )
 
@@ -253,7 +253,7 @@ class GatewayIn(In):
     enabled: bool = True
 
     def service_fields(self) -> dict[str, object]:
-        """What `service.add_gateway` takes, without the password: the protocol decides the
+        """What `actions.gateways.add_gateway` takes, without the password: the protocol decides the
         type, and each type needs its location (ValueError, a 422, otherwise)."""
         fields = self.model_dump(exclude={"password"})
         if self.protocol == "maildir":
@@ -400,7 +400,7 @@ def ticket_detail(session: Session, t: Ticket) -> TicketDetail:
         emails=[e.email for e in client.emails],
         registered_at=client.created_at,
         comment=client.comment,
-        incidents_left=service.incident_balance(session, client.id),
+        incidents_left=incident_balance(session, client.id),
     )
     return TicketDetail(
         **ticket_out(session, t).model_dump(),

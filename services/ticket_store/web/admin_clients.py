@@ -14,10 +14,13 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.ticket_store import service
+from services.ticket_store import actions
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import SessionDep
+from services.ticket_store.domain.errors import NotFound
+from services.ticket_store.domain.text import normalise_email
 from services.ticket_store.models import Client, ClientEmail
+from services.ticket_store.unit_of_work import UnitOfWork
 from services.ticket_store.web import queries
 from services.ticket_store.web.admin_common import (
     actor,
@@ -94,16 +97,14 @@ def add_client(
             password=password or None,
             comment=comment,
         )
-        topics = request.app.state.settings.topics
-        client = service.add_client(s, topics, body.name, body.emails, actor=actor(admin))
+        uow = UnitOfWork(s, request.app.state.settings.topics, actor(admin))
+        client = actions.clients.add_client(uow, body.name, body.emails)
         if body.password or body.comment:
-            service.update_client(
-                s,
-                topics,
+            actions.clients.update_client(
+                uow,
                 client.id,
                 password=body.password,
                 comment=body.comment or None,
-                actor=actor(admin),
             )
         return f"/admin/clients/{client.id}?done=client-added"
 
@@ -172,11 +173,9 @@ def edit_client(
         client = _client(s, client_id)
         fields = {**form, **({"password": password} if password else {})}
         body = validated(views.ClientPatch, **fields)
-        service.update_client(
-            s,
-            request.app.state.settings.topics,
+        actions.clients.update_client(
+            UnitOfWork(s, request.app.state.settings.topics, actor(admin)),
             client.id,
-            actor=actor(admin),
             **body.model_dump(exclude_unset=True),
         )
         return f"/admin/clients/{client.id}?done=client-saved"
@@ -197,8 +196,8 @@ def add_email(
         admin = admin_of(who)
         client = _client(s, client_id)
         body = validated(views.EmailIn, email=email.strip())
-        service.add_client_email(
-            s, request.app.state.settings.topics, client, body.email, actor=actor(admin)
+        actions.clients.add_client_email(
+            UnitOfWork(s, request.app.state.settings.topics, actor(admin)), client, body.email
         )
         return f"/admin/clients/{client.id}?done=email-added"
 
@@ -217,16 +216,17 @@ def remove_email(
     def work(s: Session, who: Who) -> str:
         admin = admin_of(who)
         client = _client(s, client_id)
-        address = service.normalise_email(email)
+        address = normalise_email(email)
         entry = s.scalar(
             select(ClientEmail).where(
                 ClientEmail.email == address, ClientEmail.client_id == client.id
             )
         )
         if entry is None:
-            raise service.NotFound(f"{address} as an email of client {client.id}")
-        service.remove_client_email(s, request.app.state.settings.topics, address)
-        service.audit(s, actor(admin), "client.email.remove", "client", client.id, email=address)
+            raise NotFound(f"{address} as an email of client {client.id}")
+        uow = UnitOfWork(s, request.app.state.settings.topics, actor(admin))
+        actions.clients.remove_client_email(uow, address)
+        uow.audit("client.email.remove", "client", client.id, email=address)
         return f"/admin/clients/{client.id}?done=email-removed"
 
     return act(request, "staff", csrf_token, work, _client_error(request, client_id))
@@ -251,13 +251,11 @@ def grant_incidents(
         body = validated(views.IncidentsIn, **fields)
         if body.amount == 0:
             raise ValueError("amount must not be zero")
-        service.grant_incidents(
-            s,
-            request.app.state.settings.topics,
+        actions.clients.grant_incidents(
+            UnitOfWork(s, request.app.state.settings.topics, actor(admin)),
             client.id,
             body.amount,
             reason=body.reason,
-            actor=actor(admin),
         )
         return f"/admin/clients/{client.id}?done=incidents"
 

@@ -13,10 +13,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from services.ticket_store import service
+from services.ticket_store import actions
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import SessionDep
 from services.ticket_store.models import Department
+from services.ticket_store.unit_of_work import UnitOfWork
 from services.ticket_store.web import queries
 from services.ticket_store.web.admin_common import (
     actor,
@@ -101,8 +102,8 @@ def add_department(
     def work(s: Session, who: Who) -> str:
         admin = admin_of(who)
         body = validated(views.DepartmentIn, **form)
-        dep = service.add_department(
-            s, request.app.state.settings.topics, actor=actor(admin), **body.model_dump()
+        dep = actions.departments.add_department(
+            UnitOfWork(s, request.app.state.settings.topics, actor(admin)), **body.model_dump()
         )
         return f"/admin/departments/{dep.id}?done=department-added"
 
@@ -162,11 +163,9 @@ def edit_department(
         admin = admin_of(who)
         dep = _department(s, department_id)
         body = validated(views.DepartmentPatch, **form)
-        service.update_department(
-            s,
-            request.app.state.settings.topics,
+        actions.departments.update_department(
+            UnitOfWork(s, request.app.state.settings.topics, actor(admin)),
             dep.id,
-            actor=actor(admin),
             **body.model_dump(exclude_unset=True),
         )
         return f"/admin/departments/{dep.id}?done=department-saved"

@@ -17,10 +17,11 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from kernel.crypto import encrypt
-from services.ticket_store import service
+from services.ticket_store import actions
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import SessionDep
 from services.ticket_store.models import Gateway
+from services.ticket_store.unit_of_work import UnitOfWork
 from services.ticket_store.web import queries
 from services.ticket_store.web.admin_common import (
     actor,
@@ -186,10 +187,8 @@ def add_gateway(request: Request, form: Annotated[GatewayForm, Form()]) -> Respo
             raise ValueError("An external gateway reads an IMAP or POP3 server.")
         body = validated(views.GatewayIn, **fields, password=form.password)
         settings = request.app.state.settings
-        gw = service.add_gateway(
-            s,
-            settings.topics,
-            actor=actor(admin),
+        gw = actions.gateways.add_gateway(
+            UnitOfWork(s, settings.topics, actor(admin)),
             password_encrypted=encrypt(settings, body.password),
             **body.service_fields(),
         )
@@ -265,7 +264,9 @@ def edit_gateway(
         changes = body.model_dump(exclude_unset=True, exclude={"password"})
         if body.password:
             changes["password_encrypted"] = encrypt(settings, body.password)
-        service.edit_gateway(s, settings.topics, gw.name, actor=actor(admin), **changes)
+        actions.gateways.edit_gateway(
+            UnitOfWork(s, settings.topics, actor(admin)), gw.name, **changes
+        )
         return f"/admin/gateways/{gw.id}?done=gateway-saved"
 
     def show(s: Session, who: Who, status: int, message: str) -> Response:
@@ -315,7 +316,9 @@ def delete_gateway(
         gw = _gateway(s, gateway_id)
         if confirm != "yes":
             raise ValueError("Confirm the deletion with the button below.")
-        service.remove_gateway(s, request.app.state.settings.topics, gw.name, actor=actor(admin))
+        actions.gateways.remove_gateway(
+            UnitOfWork(s, request.app.state.settings.topics, actor(admin)), gw.name
+        )
         return "/admin/gateways?done=gateway-deleted"
 
     def show(s: Session, who: Who, status: int, message: str) -> Response:

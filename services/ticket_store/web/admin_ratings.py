@@ -7,8 +7,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from services.ticket_store import ratings
 from services.ticket_store.api.deps import SessionDep
+from services.ticket_store.queries.ratings import ratings_report
 from services.ticket_store.web.admin_common import need_admin
 from services.ticket_store.web.common import render_page
 
@@ -20,5 +20,5 @@ def ratings_page(request: Request, session: SessionDep) -> Response:
     """Per staff member: how many ratings, their average, and the newest ones with comments."""
     who, _admin = need_admin(request, session)
     return render_page(
-        request, "admin_ratings.html", who, {"report": ratings.ratings_report(session, recent=20)}
+        request, "admin_ratings.html", who, {"report": ratings_report(session, recent=20)}
     )

@@ -13,10 +13,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from services.ticket_store import service
+from services.ticket_store import actions
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import SessionDep
 from services.ticket_store.models import Staff
+from services.ticket_store.queries.staff import staff_department_ids
+from services.ticket_store.unit_of_work import UnitOfWork
 from services.ticket_store.web import queries
 from services.ticket_store.web.admin_common import (
     actor,
@@ -106,17 +108,17 @@ def add_staff(
             is_admin=form["is_admin"],
             department_ids=ids(department_ids),
         )
-        staff = service.add_staff(
-            s,
+        uow = UnitOfWork(s, request.app.state.settings.topics, actor(admin))
+        staff = actions.staff.add_staff(
+            uow,
             body.name,
             body.email,
             body.password,
             is_admin=body.is_admin,
             department_ids=body.department_ids,
-            actor=actor(admin),
         )
         if not form["active"]:
-            service.update_staff(s, staff.id, active=False, actor=actor(admin))
+            actions.staff.update_staff(uow, staff.id, active=False)
         return f"/admin/staff/{staff.id}?done=staff-added"
 
     def show(s: Session, who: Who, status: int, message: str) -> Response:
@@ -140,7 +142,7 @@ def _edit_page(
     shown = form or {
         "name": staff.name,
         "email": staff.email,
-        "department_ids": [str(i) for i in sorted(service.staff_department_ids(staff))],
+        "department_ids": [str(i) for i in sorted(staff_department_ids(staff))],
         "is_admin": staff.is_admin,
         "active": staff.active,
     }
@@ -198,7 +200,9 @@ def edit_staff(
             changes.get("active") is False or changes.get("is_admin") is False
         ):
             raise ValueError("you cannot deactivate yourself or drop your own admin rights")
-        service.update_staff(s, staff.id, actor=actor(admin), **changes)
+        actions.staff.update_staff(
+            UnitOfWork(s, request.app.state.settings.topics, actor(admin)), staff.id, **changes
+        )
         return f"/admin/staff/{staff.id}?done=staff-saved"
 
     def show(s: Session, who: Who, status: int, message: str) -> Response:

@@ -23,9 +23,16 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.ticket_store import auth, service
+from services.ticket_store import auth
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import SESSION_COOKIE, client_ticket, staff_ticket
+from services.ticket_store.domain.errors import (
+    Conflict,
+    InsufficientIncidents,
+    InvalidTransition,
+    NotFound,
+)
+from services.ticket_store.domain.text import sanitise_html
 from services.ticket_store.models import Client, Staff, Ticket
 
 HERE = Path(__file__).parent
@@ -222,20 +229,20 @@ def render_page(
 
 def _explain(exc: Exception) -> tuple[int, str]:
     """A service-layer refusal as an HTTP status and a sentence for the page."""
-    if isinstance(exc, service.NotFound):
+    if isinstance(exc, NotFound):
         return 404, f"{exc} does not exist."
-    if isinstance(exc, service.InsufficientIncidents):
+    if isinstance(exc, InsufficientIncidents):
         return 402, str(exc)
     if isinstance(exc, ValidationError):
         return 422, "Some of the fields are not valid."
-    if isinstance(exc, service.Conflict | service.InvalidTransition):
+    if isinstance(exc, Conflict | InvalidTransition):
         return 409, str(exc)
     if isinstance(exc, IntegrityError):
         return 409, "This conflicts with existing data (a duplicate?)."
     return 422, str(exc)
 
 
-SERVICE_ERRORS = (service.NotFound, service.InsufficientIncidents, ValueError, IntegrityError)
+SERVICE_ERRORS = (NotFound, InsufficientIncidents, ValueError, IntegrityError)
 ErrorPage = Callable[[Session, Who, int, str], Response]
 
 
@@ -296,9 +303,7 @@ def shown_messages(messages: list[views.MessageOut]) -> list[ShownMessage]:
     # The store keeps HTML already cleaned by nh3; cleaning again costs little and
     # keeps the page safe even if a row was written by an older version.
     return [
-        ShownMessage(
-            m, None if m.text.strip() or not m.html else Markup(service.sanitise_html(m.html))
-        )
+        ShownMessage(m, None if m.text.strip() or not m.html else Markup(sanitise_html(m.html)))
         for m in messages
     ]
 

@@ -13,10 +13,14 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from services.ticket_store import service
+from services.ticket_store import actions
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import SessionDep
+from services.ticket_store.domain.errors import NotFound
+from services.ticket_store.domain.text import sanitise_html
 from services.ticket_store.models import Department, IncomingEmail, Staff
+from services.ticket_store.queries.staff import can_handle
+from services.ticket_store.unit_of_work import UnitOfWork
 from services.ticket_store.web import queries
 from services.ticket_store.web.common import (
     MAX_ID,
@@ -38,7 +42,7 @@ def _incoming(session: Session, staff: Staff, incoming_id: int) -> IncomingEmail
     row = session.get(IncomingEmail, incoming_id) if incoming_id <= MAX_ID else None
     if row is None:
         raise Refused(404, f"incoming email {incoming_id} does not exist")
-    if not service.can_handle(staff, row.department_id):
+    if not can_handle(staff, row.department_id):
         raise Refused(403, "This email came in for a department you do not work in.")
     return row
 
@@ -82,7 +86,7 @@ def _incoming_page(
     assert who.staff is not None
     row = _incoming(session, who.staff, incoming_id)
     dep = session.get(Department, row.department_id)
-    html = Markup(service.sanitise_html(row.html)) if row.html and not row.text.strip() else None
+    html = Markup(sanitise_html(row.html)) if row.html and not row.text.strip() else None
     return render_page(
         request,
         "incoming_detail.html",
@@ -124,9 +128,8 @@ def convert(
         row = _incoming(s, who.staff, incoming_id)
         if len(client_name) > 200:
             raise ValueError("The client's name is longer than 200 characters.")
-        ticket = service.convert_incoming(
-            s,
-            request.app.state.settings.topics,
+        ticket = actions.incoming_emails.convert_incoming(
+            UnitOfWork(s, request.app.state.settings.topics, f"staff:{who.staff.id}"),
             who.staff,
             row,
             client_name=client_name.strip() or None,
@@ -151,10 +154,9 @@ def attach_client(
         row = _incoming(s, who.staff, incoming_id)
         found = queries.find_client(s, client)
         if found is None:
-            raise service.NotFound(f"client {client.strip()!r}")
-        ticket = service.attach_incoming_to_client(
-            s,
-            request.app.state.settings.topics,
+            raise NotFound(f"client {client.strip()!r}")
+        ticket = actions.incoming_emails.attach_incoming_to_client(
+            UnitOfWork(s, request.app.state.settings.topics, f"staff:{who.staff.id}"),
             who.staff,
             row,
             found.id,
@@ -181,8 +183,11 @@ def attach_ticket(
         if number is None:
             raise ValueError("Give the ticket's number.")
         ticket = find_staff_ticket(s, who.staff, number)
-        service.attach_incoming_to_ticket(
-            s, request.app.state.settings.topics, who.staff, row, ticket
+        actions.incoming_emails.attach_incoming_to_ticket(
+            UnitOfWork(s, request.app.state.settings.topics, f"staff:{who.staff.id}"),
+            who.staff,
+            row,
+            ticket,
         )
         return f"/tickets/{ticket.number}?done=attached"
 
@@ -201,7 +206,12 @@ def discard(
     def work(s: Session, who: Who) -> str:
         assert who.staff is not None
         row = _incoming(s, who.staff, incoming_id)
-        service.discard_incoming(s, who.staff, row, status)
+        actions.incoming_emails.discard_incoming(
+            UnitOfWork(s, request.app.state.settings.topics, f"staff:{who.staff.id}"),
+            who.staff,
+            row,
+            status,
+        )
         return "/incoming?done=discarded"
 
     return act(request, "staff", csrf_token, work, _incoming_error(request, incoming_id))

@@ -15,7 +15,7 @@ from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from services.ticket_store import service
+from services.ticket_store.domain.text import normalise_email
 from services.ticket_store.models import (
     Client,
     ClientEmail,
@@ -27,6 +27,8 @@ from services.ticket_store.models import (
     Staff,
     Ticket,
 )
+from services.ticket_store.queries.replies import replies_for
+from services.ticket_store.queries.staff import staff_department_ids
 
 STAFF_STATUSES = ("new", "in_progress", "awaiting_client", "closed", "archived")
 INCOMING_STATUSES = ("new", "converted", "deleted", "spam")
@@ -80,7 +82,7 @@ def staff_tickets(
         .join(Client, Client.id == Ticket.client_id)
         .join(Department, Department.id == Ticket.department_id)
         .outerjoin(assignee, assignee.id == Ticket.assigned_staff_id)
-        .where(Ticket.department_id.in_(service.staff_department_ids(staff)))
+        .where(Ticket.department_id.in_(staff_department_ids(staff)))
     )
     if status:
         query = query.where(Ticket.status == status)
@@ -165,7 +167,7 @@ def incoming_for(
         session.scalars(
             select(IncomingEmail)
             .where(
-                IncomingEmail.department_id.in_(service.staff_department_ids(staff)),
+                IncomingEmail.department_id.in_(staff_department_ids(staff)),
                 IncomingEmail.status == status,
             )
             .order_by(IncomingEmail.received_at.desc(), IncomingEmail.id.desc())
@@ -183,9 +185,7 @@ def find_client(session: Session, ref: str) -> Client | None:
     if ref.lstrip("#").isdigit():
         number = int(ref.lstrip("#"))
         return session.get(Client, number) if number < 2**31 else None
-    entry = session.scalar(
-        select(ClientEmail).where(ClientEmail.email == service.normalise_email(ref))
-    )
+    entry = session.scalar(select(ClientEmail).where(ClientEmail.email == normalise_email(ref)))
     return session.get(Client, entry.client_id) if entry else None
 
 
@@ -193,7 +193,7 @@ def visible_replies(session: Session, staff: Staff) -> list[PredefinedReply]:
     """Administrators manage every reply (as in the admin API); others see those they may use."""
     if staff.is_admin:
         return list(session.scalars(select(PredefinedReply).order_by(PredefinedReply.id)))
-    return service.replies_for(session, staff)
+    return replies_for(session, staff)
 
 
 def names(session: Session) -> tuple[dict[int, str], dict[int, str]]:

@@ -11,10 +11,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from services.ticket_store import service
+from services.ticket_store import actions
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import SessionDep
 from services.ticket_store.models import PredefinedReply, Staff
+from services.ticket_store.unit_of_work import UnitOfWork
 from services.ticket_store.web import queries
 from services.ticket_store.web.common import (
     MAX_ID,
@@ -100,14 +101,13 @@ def add_reply(
         admin = _require_admin(who)
         if not title.strip() or len(title) > 200:
             raise ValueError("The title has 1 to 200 characters.")
-        service.add_predefined_reply(
-            s,
+        actions.predefined_replies.add_predefined_reply(
+            UnitOfWork(s, request.app.state.settings.topics, f"staff:{admin.id}"),
             title.strip(),
             message_text(text),
             scope=scope,
             department_id=form_number(department_id),
             staff_id=form_number(staff_id),
-            actor=f"staff:{admin.id}",
         )
         return "/replies?done=reply-added"
 
@@ -123,7 +123,10 @@ def delete_reply(
 ) -> Response:
     def work(s: Session, who: Who) -> str:
         admin = _require_admin(who)
-        service.delete_predefined_reply(s, min(reply_id, MAX_ID), actor=f"staff:{admin.id}")
+        actions.predefined_replies.delete_predefined_reply(
+            UnitOfWork(s, request.app.state.settings.topics, f"staff:{admin.id}"),
+            min(reply_id, MAX_ID),
+        )
         return "/replies?done=reply-deleted"
 
     def show(s: Session, who: Who, status: int, message: str) -> Response:
@@ -188,8 +191,10 @@ def edit_reply(
             department_id=form_number(department_id),
             staff_id=form_number(staff_id),
         )
-        service.update_predefined_reply(
-            s, target, actor=f"staff:{admin.id}", **changes.model_dump(exclude_unset=True)
+        actions.predefined_replies.update_predefined_reply(
+            UnitOfWork(s, request.app.state.settings.topics, f"staff:{admin.id}"),
+            target,
+            **changes.model_dump(exclude_unset=True),
         )
         return "/replies?done=reply-changed"
 

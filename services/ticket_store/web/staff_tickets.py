@@ -12,10 +12,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from services.ticket_store import service
+from services.ticket_store import actions
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import SessionDep
+from services.ticket_store.domain.errors import NotFound
+from services.ticket_store.domain.replies import fill_placeholders
 from services.ticket_store.models import Staff
+from services.ticket_store.queries.replies import replies_for, reply_placeholders
+from services.ticket_store.unit_of_work import UnitOfWork
 from services.ticket_store.web import queries
 from services.ticket_store.web.common import (
     ErrorPage,
@@ -77,10 +81,10 @@ def _staff_ticket_page(
     assert who.staff is not None
     ticket = find_staff_ticket(session, who.staff, number)
     detail = views.ticket_detail(session, ticket)
-    values = service.reply_placeholders(session, ticket, who.staff)
+    values = reply_placeholders(session, ticket, who.staff)
     offered = [
-        (r.id, r.title, service.fill_placeholders(r.text, values))
-        for r in service.replies_for(session, who.staff, ticket.department_id)
+        (r.id, r.title, fill_placeholders(r.text, values))
+        for r in replies_for(session, who.staff, ticket.department_id)
     ]
     if chosen is not None and not draft:
         draft = next((text for rid, _t, text in offered if rid == chosen), "")
@@ -137,19 +141,16 @@ def reply(
         chosen_id = form_number(predefined_reply_id)
         body = text
         if predefined_reply_id.strip():
-            available = {r.id: r for r in service.replies_for(s, who.staff, ticket.department_id)}
+            available = {r.id: r for r in replies_for(s, who.staff, ticket.department_id)}
             chosen = available.get(chosen_id) if chosen_id else None
             if chosen is None:
-                raise service.NotFound(
-                    f"pre-defined reply {predefined_reply_id.strip()} for you here"
-                )
+                raise NotFound(f"pre-defined reply {predefined_reply_id.strip()} for you here")
             if not body.strip():
-                values = service.reply_placeholders(s, ticket, who.staff)
-                body = service.fill_placeholders(chosen.text, values)
+                values = reply_placeholders(s, ticket, who.staff)
+                body = fill_placeholders(chosen.text, values)
         settings = request.app.state.settings
-        service.staff_reply(
-            s,
-            settings.topics,
+        actions.messages.staff_reply(
+            UnitOfWork(s, settings.topics, f"staff:{who.staff.id}"),
             who.staff,
             ticket,
             message_text(body),
@@ -173,8 +174,11 @@ def note(
     def work(s: Session, who: Who) -> str:
         assert who.staff is not None
         ticket = find_staff_ticket(s, who.staff, number)
-        service.add_note(
-            s, request.app.state.settings.topics, who.staff, ticket, message_text(text)
+        actions.messages.add_note(
+            UnitOfWork(s, request.app.state.settings.topics, f"staff:{who.staff.id}"),
+            who.staff,
+            ticket,
+            message_text(text),
         )
         return f"/tickets/{number}?done=noted"
 
@@ -186,7 +190,11 @@ def assign(request: Request, number: int, csrf_token: Annotated[str, Form()] = "
     def work(s: Session, who: Who) -> str:
         assert who.staff is not None
         ticket = find_staff_ticket(s, who.staff, number)
-        service.assign_to_me(s, request.app.state.settings.topics, who.staff, ticket)
+        actions.tickets.assign_to_me(
+            UnitOfWork(s, request.app.state.settings.topics, f"staff:{who.staff.id}"),
+            who.staff,
+            ticket,
+        )
         return f"/tickets/{number}?done=assigned"
 
     return act(request, "staff", csrf_token, work, _ticket_error(request, number))
@@ -202,8 +210,10 @@ def set_status(
     def work(s: Session, who: Who) -> str:
         assert who.staff is not None
         ticket = find_staff_ticket(s, who.staff, number)
-        service.change_status(
-            s, request.app.state.settings.topics, ticket, status, actor=f"staff:{who.staff.id}"
+        actions.tickets.change_status(
+            UnitOfWork(s, request.app.state.settings.topics, f"staff:{who.staff.id}"),
+            ticket,
+            status,
         )
         return f"/tickets/{number}?done=status"
 

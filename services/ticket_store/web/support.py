@@ -13,9 +13,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from services.ticket_store import ratings, service
+from services.ticket_store import actions
 from services.ticket_store.api import views
 from services.ticket_store.api.deps import SessionDep
+from services.ticket_store.domain.errors import NotFound
+from services.ticket_store.domain.incidents import incident_balance
+from services.ticket_store.unit_of_work import UnitOfWork
 from services.ticket_store.web import queries
 from services.ticket_store.web.common import (
     Who,
@@ -40,7 +43,7 @@ def support(request: Request, session: SessionDep) -> Response:
         who,
         {
             "departments": queries.support_departments(session),
-            "balance": service.incident_balance(session, client.id),
+            "balance": incident_balance(session, client.id),
             "tickets": [
                 views.client_ticket_out(session, t) for t in queries.client_tickets(session, client)
             ],
@@ -64,7 +67,7 @@ def _new_ticket_page(
     assert who.client is not None
     shown = queries.support_departments(session)
     dep = next((d for d in shown if d.id == department_id), None)
-    balance = service.incident_balance(session, who.client.id)
+    balance = incident_balance(session, who.client.id)
     return render_page(
         request,
         "support_new.html",
@@ -105,8 +108,12 @@ def open_ticket(
             raise ValueError("Choose a department.")
         if not subject.strip() or len(subject) > 998:
             raise ValueError("The subject has 1 to 998 characters.")
-        ticket = service.open_ticket_by_client(
-            s, request.app.state.settings.topics, who.client, dep_id, subject, message_text(text)
+        ticket = actions.tickets.open_ticket_by_client(
+            UnitOfWork(s, request.app.state.settings.topics, f"client:{who.client.id}"),
+            who.client,
+            dep_id,
+            subject,
+            message_text(text),
         )
         return f"/support/tickets/{ticket.number}?done=opened"
 
@@ -156,8 +163,11 @@ def client_reply(
     def work(s: Session, who: Who) -> str:
         assert who.client is not None
         ticket = find_client_ticket(s, who.client, number)
-        service.client_message(
-            s, request.app.state.settings.topics, who.client, ticket, message_text(text)
+        actions.messages.client_message(
+            UnitOfWork(s, request.app.state.settings.topics, f"client:{who.client.id}"),
+            who.client,
+            ticket,
+            message_text(text),
         )
         return f"/support/tickets/{number}?done=replied"
 
@@ -176,8 +186,10 @@ def client_close(
     def work(s: Session, who: Who) -> str:
         assert who.client is not None
         ticket = find_client_ticket(s, who.client, number)
-        service.change_status(
-            s, request.app.state.settings.topics, ticket, "closed", actor=f"client:{who.client.id}"
+        actions.tickets.change_status(
+            UnitOfWork(s, request.app.state.settings.topics, f"client:{who.client.id}"),
+            ticket,
+            "closed",
         )
         return f"/support/tickets/{number}?done=closed"
 
@@ -202,11 +214,18 @@ def client_rate_reply(
         assert who.client is not None
         ticket = find_client_ticket(s, who.client, number)
         value = form_number(score)
-        if value is None or value > ratings.MAX_SCORE:
+        if value is None or value > actions.ratings.MAX_SCORE:
             raise ValueError("Choose a score from 1 to 5.")
         if form_number(message_id) is None:
-            raise service.NotFound(f"message {message_id}")
-        ratings.rate_reply(s, who.client, message_id, value, comment, ticket_number=ticket.number)
+            raise NotFound(f"message {message_id}")
+        actions.ratings.rate_reply(
+            UnitOfWork(s, request.app.state.settings.topics, f"client:{who.client.id}"),
+            who.client,
+            message_id,
+            value,
+            comment,
+            ticket_number=ticket.number,
+        )
         return f"/support/tickets/{number}#m{message_id}"
 
     def show(s: Session, who: Who, status: int, message: str) -> Response:

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from kernel.blobs import BlobStore
 from kernel.config import Settings
 from schemas.events import Attachment, MailContent, OpenTicket
-from services.ticket_store import auth, service
+from services.ticket_store import actions, auth
 from services.ticket_store.api import create_app
 from services.ticket_store.auth import LoginLimit
 from services.ticket_store.db import Database, upgrade
@@ -67,10 +67,9 @@ def mail_ticket(
     subject: str,
     attachments: tuple[Attachment, ...] = (),
 ) -> int:
-    with db.transaction() as s:
-        ticket = service.open_ticket_from_mail(
-            s,
-            settings.topics,
+    with db.unit_of_work() as uow:
+        ticket = actions.mail_commands.open_ticket_from_mail(
+            uow,
             OpenTicket(
                 email_id=email_id,
                 gateway_id="gw",
@@ -100,31 +99,31 @@ def world(database_url: str, tmp_path) -> Iterator[World]:
         message_id_domain="desk.test",
         secret_key="x" * 43 + "=",
     )
-    db = Database(database_url)
-    topics = settings.topics
+    db = Database(database_url, topics=settings.topics)
     blob = BlobStore(settings.blob_dir).put(b"<html><script>alert(1)</script></html>")
-    with db.transaction() as s:
-        tech = service.add_department(s, topics, "Technical support", show_in_support_center=True)
-        sales = service.add_department(
-            s,
-            topics,
+    with db.unit_of_work() as uow:
+        tech = actions.departments.add_department(
+            uow, "Technical support", show_in_support_center=True
+        )
+        sales = actions.departments.add_department(
+            uow,
             "Sales",
             show_in_support_center=True,
             per_incident=True,
             insufficient_notice="Top up your support incidents.",
         )
-        hidden = service.add_department(s, topics, "Internal", show_in_support_center=False)
-        john = service.add_staff(
-            s, "John Smith", "john@company.net", PASSWORD, department_ids=[tech.id]
+        hidden = actions.departments.add_department(uow, "Internal", show_in_support_center=False)
+        john = actions.staff.add_staff(
+            uow, "John Smith", "john@company.net", PASSWORD, department_ids=[tech.id]
         )
-        gary = service.add_staff(
-            s, "Gary Stark", "gary@company.net", PASSWORD, department_ids=[tech.id, sales.id]
+        gary = actions.staff.add_staff(
+            uow, "Gary Stark", "gary@company.net", PASSWORD, department_ids=[tech.id, sales.id]
         )
-        ann = service.add_staff(s, "Ann Admin", "ann@company.net", PASSWORD, is_admin=True)
-        alice = service.add_client(s, topics, "Alice Client", ["alice@example.org"])
-        bob = service.add_client(s, topics, "Bob Client", ["bob@example.org"])
+        ann = actions.staff.add_staff(uow, "Ann Admin", "ann@company.net", PASSWORD, is_admin=True)
+        alice = actions.clients.add_client(uow, "Alice Client", ["alice@example.org"])
+        bob = actions.clients.add_client(uow, "Bob Client", ["bob@example.org"])
         for c in (alice, bob):
-            service.update_client(s, topics, c.id, password=PASSWORD)
+            actions.clients.update_client(uow, c.id, password=PASSWORD)
         ids = {
             "john": john.id,
             "gary": gary.id,
@@ -135,9 +134,9 @@ def world(database_url: str, tmp_path) -> Iterator[World]:
         }
         tokens = {}
         for name, person in (("john", john), ("gary", gary), ("ann", ann)):
-            tokens[name], _ = auth.issue(s, staff=person, kind="bearer")
+            tokens[name], _ = auth.issue(uow.session, staff=person, kind="bearer")
         for name, person in (("alice", alice), ("bob", bob)):
-            tokens[name], _ = auth.issue(s, client=person, kind="bearer")
+            tokens[name], _ = auth.issue(uow.session, client=person, kind="bearer")
         tech_id, sales_id = tech.id, sales.id
     alice_ticket = mail_ticket(
         db,

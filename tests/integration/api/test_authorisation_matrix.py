@@ -15,8 +15,8 @@ from sqlalchemy import select
 from kernel.blobs import BlobStore
 from schemas.events import Attachment, MailContent
 from schemas.events import IncomingEmail as IncomingEmailEvent
-from services.ticket_store import service
-from services.ticket_store.models import Gateway
+from services.ticket_store import actions
+from services.ticket_store.models import Client, Gateway, Staff, Ticket
 from tests.integration.api.conftest import World
 
 WHO = ("anonymous", "john", "gary", "ann", "alice", "bob")
@@ -39,9 +39,9 @@ def _allowed(kind: str) -> set[str]:
 
 def _setup(world: World) -> dict[str, object]:
     blob = BlobStore(world.settings.blob_dir).put(b"price list")
-    with world.db.transaction() as s:
-        row = service.record_incoming(
-            s,
+    with world.db.unit_of_work() as uow:
+        row = actions.mail_commands.record_incoming(
+            uow,
             IncomingEmailEvent(
                 email_id="in-sales",
                 gateway_id="gw",
@@ -58,27 +58,25 @@ def _setup(world: World) -> dict[str, object]:
                 ),
             ),
         )
-        s.flush()
+        uow.session.flush()
         incoming = row.id
-        reply = service.add_predefined_reply(
-            s, "Sales", "Sales secret reply", scope="department", department_id=world.sales
+        reply = actions.predefined_replies.add_predefined_reply(
+            uow, "Sales", "Sales secret reply", scope="department", department_id=world.sales
         ).id
-        doomed = service.add_predefined_reply(s, "Doomed", "to be deleted").id
-        service.add_note(
-            s,
-            world.settings.topics,
-            s.get(service.Staff, world.ids["gary"]),
-            s.get(service.Ticket, world.bob_ticket),
+        doomed = actions.predefined_replies.add_predefined_reply(uow, "Doomed", "to be deleted").id
+        actions.messages.add_note(
+            uow,
+            uow.session.get(Staff, world.ids["gary"]),
+            uow.session.get(Ticket, world.bob_ticket),
             "sales note",
         )
-        bob = s.get(service.Client, world.ids["bob"])
-        service.add_client_email(s, world.settings.topics, bob, "bob.spare@example.org")
+        bob = uow.session.get(Client, world.ids["bob"])
+        actions.clients.add_client_email(uow, bob, "bob.spare@example.org")
         # A staff reply in Bob's ticket, for Bob to rate (quality control).
-        answer = service.staff_reply(
-            s,
-            world.settings.topics,
-            s.get(service.Staff, world.ids["gary"]),
-            s.get(service.Ticket, world.bob_ticket),
+        answer = actions.messages.staff_reply(
+            uow,
+            uow.session.get(Staff, world.ids["gary"]),
+            uow.session.get(Ticket, world.bob_ticket),
             "Your invoice is attached.",
             message_id_domain=world.settings.message_id_domain,
         ).id

@@ -7,12 +7,11 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from kernel.config import Topics
-from services.ticket_store import service
+from services.ticket_store import actions
 from services.ticket_store.db import Database, upgrade
+from services.ticket_store.domain.errors import InsufficientIncidents
+from services.ticket_store.domain.incidents import incident_balance
 from services.ticket_store.models import Client, Ticket
-
-T = Topics()
 
 
 @pytest.mark.parametrize("racers", [2, 6])
@@ -20,12 +19,12 @@ def test_the_last_incident_is_spent_once(database_url: str, racers: int) -> None
     upgrade(database_url)
     db = Database(database_url)
     try:
-        with db.transaction() as s:
-            dep = service.add_department(
-                s, T, "Sales", show_in_support_center=True, per_incident=True
+        with db.unit_of_work() as uow:
+            dep = actions.departments.add_department(
+                uow, "Sales", show_in_support_center=True, per_incident=True
             )
-            client = service.add_client(s, T, "Alice", ["alice@example.org"])
-            service.grant_incidents(s, T, client.id, 1)
+            client = actions.clients.add_client(uow, "Alice", ["alice@example.org"])
+            actions.clients.grant_incidents(uow, client.id, 1)
             dep_id, client_id = dep.id, client.id
         barrier = threading.Barrier(racers)
         results: list[str] = []
@@ -33,11 +32,11 @@ def test_the_last_incident_is_spent_once(database_url: str, racers: int) -> None
         def race(i: int) -> None:
             barrier.wait()
             try:
-                with db.transaction() as s:
-                    c = s.get(Client, client_id)
-                    service.open_ticket_by_client(s, T, c, dep_id, f"ticket {i}", "please")
+                with db.unit_of_work(actor=f"client:{client_id}") as uow:
+                    c = uow.session.get(Client, client_id)
+                    actions.tickets.open_ticket_by_client(uow, c, dep_id, f"ticket {i}", "please")
                 results.append("opened")
-            except service.InsufficientIncidents:
+            except InsufficientIncidents:
                 results.append("refused")
 
         threads = [threading.Thread(target=race, args=(i,)) for i in range(racers)]
@@ -48,6 +47,6 @@ def test_the_last_incident_is_spent_once(database_url: str, racers: int) -> None
         assert sorted(results) == ["opened"] + ["refused"] * (racers - 1)
         with db.transaction() as s:
             assert s.scalar(select(func.count()).select_from(Ticket)) == 1
-            assert service.incident_balance(s, client_id) == 0
+            assert incident_balance(s, client_id) == 0
     finally:
         db.dispose()

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from schemas import codec
 from schemas.events import Attachment, MailContent
 from schemas.events import IncomingEmail as IncomingEmailEvent
-from services.ticket_store import service
+from services.ticket_store import actions
 from services.ticket_store.models import ClientEmail, IncomingEmail, OutboxEvent, Ticket
 from tests.integration.api.conftest import World
 
@@ -27,10 +27,10 @@ def _incoming(world: World, email_id: str, department_id: int, sender: str, subj
             attachments=(Attachment(filename="a.txt", content_type="text/plain", size=3),),
         ),
     )
-    with world.db.transaction() as s:
-        row = service.record_incoming(s, event)
+    with world.db.unit_of_work() as uow:
+        row = actions.mail_commands.record_incoming(uow, event)
         assert row is not None
-        s.flush()
+        uow.session.flush()
         return row.id
 
 

@@ -19,7 +19,7 @@ from kernel.config import Settings
 from kernel.topics import ensure_topics
 from schemas import codec
 from schemas.events import MailContent, OpenTicket, OutboundEmail
-from services.ticket_store import auth, service
+from services.ticket_store import actions, auth
 from services.ticket_store.api import create_app
 from services.ticket_store.db import Database, upgrade
 from services.ticket_store.models import OutboxEvent
@@ -71,16 +71,17 @@ def test_reply_while_the_broker_is_down_goes_out_once_it_returns(
         )
         ensure_topics(broker.bootstrap, settings)
         upgrade(database_url)
-        db = Database(database_url)
+        db = Database(database_url, topics=settings.topics)
         topics = settings.topics
-        with db.transaction() as s:
-            dep = service.add_department(s, topics, "Technical support")
-            client = service.add_client(s, topics, "Alice", ["alice@example.org"])
-            john = service.add_staff(s, "John", "john@company.net", "", department_ids=[dep.id])
-            token, _ = auth.issue(s, staff=john, kind="bearer")
-            ticket = service.open_ticket_from_mail(
-                s,
-                topics,
+        with db.unit_of_work() as uow:
+            dep = actions.departments.add_department(uow, "Technical support")
+            client = actions.clients.add_client(uow, "Alice", ["alice@example.org"])
+            john = actions.staff.add_staff(
+                uow, "John", "john@company.net", "", department_ids=[dep.id]
+            )
+            token, _ = auth.issue(uow.session, staff=john, kind="bearer")
+            ticket = actions.mail_commands.open_ticket_from_mail(
+                uow,
                 OpenTicket(
                     email_id="e1",
                     gateway_id="gw",

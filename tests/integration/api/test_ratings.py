@@ -6,27 +6,27 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from services.ticket_store import ratings, service
+from services.ticket_store import actions
+from services.ticket_store.domain.errors import NotFound
 from services.ticket_store.models import AuditEntry, Client, ReplyRating, Staff, Ticket
 from tests.integration.api.conftest import World
 
 
 def _reply(world: World, staff: str, number: int, text: str) -> int:
-    with world.db.transaction() as s:
-        return service.staff_reply(
-            s,
-            world.settings.topics,
-            s.get(Staff, world.ids[staff]),
-            s.get(Ticket, number),
+    with world.db.unit_of_work(actor=f"staff:{world.ids[staff]}") as uow:
+        return actions.messages.staff_reply(
+            uow,
+            uow.session.get(Staff, world.ids[staff]),
+            uow.session.get(Ticket, number),
             text,
             message_id_domain=world.settings.message_id_domain,
         ).id
 
 
 def _note(world: World, staff: str, number: int, text: str) -> int:
-    with world.db.transaction() as s:
-        return service.add_note(
-            s, world.settings.topics, s.get(Staff, world.ids[staff]), s.get(Ticket, number), text
+    with world.db.unit_of_work(actor=f"staff:{world.ids[staff]}") as uow:
+        return actions.messages.add_note(
+            uow, uow.session.get(Staff, world.ids[staff]), uow.session.get(Ticket, number), text
         ).id
 
 
@@ -115,18 +115,18 @@ def test_score_and_comment_are_checked(world: World) -> None:
     assert _rate(world, "alice", n, reply, {"score": 1, "comment": "x" * 2000}).status_code == 200
     assert _rate(world, "alice", n, reply, {"score": 5}).status_code == 200
     # The service refuses on its own too (for callers other than the API).
-    with world.db.transaction() as s:
-        alice = s.get(Client, world.ids["alice"])
+    with world.db.unit_of_work(actor=f"client:{world.ids['alice']}") as uow:
+        alice = uow.session.get(Client, world.ids["alice"])
         assert alice is not None
         for score in (0, 6):
             with pytest.raises(ValueError):
-                ratings.rate_reply(s, alice, reply, score, "")
+                actions.ratings.rate_reply(uow, alice, reply, score, "")
         with pytest.raises(ValueError):
-            ratings.rate_reply(s, alice, reply, 3, "y" * 2001)
+            actions.ratings.rate_reply(uow, alice, reply, 3, "y" * 2001)
         with pytest.raises(ValueError):
-            ratings.rate_reply(s, alice, _first_message(world, n), 3, "")
-        with pytest.raises(service.NotFound):
-            ratings.rate_reply(s, alice, reply, 3, "", ticket_number=world.bob_ticket)
+            actions.ratings.rate_reply(uow, alice, _first_message(world, n), 3, "")
+        with pytest.raises(NotFound):
+            actions.ratings.rate_reply(uow, alice, reply, 3, "", ticket_number=world.bob_ticket)
     assert [r[2] for r in _ratings_in_db(world)] == [5]
 
 

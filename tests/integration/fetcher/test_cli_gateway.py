@@ -13,9 +13,11 @@ from sqlalchemy import select
 from kernel.config import Settings
 from services.fetcher.state import load_health
 from services.fetcher.worker import Fetcher
-from services.ticket_store import service
+from services.ticket_store import actions
+from services.ticket_store.actions.events import gateway_entry
 from services.ticket_store.db import Database, upgrade
 from services.ticket_store.models import Gateway, OutboxEvent
+from services.ticket_store.queries.gateways import gateway_by_name
 from tests.fixtures.dovecot import DEFAULT_PASSWORD, DEFAULT_USER, DovecotServer
 from tests.integration.fetcher.conftest import fast_options, mail
 from tests.integration.fetcher.procs import REPO, fetcher_env
@@ -40,9 +42,9 @@ def test_gateway_cli_add_test_edit_list_remove(
     fetch_settings: Settings, dovecot: DovecotServer
 ) -> None:
     upgrade(fetch_settings.database_url)
-    db = Database(fetch_settings.database_url)
-    with db.transaction() as s:
-        dep_id = service.add_department(s, fetch_settings.topics, "Technical support").id
+    db = Database(fetch_settings.database_url, topics=fetch_settings.topics)
+    with db.unit_of_work() as uow:
+        dep_id = actions.departments.add_department(uow, "Technical support").id
     ca = str(dovecot.ca_path)
     for i in range(3):
         dovecot.save(DEFAULT_USER, mail(i))
@@ -76,7 +78,7 @@ def test_gateway_cli_add_test_edit_list_remove(
 
     # A fetcher poll publishes health; `list` shows it.
     with db.transaction() as s:
-        entry = service.gateway_entry(service.gateway_by_name(s, "support"))
+        entry = gateway_entry(gateway_by_name(s, "support"))
     assert entry.poll_interval_s == 30
     f = Fetcher(fetch_settings, ca_file=ca, options=fast_options())
     try:
@@ -113,9 +115,9 @@ def test_gateway_test_reports_refused_connection(
     fetch_settings: Settings, dovecot: DovecotServer, tmp_path: Path
 ) -> None:
     upgrade(fetch_settings.database_url)
-    db = Database(fetch_settings.database_url)
-    with db.transaction() as s:
-        dep_id = service.add_department(s, fetch_settings.topics, "Sales").id
+    db = Database(fetch_settings.database_url, topics=fetch_settings.topics)
+    with db.unit_of_work() as uow:
+        dep_id = actions.departments.add_department(uow, "Sales").id
     ca = str(dovecot.ca_path)
     port = str(dovecot.pop3s_port)
     dovecot.stop()

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from kernel.crypto import encrypt
 from services.fetcher.directory import read_gateways
-from services.ticket_store import service
+from services.ticket_store import actions
 from services.ticket_store.db import Database
 from services.ticket_store.models import MailOutcome, Ticket
 from tests.fixtures.dovecot import DEFAULT_PASSWORD, DEFAULT_USER, DovecotServer
@@ -29,13 +29,12 @@ def test_kill9_on_1000_mails_gives_one_ticket_per_mail(
         SUPPORTDESK_FETCHER_SESSION_TIMEOUT_MS="6000",
         SUPPORTDESK_FETCHER_HEARTBEAT_INTERVAL_MS="1000",
     )
-    db = Database(settings.database_url)
-    with db.transaction() as s:
-        dep = service.add_department(s, settings.topics, "Technical support")
-        service.add_client(s, settings.topics, "Client", ["client@example.org"])
-        gw = service.add_gateway(
-            s,
-            settings.topics,
+    db = Database(settings.database_url, topics=settings.topics)
+    with db.unit_of_work() as uow:
+        dep = actions.departments.add_department(uow, "Technical support")
+        actions.clients.add_client(uow, "Client", ["client@example.org"])
+        gw = actions.gateways.add_gateway(
+            uow,
             name="support",
             type="external",
             protocol="imap",

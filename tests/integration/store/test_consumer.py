@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from schemas import codec
 from schemas.events import DeadLetter, MailContent, OpenTicket
-from services.ticket_store import service
+from services.ticket_store import actions
 from services.ticket_store.db import Database
 from services.ticket_store.models import Message, Ticket
 from tests.fixtures.pipeline import Pipeline, wait_until
@@ -31,10 +31,10 @@ def _commands(n: int, client_id: int, dep_id: int) -> list[OpenTicket]:
 
 
 def _setup(pipeline: Pipeline) -> tuple[Database, int, int]:
-    db = Database(pipeline.settings.database_url)
-    with db.transaction() as s:
-        dep = service.add_department(s, pipeline.settings.topics, "Technical support")
-        client = service.add_client(s, pipeline.settings.topics, "Alice", ["alice@example.org"])
+    db = Database(pipeline.settings.database_url, topics=pipeline.settings.topics)
+    with db.unit_of_work() as uow:
+        dep = actions.departments.add_department(uow, "Technical support")
+        client = actions.clients.add_client(uow, "Alice", ["alice@example.org"])
         return db, dep.id, client.id
 
 

@@ -1,4 +1,4 @@
-"""The store's service layer on real SQLite and PostgreSQL, schema from the migrations."""
+"""The store's actions on real SQLite and PostgreSQL, schema from the migrations."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from kernel.config import Topics
 from schemas import codec
 from schemas.events import AddMessage, Decision, MailContent, OpenTicket, Outcome
 from schemas.events import IncomingEmail as IncomingEmailEvent
-from services.ticket_store import service
+from services.ticket_store import actions
 from services.ticket_store.db import Database, upgrade
+from services.ticket_store.domain.errors import Conflict, NotFound
+from services.ticket_store.domain.incidents import incident_balance
 from services.ticket_store.models import IncomingEmail, MailOutcome, Message, OutboxEvent, Ticket
 
 T = Topics()
@@ -25,9 +27,11 @@ def db(database_url: str):
 
 
 def _setup(db: Database) -> tuple[int, int]:
-    with db.transaction() as s:
-        dep = service.add_department(s, T, "Technical support", show_in_support_center=True)
-        client = service.add_client(s, T, "Alice", ["Alice@Example.org"])
+    with db.unit_of_work() as uow:
+        dep = actions.departments.add_department(
+            uow, "Technical support", show_in_support_center=True
+        )
+        client = actions.clients.add_client(uow, "Alice", ["Alice@Example.org"])
         return dep.id, client.id
 
 
@@ -66,8 +70,8 @@ def test_open_ticket_is_idempotent_on_the_email_id(db: Database) -> None:
     dep, client = _setup(db)
     cmd = _open("email-1", client, dep)
     for _ in range(3):
-        with db.transaction() as s:
-            service.open_ticket_from_mail(s, T, cmd)
+        with db.unit_of_work() as uow:
+            actions.mail_commands.open_ticket_from_mail(uow, cmd)
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Ticket)) == 1
         assert s.scalar(select(func.count()).select_from(Message)) == 1
@@ -78,8 +82,8 @@ def test_open_ticket_is_idempotent_on_the_email_id(db: Database) -> None:
 
 def test_add_message_threads_into_the_ticket_once(db: Database) -> None:
     dep, client = _setup(db)
-    with db.transaction() as s:
-        service.open_ticket_from_mail(s, T, _open("email-1", client, dep))
+    with db.unit_of_work() as uow:
+        actions.mail_commands.open_ticket_from_mail(uow, _open("email-1", client, dep))
     reply = AddMessage(
         email_id="email-2",
         gateway_id="gw",
@@ -88,8 +92,8 @@ def test_add_message_threads_into_the_ticket_once(db: Database) -> None:
         content=MailContent(from_address="alice@example.org", text="more"),
     )
     for _ in range(2):
-        with db.transaction() as s:
-            service.add_message_from_mail(s, T, reply)
+        with db.unit_of_work() as uow:
+            actions.mail_commands.add_message_from_mail(uow, reply)
     with db.transaction() as s:
         ticket = s.scalar(select(Ticket))
         assert [m.text for m in ticket.messages] == ["help", "more"]
@@ -104,8 +108,8 @@ def test_add_message_to_an_unknown_ticket_is_refused(db: Database) -> None:
         client_id=client,
         content=MailContent(from_address="alice@example.org", text="x"),
     )
-    with pytest.raises(service.NotFound), db.transaction() as s:
-        service.add_message_from_mail(s, T, reply)
+    with pytest.raises(NotFound), db.unit_of_work() as uow:
+        actions.mail_commands.add_message_from_mail(uow, reply)
 
 
 def test_incoming_and_outcomes_are_recorded_once(db: Database) -> None:
@@ -118,9 +122,9 @@ def test_incoming_and_outcomes_are_recorded_once(db: Database) -> None:
     )
     outcome = Outcome(email_id="e9", gateway_id="gw", decision=Decision.INCOMING, rule="client")
     for _ in range(2):
-        with db.transaction() as s:
-            service.record_incoming(s, incoming)
-            service.record_outcome(s, outcome)
+        with db.unit_of_work() as uow:
+            actions.mail_commands.record_incoming(uow, incoming)
+            actions.mail_commands.record_outcome(uow, outcome)
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(IncomingEmail)) == 1
         assert s.scalar(select(MailOutcome.decision)) == "incoming"
@@ -128,12 +132,12 @@ def test_incoming_and_outcomes_are_recorded_once(db: Database) -> None:
 
 def test_client_emails_are_normalised_unique_and_published(db: Database) -> None:
     _setup(db)
-    with pytest.raises(service.Conflict), db.transaction() as s:
-        service.add_client(s, T, "Mallory", ["ALICE@example.org"])
-    with db.transaction() as s:
-        rows = s.scalars(select(OutboxEvent).where(OutboxEvent.topic == T.clients)).all()
+    with pytest.raises(Conflict), db.unit_of_work() as uow:
+        actions.clients.add_client(uow, "Mallory", ["ALICE@example.org"])
+    with db.unit_of_work() as uow:
+        rows = uow.session.scalars(select(OutboxEvent).where(OutboxEvent.topic == T.clients)).all()
         assert [r.key for r in rows] == ["alice@example.org"]
-        service.remove_client_email(s, T, "alice@EXAMPLE.org")
+        actions.clients.remove_client_email(uow, "alice@EXAMPLE.org")
     with db.transaction() as s:
         last = s.scalars(select(OutboxEvent).order_by(OutboxEvent.id.desc())).first()
         assert last.topic == T.clients and last.value is None  # tombstone
@@ -142,8 +146,8 @@ def test_client_emails_are_normalised_unique_and_published(db: Database) -> None
 def test_incident_grants_are_idempotent_per_grant_id(db: Database) -> None:
     _, client = _setup(db)
     for _ in range(2):
-        with db.transaction() as s:
-            service.grant_incidents(s, T, client, 5, grant_id="g-1")
+        with db.unit_of_work() as uow:
+            actions.clients.grant_incidents(uow, client, 5, grant_id="g-1")
     with db.transaction() as s:
         rows = s.scalars(select(OutboxEvent).where(OutboxEvent.topic == T.incidents)).all()
         assert len(rows) == 1
@@ -154,17 +158,17 @@ def test_external_grants_join_the_ledger_once_and_echoes_change_nothing(db: Data
     from services.ticket_store.models import IncidentGrant
 
     _, client = _setup(db)
-    with db.transaction() as s:
-        service.grant_incidents(s, T, client, 2, grant_id="own-1")
+    with db.unit_of_work() as uow:
+        actions.clients.grant_incidents(uow, client, 2, grant_id="own-1")
     external = IncidentsGranted(grant_id="billing-77", client_id=client, amount=5)
     echo = IncidentsGranted(grant_id="own-1", client_id=client, amount=2)
     web_charge = IncidentsGranted(grant_id="web-ticket:ABCDEFGHIJ", client_id=client, amount=-1)
     stranger = IncidentsGranted(grant_id="billing-78", client_id=client + 999, amount=5)
     for _ in range(2):
-        with db.transaction() as s:
+        with db.unit_of_work() as uow:
             for grant in (external, echo, web_charge, stranger):
-                service.record_external_grant(s, grant)
+                actions.mail_commands.record_external_grant(uow, grant)
     with db.transaction() as s:
         rows = sorted((g.grant_id, g.amount) for g in s.scalars(select(IncidentGrant)))
         assert rows == [("billing-77", 5), ("own-1", 2)]
-        assert service.incident_balance(s, client) == 7
+        assert incident_balance(s, client) == 7

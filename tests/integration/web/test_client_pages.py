@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from services.ticket_store import service
+from services.ticket_store import actions
+from services.ticket_store.domain.incidents import incident_balance
 from services.ticket_store.models import Ticket
 from tests.integration.web.conftest import World, csrf_of, log_in, messages
 
@@ -90,8 +91,8 @@ def test_no_incidents_left_shows_the_departments_notice(world: World) -> None:
 
 
 def test_paid_department_warns_and_uses_an_incident(world: World) -> None:
-    with world.db.transaction() as s:
-        service.grant_incidents(s, world.settings.topics, world.ids["alice"], 2, reason="test")
+    with world.db.unit_of_work() as uow:
+        actions.clients.grant_incidents(uow, world.ids["alice"], 2, reason="test")
     alice = log_in(world, "alice")
     page = alice.get(f"/support/new?department_id={world.sales}")
     assert "paid per incident" in page.text and 'class="balance">2<' in page.text
@@ -107,7 +108,7 @@ def test_paid_department_warns_and_uses_an_incident(world: World) -> None:
     assert r.status_code == 303
     assert 'class="balance">1<' in alice.get("/support").text
     with world.db.transaction() as s:
-        assert service.incident_balance(s, world.ids["alice"]) == 1
+        assert incident_balance(s, world.ids["alice"]) == 1
     # A department not shown in the Support center takes no tickets.
     hidden = alice.post(
         "/support/tickets",

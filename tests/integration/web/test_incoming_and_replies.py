@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from schemas.events import IncomingEmail as IncomingEmailEvent
 from schemas.events import MailContent
-from services.ticket_store import service
+from services.ticket_store import actions
 from services.ticket_store.models import ClientEmail, IncomingEmail, PredefinedReply, Ticket
 from tests.integration.web.conftest import World, csrf_of, log_in, messages
 
@@ -32,10 +32,10 @@ def _incoming(
             html='<p onclick="x()">Do you sell <b>domains</b>?</p><script>alert(1)</script>',
         ),
     )
-    with world.db.transaction() as s:
-        row = service.record_incoming(s, event)
+    with world.db.unit_of_work() as uow:
+        row = actions.mail_commands.record_incoming(uow, event)
         assert row is not None
-        s.flush()
+        uow.session.flush()
         return row.id
 
 
@@ -126,13 +126,13 @@ def test_attach_to_a_client_and_discard(world: World) -> None:
 
 def test_replies_page_scopes_and_only_administrators_add(world: World) -> None:
     john, ann = log_in(world, "john"), log_in(world, "ann")
-    with world.db.transaction() as s:
-        service.add_predefined_reply(s, "Hello all", "Hi")
-        service.add_predefined_reply(
-            s, "Refund", "Refunded", scope="department", department_id=world.sales
+    with world.db.unit_of_work() as uow:
+        actions.predefined_replies.add_predefined_reply(uow, "Hello all", "Hi")
+        actions.predefined_replies.add_predefined_reply(
+            uow, "Refund", "Refunded", scope="department", department_id=world.sales
         )
-        service.add_predefined_reply(
-            s, "Gary's own", "Best", scope="staff", staff_id=world.ids["gary"]
+        actions.predefined_replies.add_predefined_reply(
+            uow, "Gary's own", "Best", scope="staff", staff_id=world.ids["gary"]
         )
     page = john.get("/replies")
     assert page.status_code == 200 and "Hello all" in page.text

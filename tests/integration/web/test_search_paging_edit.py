@@ -7,7 +7,7 @@ import re
 
 from schemas.events import IncomingEmail as IncomingEmailEvent
 from schemas.events import MailContent
-from services.ticket_store import service
+from services.ticket_store import actions
 from services.ticket_store.models import PredefinedReply
 from tests.integration.web.conftest import World, csrf_of, log_in, mail_ticket
 
@@ -33,9 +33,9 @@ def _link(page: str, rel: str) -> str | None:
 
 
 def test_an_administrator_edits_a_reply_and_the_scope_decides_who_sees_it(world: World) -> None:
-    with world.db.transaction() as s:
-        reply_id = service.add_predefined_reply(
-            s, "Reboot", "Old text", scope="staff", staff_id=world.ids["gary"]
+    with world.db.unit_of_work() as uow:
+        reply_id = actions.predefined_replies.add_predefined_reply(
+            uow, "Reboot", "Old text", scope="staff", staff_id=world.ids["gary"]
         ).id
     john, ann = log_in(world, "john"), log_in(world, "ann")
     ticket_page = f"/tickets/{world.alice_ticket}"
@@ -107,8 +107,8 @@ def test_an_administrator_edits_a_reply_and_the_scope_decides_who_sees_it(world:
 
 
 def test_a_non_administrator_may_not_edit_a_reply(world: World) -> None:
-    with world.db.transaction() as s:
-        reply_id = service.add_predefined_reply(s, "Hello all", "Hi").id
+    with world.db.unit_of_work() as uow:
+        reply_id = actions.predefined_replies.add_predefined_reply(uow, "Hello all", "Hi").id
     john = log_in(world, "john")
     listing = john.get("/replies").text
     assert "Hello all" in listing and f"/replies/{reply_id}/edit" not in listing
@@ -198,10 +198,10 @@ def test_tickets_are_paged_by_fifty_and_the_links_keep_the_filters(world: World)
 
 
 def test_incoming_emails_are_paged_by_fifty(world: World) -> None:
-    with world.db.transaction() as s:
+    with world.db.unit_of_work() as uow:
         for i in range(1, 56):
-            service.record_incoming(
-                s,
+            actions.mail_commands.record_incoming(
+                uow,
                 IncomingEmailEvent(
                     email_id=f"in-bulk-{i}",
                     gateway_id="gw",

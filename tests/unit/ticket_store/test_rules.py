@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from services.ticket_store.api.attachments import safe_content_type
 from services.ticket_store.auth import hash_password, token_hash, verify_password
+from services.ticket_store.domain.replies import fill_placeholders
+from services.ticket_store.domain.status import TRANSITIONS
 from services.ticket_store.models import TicketStatus
-from services.ticket_store.service import TRANSITIONS, fill_placeholders
 
 
 def test_known_placeholders_are_filled_unknown_left_alone() -> None:
@@ -79,6 +80,6 @@ def test_token_hash_is_sha256_hex() -> None:
     ],
 )
 def test_reply_headers_get_message_ids_in_angle_brackets(stored: str, header: str) -> None:
-    from services.ticket_store.service import _msg_id
+    from services.ticket_store.domain.mail_headers import msg_id
 
-    assert _msg_id(stored) == header
+    assert msg_id(stored) == header
