@@ -98,6 +98,7 @@ router = Router(
     settings.ticket_key.get_secret_value().encode(),
     blobs,
     notice_window_s=settings.notice_window_s,
+    limits=settings.mail_limits,
 )
 
 

@@ -128,9 +128,10 @@ def unstructured(msg: Message, name: str, limits: MailLimits) -> str:
     if len(raw) > REGISTRY_MAX:
         return _check_size(name, decode_words(raw).strip(), limits)
     try:
-        return clean_text(str(_DECODED.header_fetch_parse(name, raw)))
+        text = clean_text(str(_DECODED.header_fetch_parse(name, raw)))
     except Exception:  # noqa: BLE001 - keep the raw text rather than lose the header
-        return unfold(raw)
+        text = unfold(raw)
+    return _check_size(name, text, limits)
 
 
 def _count_addresses(name: str, raws: list[str], limits: MailLimits) -> None:

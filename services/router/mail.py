@@ -204,7 +204,7 @@ RETURNED_TYPES = (
 )
 
 
-def _walk(mail: ParsedMail, part: Message, limits: MailLimits, depth: int = 0) -> None:
+def _walk(mail: ParsedMail, part: Message, limits: MailLimits, texts: list[str]) -> None:
     """Collect text, HTML, attachments and report parts; message/* parts are not descended.
 
     The parser already refused trees deeper than the limit, so every level is reached.
@@ -237,7 +237,7 @@ def _walk(mail: ParsedMail, part: Message, limits: MailLimits, depth: int = 0) -
         subs = part.get_payload()
         for sub in subs if isinstance(subs, list) else ():
             if isinstance(sub, Message):
-                _walk(mail, sub, limits, depth + 1)
+                _walk(mail, sub, limits, texts)
         return
     disposition = (part.get_content_disposition() or "").lower()
     filename = _filename(part)
@@ -249,8 +249,7 @@ def _walk(mail: ParsedMail, part: Message, limits: MailLimits, depth: int = 0) -
         if not mail.html:
             mail.html = _decode_text(part)
     else:
-        text = _decode_text(part)
-        mail.text = f"{mail.text}\n{text}" if mail.text else text
+        texts.append(_decode_text(part))  # joined once at the end: += would be quadratic
 
 
 def _sender(mail: ParsedMail, limits: MailLimits) -> None:
@@ -292,11 +291,15 @@ def parse(data: bytes, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
     if mail.has_header("Return-Path"):
         rp = mail.header("Return-Path").strip()
         mail.return_path = normalise_address(rp) if rp.strip("<> ") else ""
+    texts: list[str] = []
     try:
-        _walk(mail, msg, limits)
+        _walk(mail, msg, limits, texts)
+        broken = False
     except MalformedMail:
         raise
     except Exception:  # noqa: BLE001 - a broken MIME tree: keep what we have, fall back to raw text
-        if not mail.text and not mail.html and not mail.attachments:
-            mail.text = safe_text(_payload_bytes(msg).decode("utf-8", "replace"))
+        broken = True
+    mail.text = "\n".join(texts)
+    if broken and not mail.text and not mail.html and not mail.attachments:
+        mail.text = safe_text(_payload_bytes(msg).decode("utf-8", "replace"))
     return mail
