@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -182,6 +183,116 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+@dataclass
+class RouterRun:
+    """One router worker's pass over a prefilled mail.raw."""
+
+    outcomes: dict[str, str]  # email id -> decision
+    span_s: float  # first -> last outcome, broker timestamps (worker start-up excluded)
+    wall_s: float  # from process start to the last outcome read
+    cpu_s: float  # router CPU seconds between the first and the last outcome
+
+    @property
+    def rate(self) -> float:
+        return (len(self.outcomes) - 1) / max(self.span_s, 1e-6)
+
+    def decisions(self) -> str:
+        counts: dict[str, int] = {}
+        for d in self.outcomes.values():
+            counts[d] = counts.get(d, 0) + 1
+        return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+
+def create_router_topics(bootstrap: str, app_id: str, partitions: int) -> None:
+    """The router's internal topics (ledger, table changelogs), made before it starts.
+
+    Works around a start-up race: faust 0.15.3 creates them itself, but on a
+    busy broker the consumer subscribes before their metadata arrives, logs
+    "Ignoring missing topic" and never reads the ledger (no ticket ever opens).
+    """
+    compact = {"cleanup.policy": "compact"}
+    new = [NewTopic(f"{app_id}-ledger", partitions, 1)] + [
+        NewTopic(f"{app_id}-{table}-changelog", partitions, 1, topic_configs=compact)
+        for table in ("balances", "grants", "charges", "notices")
+    ]
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics(new)
+        admin.wait_for_topics([t.name for t in new], timeout_ms=30_000)
+    finally:
+        admin.close()
+
+
+def run_router(
+    bootstrap: str,
+    topics: dict[str, str],
+    ids: set[str],
+    blob_dir: Path,
+    work: Path,
+    *,
+    partitions: int = 4,
+    timeout: float = 900.0,
+    profile: str | None = None,
+    app_id: str | None = None,
+) -> RouterRun:
+    """Run one router worker (a subprocess) until every email in `ids` has its outcome.
+
+    `topics` maps Topics field names to topic names (mail.raw prefilled, the
+    directory topics filled, the output topics fresh); the router gets a fresh
+    app id, so it starts with empty tables. Returns what it managed within `timeout`.
+    """
+    run_id = uuid.uuid4().hex[:8]
+    app_id = app_id or f"bench-router-{run_id}"
+    create_router_topics(bootstrap, app_id, partitions)
+    env = dict(os.environ)
+    env.update({f"SUPPORTDESK_TOPICS__{f.upper()}": t for f, t in topics.items()})
+    env.update({
+        "SUPPORTDESK_KAFKA_BOOTSTRAP": bootstrap,
+        "SUPPORTDESK_ROUTER_APP_ID": app_id,
+        "SUPPORTDESK_TOPIC_PARTITIONS": str(partitions),
+        "SUPPORTDESK_BLOB_DIR": str(blob_dir),
+        "PYTHONPATH": str(ROOT),
+    })  # fmt: skip
+    log = open(work / f"router-{run_id}.log", "wb")  # noqa: SIM115
+    t_start = time.time()
+    proc = subprocess.Popen(
+        [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []),
+         "-m", "services.router"], cwd=ROOT, env=env, stdout=log,
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    consumer = KafkaConsumer(
+        topics["outcomes"], bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+        enable_auto_commit=False, group_id=None, consumer_timeout_ms=1000,
+    )  # fmt: skip
+    seen: dict[str, str] = {}
+    first_ts = last_ts = None
+    cpu_first = cpu_last = 0.0
+    deadline = time.time() + timeout
+    try:
+        while len(seen) < len(ids) and time.time() < deadline:
+            for rec in consumer:
+                ts = rec.timestamp / 1000
+                if first_ts is None:
+                    cpu_first = cpu_seconds(proc.pid)
+                first_ts = ts if first_ts is None else min(first_ts, ts)
+                last_ts = ts if last_ts is None else max(last_ts, ts)
+                seen[rec.key.decode()] = json.loads(rec.value)["decision"]
+            if len(seen) >= len(ids):
+                cpu_last = cpu_seconds(proc.pid)
+            if proc.poll() is not None:
+                raise SystemExit(f"router exited with {proc.returncode}; log: {log.name}")
+    finally:
+        consumer.close()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    span = (last_ts - first_ts) if first_ts is not None and last_ts is not None else 0.0
+    return RouterRun(seen, span, time.time() - t_start, max(cpu_last - cpu_first, 0.0))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mails", type=int, default=10_000)
@@ -250,75 +361,29 @@ def main() -> int:
     producer.close()
     print(f"mail.raw prefilled; starting the router ({args.partitions} partitions) ...", flush=True)
 
-    env = dict(os.environ)
-    env.update({f"SUPPORTDESK_TOPICS__{f.upper()}": t for f, t in topics.items()})
-    env.update({
-        "SUPPORTDESK_KAFKA_BOOTSTRAP": bootstrap,
-        "SUPPORTDESK_ROUTER_APP_ID": f"bench-router-{run_id}",
-        "SUPPORTDESK_TOPIC_PARTITIONS": str(args.partitions),
-        "SUPPORTDESK_BLOB_DIR": str(blobs.root),
-        "PYTHONPATH": str(ROOT),
-    })  # fmt: skip
-    log = open(work / "router.log", "wb")  # noqa: SIM115
-    t_start = time.time()
-    proc = subprocess.Popen(
-        [sys.executable, *(["-m", "cProfile", "-o", args.profile] if args.profile else []),
-         "-m", "services.router"], cwd=ROOT, env=env, stdout=log,
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    consumer = KafkaConsumer(
-        topics["outcomes"], bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-        enable_auto_commit=False, group_id=None, consumer_timeout_ms=1000,
-    )  # fmt: skip
-    seen: dict[str, str] = {}
-    first_ts = last_ts = None
-    cpu_first = cpu_last = 0.0
-    deadline = time.time() + args.timeout
     try:
-        while len(seen) < len(ids) and time.time() < deadline:
-            for rec in consumer:
-                ts = rec.timestamp / 1000
-                if first_ts is None:
-                    cpu_first = cpu_seconds(proc.pid)
-                first_ts = ts if first_ts is None else min(first_ts, ts)
-                last_ts = ts if last_ts is None else max(last_ts, ts)
-                seen[rec.key.decode()] = json.loads(rec.value)["decision"]
-            if len(seen) >= len(ids):
-                cpu_last = cpu_seconds(proc.pid)
-            if proc.poll() is not None:
-                raise SystemExit(
-                    f"router exited with {proc.returncode}; log: {work / 'router.log'}"
-                )
+        run = run_router(
+            bootstrap, topics, ids, blobs.root, work,
+            partitions=args.partitions, timeout=args.timeout, profile=args.profile,
+        )  # fmt: skip
     finally:
-        consumer.close()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
         if broker is not None:
             broker.stop()
-    t_end = time.time()
     # Measured again after the router, same mails: the machine's speed drifts
     # (shared, noisy), so the ratio is taken against the mean of both.
     stdlib_after, stdlib_cpu_after = parse_rate([m[3] for m in mails])
-    if len(seen) < len(ids) or first_ts is None or last_ts is None:
-        print(f"only {len(seen)}/{len(ids)} outcomes within {args.timeout}s", flush=True)
+    if len(run.outcomes) < len(ids):
+        print(f"only {len(run.outcomes)}/{len(ids)} outcomes within {args.timeout}s", flush=True)
         return 1
-    span = max(last_ts - first_ts, 1e-6)
-    router_rate = (len(ids) - 1) / span
-    counts: dict[str, int] = {}
-    for d in seen.values():
-        counts[d] = counts.get(d, 0) + 1
-    print(f"outcomes: {len(seen)} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})")
-    print(f"router:        {router_rate:8.0f} mails/s  (first->last outcome {span:.1f}s; "
-          f"wall incl. worker start {t_end - t_start:.1f}s)")  # fmt: skip
+    print(f"outcomes: {len(run.outcomes)} ({run.decisions()})")
+    print(f"router:        {run.rate:8.0f} mails/s  (first->last outcome {run.span_s:.1f}s; "
+          f"wall incl. worker start {run.wall_s:.1f}s)")  # fmt: skip
     parse_mean = (stdlib + stdlib_after) / 2
     print(f"stdlib parse:  {parse_mean:8.0f} mails/s  (BytesParser(policy=default), same mails; "
           f"{stdlib:.0f} before the router ran, {stdlib_after:.0f} after)")  # fmt: skip
-    print(f"ratio router/parse: {router_rate / parse_mean:.2f}")
-    if cpu_last > cpu_first:
-        router_cpu = (len(ids) - 1) / (cpu_last - cpu_first)
+    print(f"ratio router/parse: {run.rate / parse_mean:.2f}")
+    if run.cpu_s > 0:
+        router_cpu = (len(ids) - 1) / run.cpu_s
         parse_cpu = (stdlib_cpu + stdlib_cpu_after) / 2
         print(f"per CPU second (load-independent): router {router_cpu:.0f} mails/s, "
               f"stdlib parse policy=default {parse_cpu:.0f}, compat32 {compat_cpu:.0f}; "

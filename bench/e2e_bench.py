@@ -1,0 +1,409 @@
+"""End to end: one Dovecot mailbox of 5,000 mails -> ticket rows, on PostgreSQL and on SQLite.
+
+Real `supportdesk fetcher`, `router` and `store` processes on a real broker.
+The clock starts when the gateway goes live (the gateway row is committed;
+every process is already up and idle, the mailbox full) and stops when the
+bench sees the last ticket row. In the same run, on the same RawEmails, it
+measures the router alone (bench.router_bench.run_router on that run's
+mail.raw, nothing else running) and a bulk imapclient fetch of the mailbox,
+and prints the ratio end-to-end / router-alone per database (goal: >= 0.8).
+
+    .venv/bin/python -m bench e2e_bench
+
+Knobs: BENCH_MAILS (5000), BENCH_MAIL_SIZE (9000 bytes), BENCH_DATABASES
+("postgresql,sqlite"), BENCH_TIMEOUT (900 s per stage), BENCH_POSTGRES_URL (an
+existing server whose role may CREATE DATABASE; default: a throwaway cluster),
+SUPPORTDESK_KAFKA_BOOTSTRAP (an existing broker; default: a throwaway one).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cryptography.fernet import Fernet
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
+from sqlalchemy import func, select
+
+from bench.fetcher_bench import bulk_fetch
+from bench.router_bench import RouterRun, create_router_topics, run_router
+from devtools.dovecot import DovecotServer
+from devtools.mail import mail, unique_topics
+from devtools.pipeline import Pipeline, settings_env
+from kernel.config import Settings, Topics
+from kernel.topics import ensure_topics
+from services.ticket_store.db import Database, upgrade
+from services.ticket_store.models import Gateway, MailOutcome, OutboxEvent, Ticket
+
+if TYPE_CHECKING:
+    from devtools.postgres import PostgresCluster
+
+MAILS = int(os.environ.get("BENCH_MAILS", "5000"))
+MAIL_SIZE = int(os.environ.get("BENCH_MAIL_SIZE", "9000"))
+DATABASES = [d for d in os.environ.get("BENCH_DATABASES", "postgresql,sqlite").split(",") if d]
+TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "900"))
+GOAL = 0.8
+CLIENT = "client@example.org"
+GATEWAY_ADDRESS = "support@company.net"
+PASSWORD = "secret"
+# Router outputs: fresh topics for the router-alone pass, so it re-decides every mail.
+ROUTER_OUTPUTS = ("outcomes", "ticket_commands", "incoming", "outbound", "ticket_events", "dead")
+
+
+class BenchFailure(RuntimeError):
+    """The pipeline did not turn every mail into exactly one ticket."""
+
+
+@dataclass
+class E2EResult:
+    database: str
+    mails: int
+    seconds: float  # gateway live -> last ticket row seen
+    tickets: int
+    outcomes: int
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds in that window
+    router: RouterRun | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.mails / self.seconds
+
+    @property
+    def ratio(self) -> float | None:
+        return self.rate / self.router.rate if self.router else None
+
+
+# ------------------------------------------------------------------ processes
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process, its live descendants and its reaped children (/proc)."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # fields[1] is ppid; 11-14 are utime, stime, cutime, cstime (in ticks)
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        times[int(entry.name)] = sum(int(f) for f in fields[11:15]) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += times.get(p, 0.0)
+        todo.extend(children.get(p, ()))
+    return total
+
+
+def group_stable(bootstrap: str, group_id: str) -> bool:
+    """A consumer group with members and a settled assignment."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        info = admin.describe_groups([group_id]).get(group_id) or {}
+    except KafkaError:  # no coordinator yet for a group nobody joined: not ready
+        return False
+    finally:
+        admin.close()
+    state = info.get("group_state") or info.get("state")
+    return state == "Stable" and bool(info.get("members"))
+
+
+def wait_for(
+    predicate: Callable[[], object],
+    timeout: float,
+    what: str,
+    pipe: Pipeline | None = None,
+    step: float = 0.2,
+) -> None:
+    """Poll `predicate`; a service that dies meanwhile fails the wait at once, with its log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if pipe is not None:
+            for name, proc in pipe.procs.items():
+                if proc.poll() is not None:
+                    raise BenchFailure(f"{name} exited ({proc.returncode}):\n{pipe.log(name)}")
+        time.sleep(step)
+    raise BenchFailure(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def _cli(pipe: Pipeline, *args: str) -> str:
+    res = pipe.run(*args)
+    out = res.stdout.decode() + res.stderr.decode()
+    if res.returncode != 0:
+        raise BenchFailure(f"supportdesk {' '.join(args)} failed: {out}")
+    return out
+
+
+def decisions(db: Database) -> dict[str, int]:
+    """Outcomes recorded so far, by decision."""
+    with db.transaction() as s:
+        rows = s.execute(select(MailOutcome.decision, func.count()).group_by(MailOutcome.decision))
+        return {d: n for d, n in rows}
+
+
+def _utc(moment: datetime) -> float:
+    """SQLite gives naive datetimes (stored in UTC)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+# ------------------------------------------------------------------ one run
+
+
+def fill_mailbox(dovecot: DovecotServer, user: str, n: int, size: int = MAIL_SIZE) -> int:
+    """`n` mails of about `size` bytes from the one known client, to the gateway address."""
+    dovecot.add_user(user, PASSWORD)
+    tag = f"{user.split('@')[0]}-"
+    mails = (mail(i, to=GATEWAY_ADDRESS, size=size, tag=tag, sender=CLIENT) for i in range(n))
+    return dovecot.deliver_many(user, mails)
+
+
+def run_e2e(
+    database_url: str,
+    *,
+    bootstrap: str,
+    dovecot: DovecotServer,
+    user: str,
+    mails: int,
+    work: Path,
+    timeout: float = TIMEOUT,
+    router_alone: bool = True,
+    others: dict[str, int] | None = None,
+    partitions: int = 4,
+) -> E2EResult:
+    """Mailbox `user` (already filled with `mails` mails) -> tickets in `database_url`.
+
+    `others` names processes whose CPU is reported too (broker, database server).
+    Raises BenchFailure unless exactly one ticket and one outcome per mail came out.
+    """
+    database = database_url.split(":", 1)[0].split("+", 1)[0]
+    run_id = uuid.uuid4().hex[:8]
+    work.mkdir(parents=True, exist_ok=True)
+    settings = Settings(
+        kafka_bootstrap=bootstrap,
+        database_url=database_url,
+        blob_dir=work / "blobs",
+        secret_key=Fernet.generate_key().decode(),
+        router_app_id=f"e2e-router-{run_id}",
+        store_group_id=f"e2e-store-{run_id}",
+        mailer_group_id=f"e2e-mailer-{run_id}",
+        mailer_ledger=work / "mailer.sqlite",
+        topic_partitions=partitions,
+        topics=unique_topics(f"e2e{run_id}"),
+        ca_file=str(dovecot.ca_path),
+    )
+    ensure_topics(bootstrap, settings)
+    create_router_topics(bootstrap, settings.router_app_id, partitions)
+    upgrade(database_url)
+    pipe = Pipeline(settings=settings, env=settings_env(settings), workdir=work)
+    db = Database(database_url)
+    try:
+        out = _cli(pipe, "department", "add", "Technical support")
+        dep = re.search(r"department (\d+)", out)
+        if dep is None:
+            raise BenchFailure(f"no department id in {out!r}")
+        _cli(pipe, "client", "add", "Client", "--email", CLIENT)
+        for name in ("store", "router", "fetcher"):
+            pipe.start(name)
+        groups = {
+            "store": settings.store_group_id,
+            "router": settings.router_app_id,
+            "fetcher": f"supportdesk-fetcher.{settings.topics.gateways}",
+        }
+        for name, group in groups.items():
+            wait_for(lambda g=group: group_stable(bootstrap, g), 120, f"the {name} group", pipe)
+
+        def relayed() -> bool:  # the client is on directory.clients
+            with db.transaction() as s:
+                pending = select(func.count()).where(OutboxEvent.published_at.is_(None))
+                return s.scalar(pending) == 0
+
+        wait_for(relayed, 60, "the outbox relay", pipe)
+        pids = {name: proc.pid for name, proc in pipe.procs.items()} | dict(others or {})
+        cpu0 = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
+
+        # The gateway goes live: the store relays it, the fetcher starts polling it.
+        pipe.env["SUPPORTDESK_GATEWAY_PASSWORD"] = PASSWORD
+        _cli(
+            pipe, "gateway", "add", "--name", "support", "--host", "127.0.0.1",
+            "--port", str(dovecot.imaps_port), "--security", "tls", "--username", user,
+            "--address", GATEWAY_ADDRESS, "--department-id", dep.group(1), "--interval", "300",
+        )  # fmt: skip
+        with db.transaction() as s:
+            t0 = _utc(s.scalar(select(Gateway.created_at).where(Gateway.name == "support")))
+
+        def count(model: type) -> int:
+            with db.transaction() as s:
+                return s.scalar(select(func.count()).select_from(model)) or 0
+
+        seen, last_progress = 0, time.monotonic()
+        deadline = time.monotonic() + timeout
+        while True:
+            n = count(Ticket)
+            now = time.time()
+            if n >= mails:
+                break
+            if n > seen:
+                seen, last_progress = n, time.monotonic()
+            if time.monotonic() - last_progress > 120 or time.monotonic() > deadline:
+                raise BenchFailure(
+                    f"{n}/{mails} tickets after {now - t0:.0f}s (no progress for "
+                    f"{time.monotonic() - last_progress:.0f}s); outcomes: {decisions(db)}; "
+                    f"logs in {work}; store log:\n{pipe.log('store')}"
+                )
+            pipe.assert_running()
+            time.sleep(0.1)
+        cpu = {name: tree_cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
+        seconds = now - t0
+        # Whatever was in flight has landed by now: nothing more may appear.
+        wait_for(lambda: count(MailOutcome) >= mails, 60, "an outcome per mail", pipe)
+        time.sleep(2)
+        tickets, outcomes = count(Ticket), count(MailOutcome)
+        with db.transaction() as s:
+            ids = set(s.scalars(select(MailOutcome.email_id)))
+            distinct = s.scalar(select(func.count(func.distinct(Ticket.source_email_id))))
+        if tickets != mails or outcomes != mails or distinct != mails:
+            raise BenchFailure(
+                f"{database}: {tickets} tickets ({distinct} distinct emails) and {outcomes} "
+                f"outcomes for {mails} mails"
+            )
+    finally:
+        for name in list(pipe.procs):
+            pipe.stop(name)
+        db.dispose()
+    result = E2EResult(database, mails, seconds, tickets, outcomes, cpu)
+    if router_alone:
+        fields = settings.topics.model_dump()
+        fields.update({f: f"e2e{run_id}r.{f}" for f in ROUTER_OUTPUTS})
+        ensure_topics(bootstrap, Settings(topics=Topics(**fields), topic_partitions=partitions))
+        result.router = run_router(
+            bootstrap, fields, ids, settings.blob_dir, work, partitions=partitions, timeout=timeout
+        )
+        if len(result.router.outcomes) != mails:
+            raise BenchFailure(f"router alone: {len(result.router.outcomes)}/{mails} outcomes")
+    return result
+
+
+# ------------------------------------------------------------------ the benchmark
+
+
+def _postgres() -> tuple[str, PostgresCluster | None]:
+    """The server to create the bench database in, and the cluster to stop afterwards."""
+    from devtools.postgres import PostgresCluster, wait_connectable
+
+    if os.environ.get("BENCH_POSTGRES_URL"):
+        return os.environ["BENCH_POSTGRES_URL"], None
+    cluster = PostgresCluster()
+    cluster.start()
+    wait_connectable(cluster.url)
+    return cluster.url, cluster
+
+
+def _postmaster_pid(cluster: PostgresCluster | None) -> int | None:
+    if cluster is None:
+        return None
+    return int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
+
+
+def _report(r: E2EResult) -> None:
+    tag = f"[{r.database}]"
+    print(
+        f"{tag} end-to-end: {r.tickets} tickets in {r.seconds:.1f}s = {r.rate:.0f} mails/s "
+        "(gateway live -> last ticket row)"
+    )
+    total = sum(r.cpu.values())
+    parts = ", ".join(f"{k} {v:.1f}" for k, v in r.cpu.items())
+    print(
+        f"{tag} CPU seconds in that window: {parts} (total {total:.1f} of "
+        f"{r.seconds * (os.cpu_count() or 1):.1f} available on {os.cpu_count()} cores)"
+    )
+    if r.router is not None:
+        print(
+            f"{tag} router alone, same mails: {r.router.rate:.0f} mails/s (first->last "
+            f"outcome {r.router.span_s:.1f}s, {r.router.cpu_s:.1f} CPU s; {r.router.decisions()})"
+        )
+        print(f"{tag} ratio end-to-end/router-alone: {r.ratio:.2f} (goal >= {GOAL})")
+
+
+def main() -> int:
+    from supportdesk.broker import LocalBroker, free_port
+
+    work = Path(tempfile.mkdtemp(prefix="e2e-bench-"))
+    broker: LocalBroker | None = None
+    cluster: PostgresCluster | None = None
+    pg_server: str | None = None
+    dovecot = DovecotServer()
+    results: list[E2EResult] = []
+    try:
+        bootstrap = os.environ.get("SUPPORTDESK_KAFKA_BOOTSTRAP", "")
+        if not bootstrap:
+            broker = LocalBroker(work / "kafka", port=free_port(), controller_port=free_port())
+            broker.start()
+            broker.wait_ready(120)
+            bootstrap = broker.bootstrap
+        dovecot.start()
+        print(
+            f"{MAILS} mails of ~{MAIL_SIZE / 1000:.0f} KB from one known client per database, "
+            f"one Dovecot mailbox (IMAPS) each; broker {bootstrap}; work dir {work}",
+            flush=True,
+        )
+        for database in DATABASES:
+            user = f"{database}@company.net"
+            fill_mailbox(dovecot, user, MAILS)
+            bulk_s, got = bulk_fetch(dovecot, user, PASSWORD, MAILS)
+            print(
+                f"[{database}] bulk imapclient fetch: {MAILS / bulk_s:.0f} mails/s "
+                f"({bulk_s:.2f}s, {got / 1e6:.0f} MB)",
+                flush=True,
+            )
+            others = {"broker": broker.pid} if broker is not None and broker.pid else {}
+            if database == "postgresql":
+                from devtools.postgres import create_database
+
+                if pg_server is None:
+                    pg_server, cluster = _postgres()
+                url = create_database(pg_server, "bench")
+                if (pid := _postmaster_pid(cluster)) is not None:
+                    others["postgres"] = pid
+            elif database == "sqlite":
+                url = f"sqlite:///{work / 'sqlite' / 'supportdesk.db'}"
+            else:
+                raise SystemExit(f"unknown database {database!r} in BENCH_DATABASES")
+            result = run_e2e(
+                url, bootstrap=bootstrap, dovecot=dovecot, user=user, mails=MAILS,
+                work=work / database, others=others,
+            )  # fmt: skip
+            results.append(result)
+            _report(result)
+    except BenchFailure as exc:
+        print(f"FAILED: {exc}")
+        return 1
+    finally:
+        dovecot.cleanup()
+        if cluster is not None:
+            cluster.stop()
+        if broker is not None:
+            broker.stop()
+    print("\ndatabase     end-to-end  router-alone  ratio")
+    for r in results:
+        router = r.router.rate if r.router else float("nan")
+        print(f"{r.database:<12} {r.rate:>8.0f}/s  {router:>10.0f}/s  {r.ratio or 0:5.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
