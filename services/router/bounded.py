@@ -4,10 +4,11 @@ The header block is measured on the raw bytes before any parsing; parts and
 nesting are counted while the stdlib's feed parser builds the tree (its message
 factory is our hook), so 100,000 parts or 1,000 levels stop at the limit instead
 of being built first. The header registry (policy.default) is exact but its cost
-grows quadratically with a header's length, so it only sees headers up to
-`REGISTRY_MAX` characters; longer ones take a linear path (our encoded-word
-decoder and `email.utils.getaddresses`). Over a limit -> `OverLimit`, which the
-parse rule turns into a `malformed` outcome and a dead letter naming the limit.
+grows quadratically with a header's length, so it only sees address headers up
+to `REGISTRY_MAX` characters; longer ones take a linear path (our encoded-word
+decoder and `email.utils.getaddresses`), as does the Subject always. Over a
+limit -> `OverLimit`, which the parse rule turns into a `malformed` outcome and
+a dead letter naming the limit.
 """
 
 from __future__ import annotations
@@ -123,15 +124,11 @@ def unstructured(msg: Message, name: str, limits: MailLimits) -> str:
     if not raws:
         return ""
     raw = raws[0]
-    if "=?" not in raw and raw.isascii():
-        return _check_size(name, unfold(raw), limits)  # nothing to decode: skip the registry
-    if len(raw) > REGISTRY_MAX:
-        return _check_size(name, decode_words(raw).strip(), limits)
-    try:
-        text = clean_text(str(_DECODED.header_fetch_parse(name, raw)))
-    except Exception:  # noqa: BLE001 - keep the raw text rather than lose the header
-        text = unfold(raw)
-    return _check_size(name, text, limits)
+    if "=?" not in raw:  # nothing to decode (raw 8-bit text is decoded by clean_text)
+        return _check_size(name, unfold(raw), limits)
+    # Our decoder, not the registry's: linear, and unknown or mislabelled charsets in
+    # encoded words get the same fallbacks as bodies instead of U+FFFD.
+    return _check_size(name, decode_words(raw).strip(), limits)
 
 
 def _count_addresses(name: str, raws: list[str], limits: MailLimits) -> None:
@@ -165,7 +162,9 @@ def addresses(msg: Message, name: str, limits: MailLimits) -> list[tuple[str, st
             return [(d, normalise_address(a)) for d, a in getaddresses(raws) if a]
     if total <= REGISTRY_MAX:
         try:
-            return _registry_addresses(name, raws)
+            found = _registry_addresses(name, raws)
+            if not any("\ufffd" in d for d, _ in found):  # else: a charset it could not read
+                return found
         except Exception:  # noqa: BLE001 - fall back to the tolerant legacy parser
             pass
     return [
