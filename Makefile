@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint system-deps venv jars schemas clean
+.PHONY: run test bench fuzz lint system-deps venv jars schemas clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -32,6 +32,12 @@ test: system-deps venv jars
 
 bench: system-deps venv jars
 	$(PY) -m bench
+
+# Fuzz the router (hypothesis, random seeds, under RLIMIT_AS) for FUZZ_MINUTES; failing
+# inputs land in tests/corpus/fuzz/, which make test replays. make test runs a fixed-seed pass.
+FUZZ_MINUTES ?= 10
+fuzz: venv
+	$(PY) -m tests.unit.router.fuzz --minutes $(FUZZ_MINUTES)
 
 lint: venv
 	$(VENV)/bin/ruff check .
