@@ -35,8 +35,10 @@ bench: system-deps venv jars
 
 # Fuzz the router (hypothesis, random seeds, under RLIMIT_AS) for FUZZ_MINUTES; failing
 # inputs land in tests/corpus/fuzz/, which make test replays. make test runs a fixed-seed pass.
+# First, every hostile mail of tests/unit/router/hostile.py within its budget (make test: most).
 FUZZ_MINUTES ?= 10
 fuzz: venv
+	ROUTER_HOSTILE_ALL=1 $(VENV)/bin/pytest -q tests/unit/router/test_budget.py
 	$(PY) -m tests.unit.router.fuzz --minutes $(FUZZ_MINUTES)
 
 lint: venv

@@ -146,7 +146,7 @@ def cmd_reply_remove(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from services.ticket_store.api import create_app
+    from services.ticket_store.http import create_app
 
     app = create_app(settings, secure_cookies=args.secure_cookies)
     print(f"API on http://{args.host}:{args.port}/api/v1 (OpenAPI at /docs)")

@@ -88,9 +88,10 @@ def parse_tree(data: bytes, limits: MailLimits) -> Message:
     factory = _Factory(limits)
     parser = FeedParser(_factory=factory, policy=policy.compat32)
     factory.parser = parser
-    text = data.decode("ascii", "surrogateescape")
-    for start in range(0, len(text), FEED_CHUNK):
-        parser.feed(text[start : start + FEED_CHUNK])
+    # Decoded chunk by chunk (one byte is one character here): no whole-mail copy as
+    # text, which for 8-bit mail (surrogate escapes) would be twice the mail's size.
+    for start in range(0, len(data), FEED_CHUNK):
+        parser.feed(data[start : start + FEED_CHUNK].decode("ascii", "surrogateescape"))
     msg = parser.close()
     if header_bytes(msg) > limits.header_block_bytes:
         raise OverLimit("header block", "header_block_bytes", limits.header_block_bytes)

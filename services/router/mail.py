@@ -46,6 +46,8 @@ DEFAULT_LIMITS = MailLimits()
 # A mail body beyond this many UTF-8 bytes is cut in the command (the full part
 # is kept as an attachment in the blob store) so events stay far below 1 MB.
 MAX_BODY_BYTES = 200_000
+# How much of an HTML body is reduced to text (to test it for content, to search it).
+HTML_SCAN = 1_000_000
 # How much of a returned message or report part the automatic rule reads.
 REPORT_HEAD = 65536
 
@@ -124,9 +126,12 @@ class ParsedMail:
 
 
 def html_to_text(html: str) -> str:
+    """Visible text of (the first HTML_SCAN characters of) an HTML body."""
     if not html:
         return ""
-    stripped = nh3.clean(html, tags=set(), strip_comments=True)
+    # nh3 needs several times its input in memory, and a Rust allocation failure
+    # aborts the process: a 50 MB HTML body must not reach it whole.
+    stripped = nh3.clean(html[:HTML_SCAN], tags=set(), strip_comments=True)
     return safe_text(html_lib.unescape(stripped))  # &#0; and &#x1; unescape to controls
 
 
@@ -210,7 +215,7 @@ def _walk(mail: ParsedMail, part: Message, limits: MailLimits, texts: list[str])
     The parser already refused trees deeper than the limit, so every level is reached.
     """
     check_part_headers(part, limits)
-    ctype = part.get_content_type()
+    ctype = safe_text(part.get_content_type())
     if ctype in ("message/delivery-status", "message/global-delivery-status"):
         mail.has_dsn_part = True
         head = _payload_bytes(part)[:REPORT_HEAD].decode("utf-8", "replace")

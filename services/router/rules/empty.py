@@ -7,7 +7,7 @@ subject does not count as content.
 from __future__ import annotations
 
 from schemas.events import Decision
-from services.router.mail import ParsedMail, html_to_text, is_blank
+from services.router.mail import HTML_SCAN, ParsedMail, html_to_text, is_blank
 from services.router.rules.base import Context, Verdict
 
 NAME = "empty"
@@ -16,6 +16,8 @@ NAME = "empty"
 def check(mail: ParsedMail, ctx: Context) -> Verdict | None:
     if mail.attachments:
         return None
-    if not is_blank(mail.text) or not is_blank(html_to_text(mail.html)):
+    if not is_blank(mail.text) or len(mail.html) > HTML_SCAN:  # a huge HTML body is content
+        return None
+    if not is_blank(html_to_text(mail.html)):
         return None
     return Verdict(Decision.IGNORED_EMPTY, NAME, "no text and no attachments")

@@ -118,3 +118,16 @@ def test_quadratic_regexes_are_gone() -> None:
     assert time.process_time() - start < 1.0
     assert outs[-1].event.decision.value == "incoming"
     assert "From has no usable address" in outs[-1].event.reason
+
+
+def test_huge_html_is_content_and_not_reduced_whole() -> None:
+    """nh3 would need several times a 50 MB body; past HTML_SCAN the body counts as content."""
+    from services.router.mail import HTML_SCAN
+
+    html = "<div></div>" * (HTML_SCAN // 10) + "<p>the text</p>"
+    data = build(
+        "From: alice@example.com\nTo: support@company.net\nSubject: x\n"
+        "Content-Type: text/html; charset=utf-8",
+        html,
+    )
+    assert route(data, MailLimits())[-1].event.decision.value == "ticket_opened"

@@ -150,3 +150,15 @@ def test_display_name_alone_is_not_an_address(frm: str) -> None:
     outcome = outs[-1].event
     assert outcome.decision.value == "incoming" and "From has no usable address" in outcome.reason
     assert outs[0].event.content.from_address == ""
+
+
+def test_refused_characters_in_a_part_type_stay_out_of_the_ticket() -> None:
+    """The OpenTicket travels through the ledger already serialised: clean before that."""
+    data = (
+        b"From: alice@example.com\r\nTo: support@company.net\r\nSubject: x\r\n"
+        b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\n\r\ntext\r\n'
+        b'--B\r\nContent-Type: application/x-\x00bin\x01; name="a.bin"\r\n\r\nAAAA\r\n--B--\r\n'
+    )
+    outs = route(data)
+    assert outs[-1].event.decision.value == "ticket_opened"
+    assert_clean(outs)
