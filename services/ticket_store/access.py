@@ -108,3 +108,11 @@ def managed_reply(session: Session, staff: Staff, reply_id: int) -> PredefinedRe
     if reply is None:
         raise NotFound(f"pre-defined reply {reply_id}")
     return reply
+
+
+def check_staff_change(
+    admin: Staff, staff_id: int, *, active: bool | None, is_admin: bool | None
+) -> None:
+    """An administrator may not lock themselves out: no deactivating or demoting oneself."""
+    if staff_id == admin.id and (active is False or is_admin is False):
+        raise ValueError("you cannot deactivate yourself or drop your own admin rights")

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from kernel.topics import ensure_topics
 from services.fetcher.directory import read_gateways
 from services.ticket_store import actions, auth
-from services.ticket_store.api import create_app
 from services.ticket_store.db import Database
+from services.ticket_store.http import create_app
 from services.ticket_store.models import IncomingEmail, Message, Ticket
 from tests.fixtures.pipeline import Pipeline, settings_env, wait_until
 from tests.fixtures.smtp import SmtpSink

@@ -3,123 +3,93 @@ incidents, gateways, pre-defined replies, the audit log, the ratings of staff re
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kernel.crypto import encrypt
-from services.ticket_store import actions, queries
-from services.ticket_store.api import views
-from services.ticket_store.api.deps import AdminDep, SessionDep
-from services.ticket_store.domain.incidents import incident_balance
-from services.ticket_store.domain.text import normalise_email
-from services.ticket_store.models import (
-    AuditEntry,
-    Client,
-    ClientEmail,
-    Department,
-    Gateway,
-    IncidentGrant,
-    PredefinedReply,
-    Staff,
-)
-from services.ticket_store.unit_of_work import UnitOfWork
+from services.ticket_store import access, actions, presenters
+from services.ticket_store.api import schemas
+from services.ticket_store.api.deps import AdminDep, SessionDep, UowDep
+from services.ticket_store.domain.errors import NotFound
+from services.ticket_store.models import Client, Gateway, Staff
+from services.ticket_store.queries import directory
+from services.ticket_store.queries.ratings import StaffRatings, ratings_report
 
 router = APIRouter(prefix="/admin", tags=["admin"])
+T = TypeVar("T")
 
 
-def _actor(admin: Staff) -> str:
-    return f"staff:{admin.id}"
+def _found(session: Session, model: type[T], key: int | str, what: str) -> T:
+    """The row, or NotFound naming it (`what` and its id)."""
+    row = session.get(model, key)
+    if row is None:
+        raise NotFound(f"{what} {key}")
+    return row
 
 
 # ------------------------------------------------------------------ departments
 
 
-@router.get("/departments", response_model=list[views.DepartmentOut])
+@router.get("/departments", response_model=list[presenters.DepartmentOut])
 def list_departments(session: SessionDep, admin: AdminDep):
-    return session.scalars(select(Department).order_by(Department.id)).all()
+    return directory.all_departments(session)
 
 
-@router.post("/departments", response_model=views.DepartmentOut, status_code=201)
-def add_department(
-    body: views.DepartmentIn, request: Request, session: SessionDep, admin: AdminDep
-):
-    return actions.departments.add_department(
-        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)), **body.model_dump()
-    )
+@router.post("/departments", response_model=presenters.DepartmentOut, status_code=201)
+def add_department(body: schemas.DepartmentIn, uow: UowDep, admin: AdminDep):
+    return actions.departments.add_department(uow, **body.model_dump())
 
 
-@router.patch("/departments/{department_id}", response_model=views.DepartmentOut)
+@router.patch("/departments/{department_id}", response_model=presenters.DepartmentOut)
 def edit_department(
-    department_id: int,
-    body: views.DepartmentPatch,
-    request: Request,
-    session: SessionDep,
-    admin: AdminDep,
+    department_id: int, body: schemas.DepartmentPatch, uow: UowDep, admin: AdminDep
 ):
-    return actions.departments.update_department(
-        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)),
-        department_id,
-        **body.model_dump(exclude_unset=True),
-    )
+    changes = body.model_dump(exclude_unset=True)
+    return actions.departments.update_department(uow, department_id, **changes)
 
 
 # ------------------------------------------------------------------ staff
 
 
-@router.get("/staff", response_model=list[views.StaffOut])
+@router.get("/staff", response_model=list[presenters.StaffOut])
 def list_staff(session: SessionDep, admin: AdminDep):
-    return [views.staff_out(s) for s in session.scalars(select(Staff).order_by(Staff.id))]
+    return [presenters.staff_out(s) for s in directory.all_staff(session)]
 
 
-@router.post("/staff", response_model=views.StaffOut, status_code=201)
-def add_staff(body: views.StaffIn, request: Request, session: SessionDep, admin: AdminDep):
+@router.post("/staff", response_model=presenters.StaffOut, status_code=201)
+def add_staff(body: schemas.StaffIn, uow: UowDep, admin: AdminDep):
     staff = actions.staff.add_staff(
-        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)),
+        uow,
         body.name,
         body.email,
         body.password,
         is_admin=body.is_admin,
         department_ids=body.department_ids,
     )
-    return views.staff_out(staff)
+    return presenters.staff_out(staff)
 
 
-@router.get("/staff/{staff_id}", response_model=views.StaffOut)
+@router.get("/staff/{staff_id}", response_model=presenters.StaffOut)
 def read_staff(staff_id: int, session: SessionDep, admin: AdminDep):
-    staff = session.get(Staff, staff_id)
-    if staff is None:
-        raise HTTPException(404, f"staff member {staff_id} does not exist")
-    return views.staff_out(staff)
+    return presenters.staff_out(_found(session, Staff, staff_id, "staff member"))
 
 
-@router.patch("/staff/{staff_id}", response_model=views.StaffOut)
-def edit_staff(
-    staff_id: int, body: views.StaffPatch, request: Request, session: SessionDep, admin: AdminDep
-):
+@router.patch("/staff/{staff_id}", response_model=presenters.StaffOut)
+def edit_staff(staff_id: int, body: schemas.StaffPatch, uow: UowDep, admin: AdminDep):
     """Departments are replaced as given; deactivating or a new password ends their logins."""
-    fields = body.model_dump(exclude_unset=True)
-    if staff_id == admin.id and (fields.get("active") is False or fields.get("is_admin") is False):
-        raise HTTPException(422, "you cannot deactivate yourself or drop your own admin rights")
-    return views.staff_out(
-        actions.staff.update_staff(
-            UnitOfWork(session, request.app.state.settings.topics, _actor(admin)),
-            staff_id,
-            **fields,
-        )
+    changes = body.model_dump(exclude_unset=True)
+    access.check_staff_change(
+        admin, staff_id, active=changes.get("active"), is_admin=changes.get("is_admin")
     )
+    return presenters.staff_out(actions.staff.update_staff(uow, staff_id, **changes))
 
 
 # ------------------------------------------------------------------ clients
 
 
-def _client(session: SessionDep, client_id: int) -> Client:
-    client = session.get(Client, client_id)
-    if client is None:
-        raise HTTPException(404, f"client {client_id} does not exist")
-    return client
-
-
-@router.get("/clients", response_model=list[views.ClientOut])
+@router.get("/clients", response_model=list[presenters.ClientOut])
 def list_clients(
     session: SessionDep,
     admin: AdminDep,
@@ -127,242 +97,162 @@ def list_clients(
     limit: int = Query(100, ge=1, le=500),
     offset: int = Query(0, ge=0),
 ):
-    query = select(Client).order_by(Client.id)
-    if q:
-        like = f"%{q.strip().lower()}%"
-        query = query.where(
-            Client.name.ilike(like)
-            | Client.id.in_(select(ClientEmail.client_id).where(ClientEmail.email.like(like)))
-        )
-    return [
-        views.client_out(session, c) for c in session.scalars(query.limit(limit).offset(offset))
-    ]
+    found = directory.find_clients(session, q or "", offset=offset, limit=limit)
+    return [presenters.client_out(session, c) for c in found]
 
 
-@router.post("/clients", response_model=views.ClientOut, status_code=201)
-def add_client(body: views.ClientIn, request: Request, session: SessionDep, admin: AdminDep):
-    uow = UnitOfWork(session, request.app.state.settings.topics, _actor(admin))
+@router.post("/clients", response_model=presenters.ClientOut, status_code=201)
+def add_client(body: schemas.ClientIn, uow: UowDep, admin: AdminDep):
     client = actions.clients.add_client(uow, body.name, body.emails)
     if body.password or body.comment:
         actions.clients.update_client(
-            uow,
-            client.id,
-            password=body.password,
-            comment=body.comment or None,
+            uow, client.id, password=body.password, comment=body.comment or None
         )
-    return views.client_out(session, client)
+    return presenters.client_out(uow.session, client)
 
 
-@router.get("/clients/{client_id}", response_model=views.ClientOut)
+@router.get("/clients/{client_id}", response_model=presenters.ClientOut)
 def read_client(client_id: int, session: SessionDep, admin: AdminDep):
-    return views.client_out(session, _client(session, client_id))
+    return presenters.client_out(session, _found(session, Client, client_id, "client"))
 
 
-@router.patch("/clients/{client_id}", response_model=views.ClientOut)
-def edit_client(
-    client_id: int, body: views.ClientPatch, request: Request, session: SessionDep, admin: AdminDep
-):
-    client = actions.clients.update_client(
-        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)),
-        client_id,
-        **body.model_dump(exclude_unset=True),
+@router.patch("/clients/{client_id}", response_model=presenters.ClientOut)
+def edit_client(client_id: int, body: schemas.ClientPatch, uow: UowDep, admin: AdminDep):
+    changes = body.model_dump(exclude_unset=True)
+    return presenters.client_out(
+        uow.session, actions.clients.update_client(uow, client_id, **changes)
     )
-    return views.client_out(session, client)
 
 
-@router.post("/clients/{client_id}/emails", response_model=views.ClientOut, status_code=201)
-def add_client_email(
-    client_id: int, body: views.EmailIn, request: Request, session: SessionDep, admin: AdminDep
-):
-    client = _client(session, client_id)
-    actions.clients.add_client_email(
-        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)), client, body.email
-    )
-    session.refresh(client)
-    return views.client_out(session, client)
+@router.post("/clients/{client_id}/emails", response_model=presenters.ClientOut, status_code=201)
+def add_client_email(client_id: int, body: schemas.EmailIn, uow: UowDep, admin: AdminDep):
+    client = _found(uow.session, Client, client_id, "client")
+    actions.clients.add_client_email(uow, client, body.email)
+    uow.session.refresh(client)
+    return presenters.client_out(uow.session, client)
 
 
 @router.delete("/clients/{client_id}/emails/{email}", status_code=204)
-def remove_client_email(
-    client_id: int, email: str, request: Request, session: SessionDep, admin: AdminDep
-) -> Response:
-    address = normalise_email(email)
-    entry = session.scalar(
-        select(ClientEmail).where(ClientEmail.email == address, ClientEmail.client_id == client_id)
-    )
-    if entry is None:
-        raise HTTPException(404, f"{address} is not an email of client {client_id}")
-    uow = UnitOfWork(session, request.app.state.settings.topics, _actor(admin))
-    actions.clients.remove_client_email(uow, address)
-    uow.audit("client.email.remove", "client", client_id, email=address)
+def remove_client_email(client_id: int, email: str, uow: UowDep, admin: AdminDep) -> Response:
+    actions.clients.remove_email_of(uow, client_id, email)
     return Response(status_code=204)
 
 
-@router.get("/clients/{client_id}/incidents", response_model=views.IncidentsOut)
+@router.get("/clients/{client_id}/incidents", response_model=presenters.IncidentsOut)
 def client_incidents(client_id: int, session: SessionDep, admin: AdminDep):
-    _client(session, client_id)
-    grants = session.scalars(
-        select(IncidentGrant).where(IncidentGrant.client_id == client_id).order_by(IncidentGrant.id)
-    ).all()
-    return views.IncidentsOut(
-        client_id=client_id,
-        incidents_left=incident_balance(session, client_id),
-        grants=[views.IncidentGrantOut.model_validate(g) for g in grants],
-    )
+    _found(session, Client, client_id, "client")
+    return presenters.incidents_out(session, client_id)
 
 
-@router.post("/clients/{client_id}/incidents", response_model=views.IncidentsOut, status_code=201)
-def grant_incidents(
-    client_id: int, body: views.IncidentsIn, request: Request, session: SessionDep, admin: AdminDep
-):
+@router.post(
+    "/clients/{client_id}/incidents", response_model=presenters.IncidentsOut, status_code=201
+)
+def grant_incidents(client_id: int, body: schemas.IncidentsIn, uow: UowDep, admin: AdminDep):
     """Grant (positive) or adjust (negative); a repeated grant_id grants once."""
     if body.amount == 0:
         raise HTTPException(422, "amount must not be zero")
-    _client(session, client_id)
+    _found(uow.session, Client, client_id, "client")
     actions.clients.grant_incidents(
-        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)),
-        client_id,
-        body.amount,
-        reason=body.reason,
-        grant_id=body.grant_id,
+        uow, client_id, body.amount, reason=body.reason, grant_id=body.grant_id
     )
-    session.flush()
-    return client_incidents(client_id, session, admin)
+    uow.flush()
+    return presenters.incidents_out(uow.session, client_id)
 
 
 # ------------------------------------------------------------------ gateways
 
 
-@router.get("/gateways", response_model=list[views.GatewayOut])
+@router.get("/gateways", response_model=list[presenters.GatewayOut])
 def list_gateways(session: SessionDep, admin: AdminDep):
-    return [views.gateway_out(g) for g in session.scalars(select(Gateway).order_by(Gateway.name))]
+    return [presenters.gateway_out(g) for g in directory.all_gateways(session)]
 
 
-@router.get("/gateways/{gateway_id}", response_model=views.GatewayOut)
+@router.get("/gateways/{gateway_id}", response_model=presenters.GatewayOut)
 def read_gateway(gateway_id: str, session: SessionDep, admin: AdminDep):
-    return views.gateway_out(_gateway(session, gateway_id))
+    return presenters.gateway_out(_found(session, Gateway, gateway_id, "gateway"))
 
 
-@router.post("/gateways", response_model=views.GatewayOut, status_code=201)
-def add_gateway(body: views.GatewayIn, request: Request, session: SessionDep, admin: AdminDep):
+@router.post("/gateways", response_model=presenters.GatewayOut, status_code=201)
+def add_gateway(body: schemas.GatewayIn, request: Request, uow: UowDep, admin: AdminDep):
     """The password is encrypted before it is stored and is never returned."""
-    settings = request.app.state.settings
-    fields = body.service_fields()
-    gw = actions.gateways.add_gateway(
-        UnitOfWork(session, settings.topics, _actor(admin)),
-        password_encrypted=encrypt(settings, body.password),
-        **fields,
-    )
-    return views.gateway_out(gw)
+    password = encrypt(request.app.state.settings, body.password)
+    gw = actions.gateways.add_gateway(uow, password_encrypted=password, **body.gateway_fields())
+    return presenters.gateway_out(gw)
 
 
-def _gateway(session: SessionDep, gateway_id: str) -> Gateway:
-    gw = session.get(Gateway, gateway_id)
-    if gw is None:
-        raise HTTPException(404, f"gateway {gateway_id} does not exist")
-    return gw
-
-
-@router.patch("/gateways/{gateway_id}", response_model=views.GatewayOut)
+@router.patch("/gateways/{gateway_id}", response_model=presenters.GatewayOut)
 def edit_gateway(
-    gateway_id: str,
-    body: views.GatewayPatch,
-    request: Request,
-    session: SessionDep,
-    admin: AdminDep,
+    gateway_id: str, body: schemas.GatewayPatch, request: Request, uow: UowDep, admin: AdminDep
 ):
     """Fetchers pick the change up from directory.gateways."""
-    settings = request.app.state.settings
-    gw = _gateway(session, gateway_id)
+    gw = _found(uow.session, Gateway, gateway_id, "gateway")
     changes = body.model_dump(exclude_unset=True, exclude={"password"})
     if body.password is not None:
-        changes["password_encrypted"] = encrypt(settings, body.password)
-    gw = actions.gateways.edit_gateway(
-        UnitOfWork(session, settings.topics, _actor(admin)), gw.name, **changes
-    )
-    return views.gateway_out(gw)
+        changes["password_encrypted"] = encrypt(request.app.state.settings, body.password)
+    return presenters.gateway_out(actions.gateways.edit_gateway(uow, gw.name, **changes))
 
 
 @router.delete("/gateways/{gateway_id}", status_code=204)
-def remove_gateway(
-    gateway_id: str, request: Request, session: SessionDep, admin: AdminDep
-) -> Response:
+def remove_gateway(gateway_id: str, uow: UowDep, admin: AdminDep) -> Response:
     """Fetchers stop polling it (a tombstone on directory.gateways)."""
-    gw = _gateway(session, gateway_id)
-    actions.gateways.remove_gateway(
-        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)), gw.name
-    )
+    gw = _found(uow.session, Gateway, gateway_id, "gateway")
+    actions.gateways.remove_gateway(uow, gw.name)
     return Response(status_code=204)
 
 
 # ------------------------------------------------------------------ pre-defined replies
 
 
-@router.get("/predefined-replies", response_model=list[views.ReplyOut])
+@router.get("/predefined-replies", response_model=list[presenters.ReplyOut])
 def list_replies(session: SessionDep, admin: AdminDep):
-    rows = session.scalars(select(PredefinedReply).order_by(PredefinedReply.id)).all()
-    return [views.reply_out(r) for r in rows]
+    return [presenters.reply_out(r) for r in directory.all_replies(session)]
 
 
-@router.post("/predefined-replies", response_model=views.ReplyOut, status_code=201)
-def add_reply(body: views.ReplyIn, request: Request, session: SessionDep, admin: AdminDep):
+@router.post("/predefined-replies", response_model=presenters.ReplyOut, status_code=201)
+def add_reply(body: schemas.ReplyIn, uow: UowDep, admin: AdminDep):
     reply = actions.predefined_replies.add_predefined_reply(
-        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)),
+        uow,
         body.title,
         body.text,
         scope=body.scope,
         department_id=body.department_id,
         staff_id=body.staff_id,
     )
-    return views.reply_out(reply)
+    return presenters.reply_out(reply)
 
 
-@router.patch("/predefined-replies/{reply_id}", response_model=views.ReplyOut)
-def edit_reply(
-    reply_id: int, body: views.ReplyPatch, request: Request, session: SessionDep, admin: AdminDep
-):
-    reply = actions.predefined_replies.update_predefined_reply(
-        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)),
-        reply_id,
-        **body.model_dump(exclude_unset=True),
-    )
-    return views.reply_out(reply)
+@router.patch("/predefined-replies/{reply_id}", response_model=presenters.ReplyOut)
+def edit_reply(reply_id: int, body: schemas.ReplyPatch, uow: UowDep, admin: AdminDep):
+    changes = body.model_dump(exclude_unset=True)
+    reply = actions.predefined_replies.update_predefined_reply(uow, reply_id, **changes)
+    return presenters.reply_out(reply)
 
 
 @router.delete("/predefined-replies/{reply_id}", status_code=204)
-def delete_reply(reply_id: int, request: Request, session: SessionDep, admin: AdminDep) -> Response:
-    actions.predefined_replies.delete_predefined_reply(
-        UnitOfWork(session, request.app.state.settings.topics, _actor(admin)), reply_id
-    )
+def delete_reply(reply_id: int, uow: UowDep, admin: AdminDep) -> Response:
+    actions.predefined_replies.delete_predefined_reply(uow, reply_id)
     return Response(status_code=204)
 
 
-# ------------------------------------------------------------------ audit
+# ------------------------------------------------------------------ audit and quality control
 
 
-@router.get("/audit", response_model=list[views.AuditOut], summary="Who did what, newest first")
+@router.get(
+    "/audit", response_model=list[presenters.AuditOut], summary="Who did what, newest first"
+)
 def audit_log(
     session: SessionDep,
     admin: AdminDep,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ):
-    rows = session.scalars(
-        select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
-    ).all()
-    return [views.AuditOut.model_validate(r) for r in rows]
-
-
-# ------------------------------------------------------------------ quality control
+    return directory.audit_entries(session, offset=offset, limit=limit)
 
 
 @router.get(
     "/ratings",
-    response_model=list[views.StaffRatingsOut],
+    response_model=list[StaffRatings],
     summary="Clients' ratings of staff replies, per staff member (administrators only)",
 )
-def ratings_report(session: SessionDep, admin: AdminDep, recent: int = Query(10, ge=0, le=100)):
-    return [
-        views.StaffRatingsOut.model_validate(e, from_attributes=True)
-        for e in queries.ratings.ratings_report(session, recent=recent)
-    ]
+def ratings(session: SessionDep, admin: AdminDep, recent: int = Query(10, ge=0, le=100)):
+    return ratings_report(session, recent=recent)

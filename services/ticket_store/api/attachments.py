@@ -1,4 +1,8 @@
-"""Attachments, always as downloads: a browser never renders mail content in our origin."""
+"""Attachments, always as downloads: a browser never renders mail content in our origin.
+
+Who may download which is `access`'s decision: staff of the ticket's (or incoming
+email's) department, or the ticket's own client (never from an internal note).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,15 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from kernel.blobs import BlobStore
-from services.ticket_store.api.deps import PrincipalDep, SessionDep, StaffDep, require_principal
-from services.ticket_store.models import IncomingEmail, MessageAttachment, Ticket
-from services.ticket_store.queries.staff import can_handle
+from services.ticket_store import access
+from services.ticket_store.api.deps import (
+    PrincipalDep,
+    StaffDep,
+    UowDep,
+    current_client,
+    current_staff,
+    require_principal,
+)
 
 router = APIRouter(tags=["attachments"])
 
@@ -57,23 +67,14 @@ def download(request: Request, filename: str, content_type: str, blob_ref: str |
 
 @router.get("/attachments/{attachment_id}", summary="Download a ticket attachment")
 def ticket_attachment(
-    attachment_id: int, request: Request, session: SessionDep, principal: PrincipalDep
+    attachment_id: int, request: Request, uow: UowDep, principal: PrincipalDep
 ) -> Response:
     """Staff of the ticket's department, or the ticket's own client."""
-    who = require_principal(principal)
-    att = session.get(MessageAttachment, attachment_id)
-    ticket = session.get(Ticket, att.message.ticket_number) if att else None
-    if att is None or ticket is None:
-        raise HTTPException(404, f"attachment {attachment_id} does not exist")
-    if who.kind == "client":
-        if ticket.client_id != who.id or att.message.direction == "note":
-            raise HTTPException(404, f"attachment {attachment_id} does not exist")
+    if require_principal(principal).kind == "client":
+        who = current_client(principal, uow)
     else:
-        from services.ticket_store.api.deps import current_staff
-
-        staff = current_staff(principal, session)
-        if not can_handle(staff, ticket.department_id):
-            raise HTTPException(403, "this attachment is in a department you do not work in")
+        who = current_staff(principal, uow)
+    att = access.ticket_attachment(uow.session, who, attachment_id)
     return download(request, att.filename, att.content_type, att.blob_ref)
 
 
@@ -83,17 +84,8 @@ def ticket_attachment(
     tags=["staff: incoming emails"],
 )
 def incoming_attachment(
-    incoming_id: int, index: int, request: Request, session: SessionDep, staff: StaffDep
+    incoming_id: int, index: int, request: Request, uow: UowDep, staff: StaffDep
 ) -> Response:
-    row = session.get(IncomingEmail, incoming_id)
-    if row is None:
-        raise HTTPException(404, f"incoming email {incoming_id} does not exist")
-    if not can_handle(staff, row.department_id):
-        raise HTTPException(403, "this email came in for a department you do not work in")
-    items = row.attachments or []
-    if not 0 <= index < len(items):
-        raise HTTPException(404, "no such attachment")
-    a = items[index]
-    return download(
-        request, a.get("filename", "attachment"), a.get("content_type", ""), a.get("blob_ref")
-    )
+    a = access.incoming_attachment(uow.session, staff, incoming_id, index)
+    filename, ctype = str(a.get("filename", "attachment")), str(a.get("content_type", ""))
+    return download(request, filename, ctype, a.get("blob_ref"))  # type: ignore[arg-type]

@@ -30,11 +30,22 @@ def offered_replies(session: Session, staff: Staff, ticket: Ticket) -> list[Offe
     ]
 
 
-def pick_reply(
-    session: Session, staff: Staff, ticket: Ticket, reply_id: int | None
-) -> OfferedReply:
-    """The reply `reply_id`, filled in, if this staff member may use it on this ticket."""
+def pick_reply(session: Session, staff: Staff, ticket: Ticket, reply_id: int | str) -> OfferedReply:
+    """The reply `reply_id` (as given: a number, or a form's text), filled in, if this staff
+    member may use it on this ticket."""
+    wanted = str(reply_id).strip()
     for offered in offered_replies(session, staff, ticket):
-        if offered.reply.id == reply_id:
+        if str(offered.reply.id) == wanted:
             return offered
-    raise NotFound(f"pre-defined reply {reply_id} for you here")
+    raise NotFound(f"pre-defined reply {wanted} for you here")
+
+
+def reply_text(
+    session: Session, staff: Staff, ticket: Ticket, typed: str, reply_id: int | str | None
+) -> tuple[str, int | None]:
+    """What a reply sends, and the pre-defined reply it started from: the typed text, or,
+    with a reply picked and nothing typed, that reply filled in for this ticket."""
+    if reply_id is None or not str(reply_id).strip():
+        return typed, None
+    picked = pick_reply(session, staff, ticket, reply_id)
+    return (typed if typed.strip() else picked.text), picked.reply.id

@@ -1,31 +1,26 @@
-"""The web interface: server-rendered pages for staff and clients (Jinja2, plain HTML forms).
+"""The web pages: server-rendered HTML for staff and clients (Jinja2, plain HTML forms),
+an adapter over the store's application core, sibling of the JSON API (`api/`).
 
-Why it exists next to the JSON API: browsers without scripts get the same
-helpdesk, through the same pieces — the session cookie and login rate limit of
-`auth` / `auth_routes`, one database transaction per unit of work, the
-permission helpers of `deps`, and the service layer for every change. Browsers
-cannot send the X-CSRF-Token header from a form, so every POST carries the
-session's CSRF token in a hidden `csrf_token` field instead. No route here is
-part of the OpenAPI document (`include_in_schema=False`).
+Browsers without scripts get the same helpdesk through the same core: the session
+cookie and login check of `http`, `access` for who may see what, `queries` and
+`presenters` for what pages show, `actions` for every change. Forms cannot send the
+X-CSRF-Token header, so every POST carries the session's CSRF token in a hidden
+`csrf_token` field. No page is in the OpenAPI document.
 
-Where things are:
-- `common`: templates, who is asking (`Who`), CSRF check, `act` for form posts,
-  error pages, shared helpers;
+Owns the pages, their form models (`forms`, `admin_forms`), templates and the error
+page (`errors`). May import the core, `auth`, `http.sessions`, `http.login` and
+`http.deps`; never `api`. Where things are:
+- `common`: templates, who is asking (`Who`, `need`), `act` for form posts;
 - `login`: `/`, `/login`, `/logout`;
-- `staff_tickets`: `/tickets…`;
-- `incoming`: `/incoming…` (emails not yet in a ticket);
-- `replies`: `/replies…` (pre-defined replies);
+- `staff_tickets`: `/tickets…`; `incoming`: `/incoming…`; `replies`: `/replies…`;
 - `support`: `/support…` (the clients' pages);
-- `admin_departments` (also the `/admin` start page), `admin_staff`,
-  `admin_gateways`, `admin_clients`, `admin_ratings` (clients' ratings of staff
-  replies): `/admin/…`, administrators only, mirroring
-  the JSON admin API; `admin_common` holds their admin check and form helpers;
-- `queries`: the read-only database queries the pages list from.
+- `admin_*`: `/admin/…`, administrators only, mirroring the admin API.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from services.ticket_store.web import (
@@ -44,11 +39,14 @@ from services.ticket_store.web.common import (
     HERE,
     LoginRequired,
     Refused,
+    error_page,
     redirect_to_login,
     show_refusal,
 )
+from services.ticket_store.web.errors import explain
 
-# All pages, in the order they were always registered, then the administrators' pages.
+__all__ = ["refusal", "register", "router"]
+
 router = APIRouter(include_in_schema=False)
 for _pages in (
     login,
@@ -74,4 +72,7 @@ def register(app: FastAPI) -> None:
     app.add_exception_handler(Refused, show_refusal)  # type: ignore[arg-type]
 
 
-__all__ = ["register", "router"]
+def refusal(request: Request, exc: Exception) -> Response:
+    """A refusal of the core outside a form's action: the error page with its status."""
+    status, message = explain(exc)
+    return error_page(request, status, message)

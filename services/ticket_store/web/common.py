@@ -1,42 +1,37 @@
-"""What every web page shares: templates, who is asking, the CSRF check, and form actions.
+"""What every web page shares: templates, who is asking, and the form actions.
 
-The pages are a thin skin over the JSON API's pieces, so the rules live here once:
-the session cookie is resolved by the same `auth.resolve`, ticket lookups raise the
-API's 403/404, and `act` runs each form's change in one transaction and turns a
-service-layer refusal into the same page shown again with the reason.
+Who is asking comes from the session cookie, resolved as for the API
+(`http.sessions`); what a person may see is decided by `access`; `act` runs each
+form's action in one unit of work after the CSRF check and turns a refusal into
+the form's page again with the reason (`errors`).
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Literal, Protocol
 
 import jinja2
-from fastapi import HTTPException, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
-from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.ticket_store import auth
-from services.ticket_store.api import views
-from services.ticket_store.api.deps import SESSION_COOKIE, client_ticket, staff_ticket
-from services.ticket_store.domain.errors import (
-    Conflict,
-    InsufficientIncidents,
-    InvalidTransition,
-    NotFound,
-)
+from services.ticket_store import access
+from services.ticket_store.auth import Principal
 from services.ticket_store.domain.text import sanitise_html
-from services.ticket_store.models import Client, Staff, Ticket
+from services.ticket_store.http import sessions
+from services.ticket_store.models import Client, Staff
+from services.ticket_store.presenters import MessageOut
+from services.ticket_store.unit_of_work import UnitOfWork
+from services.ticket_store.web.errors import FORM_REFUSALS, explain
+from services.ticket_store.web.forms import Posted
 
 HERE = Path(__file__).parent
-MAX_ID = 2**31 - 1
 
 # Pages never run scripts and never load anything from elsewhere (mail HTML may
 # carry remote images: they are not fetched).
@@ -74,7 +69,20 @@ NOTICES = {
     "attached": "The email was added to the ticket.",
     "discarded": "The email was discarded.",
     "reply-added": "The pre-defined reply was added.",
+    "reply-changed": "The pre-defined reply was changed.",
     "reply-deleted": "The pre-defined reply was deleted.",
+    "department-added": "The department was added.",
+    "department-saved": "The department was saved.",
+    "staff-added": "The staff member was added.",
+    "staff-saved": "The staff member was saved.",
+    "gateway-added": "The mail gateway was added.",
+    "gateway-saved": "The mail gateway was saved.",
+    "gateway-deleted": "The mail gateway was deleted.",
+    "client-added": "The client was added.",
+    "client-saved": "The client was saved.",
+    "email-added": "The email address was added.",
+    "email-removed": "The email address was removed.",
+    "incidents": "The support incidents were changed.",
 }
 
 
@@ -103,7 +111,7 @@ class LoginRequired(Exception):
 
 
 class Refused(Exception):
-    """A page the person may not see, or that does not exist: shown as an error page."""
+    """A page the person may not see: shown as the error page with this status."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -111,11 +119,14 @@ class Refused(Exception):
         self.message = message
 
 
+Kind = Literal["staff", "client", "admin"]
+
+
 @dataclass(frozen=True)
 class Who:
     """The logged-in person of a page: staff or client, with the session's CSRF token."""
 
-    principal: auth.Principal
+    principal: Principal
     name: str
     staff: Staff | None = None
     client: Client | None = None
@@ -124,84 +135,41 @@ class Who:
     def kind(self) -> str:
         return self.principal.kind
 
+    @property
+    def person(self) -> Any:
+        """The Staff or Client row (typed `Any`: each page knows which it asked for)."""
+        return self.staff or self.client
+
 
 def current_who(request: Request, session: Session) -> Who | None:
-    """The session cookie's owner, through the same `auth.resolve` as the JSON API."""
-    principal = auth.resolve(session, request.cookies.get(SESSION_COOKIE, ""), "session")
-    if principal is None:
+    """The session cookie's owner (an active staff member or a client), or None."""
+    principal = sessions.cookie_principal(request, session)
+    found = sessions.person(session, principal) if principal else None
+    if principal is None or found is None:
         return None
-    if principal.kind == "staff":
-        staff = session.get(Staff, principal.id)
-        if staff is None or not staff.active:
-            return None
-        return Who(principal, staff.name, staff=staff)
-    client = session.get(Client, principal.id)
-    return Who(principal, client.name, client=client) if client else None
+    if isinstance(found, Staff):
+        return Who(principal, found.name, staff=found)
+    return Who(principal, found.name, client=found)
 
 
-def _need(request: Request, session: Session, kind: str) -> Who:
+def need(request: Request, session: Session, kind: Kind) -> Who:
     """Who is asking, if logged in as `kind`; else to the login page, or a 403."""
     who = current_who(request, session)
     if who is None:
         raise LoginRequired()
-    if who.kind != kind:
-        raise Refused(403, f"This page is for {'staff' if kind == 'staff' else 'clients'} only.")
+    if who.kind != ("client" if kind == "client" else "staff"):
+        raise Refused(403, f"This page is for {'clients' if kind == 'client' else 'staff'} only.")
+    if kind == "admin":
+        access.require_admin(who.person)
     return who
 
 
-def need_staff(request: Request, session: Session) -> tuple[Who, Staff]:
-    """For staff pages: the logged-in staff member (or login redirect / 403)."""
-    who = _need(request, session, "staff")
-    assert who.staff is not None
-    return who, who.staff
-
-
-def need_client(request: Request, session: Session) -> tuple[Who, Client]:
-    """For the support center: the logged-in client (or login redirect / 403)."""
-    who = _need(request, session, "client")
-    assert who.client is not None
-    return who, who.client
-
-
-def check_csrf(who: Who, sent: str) -> None:
+def check_csrf(who: Who, form: Posted[Any]) -> None:
     """Forms cannot send the X-CSRF-Token header, so the token comes as a form field."""
-    expected = who.principal.csrf_token.encode()
-    if not sent or not expected or not hmac.compare_digest(sent.encode(), expected):
+    if not sessions.csrf_ok(who.principal, form.csrf_token):
         raise Refused(
             403, "The form is missing its security token or it is wrong; reload the page."
         )
-
-
-def form_number(value: str | int | None) -> int | None:
-    """A positive id typed into a form, or None."""
-    text = str(value if value is not None else "").strip().lstrip("#")
-    if not text.isdigit() or not 0 < int(text) <= MAX_ID:
-        return None
-    return int(text)
-
-
-def _refusal(exc: HTTPException) -> Refused:
-    return Refused(exc.status_code, str(exc.detail))
-
-
-def find_staff_ticket(session: Session, staff: Staff, number: int) -> Ticket:
-    """The same rule as the API: 404 if missing, 403 in a department the staff member is not in."""
-    if number > MAX_ID:
-        raise Refused(404, f"ticket #{number} does not exist")
-    try:
-        return staff_ticket(session, staff, number)
-    except HTTPException as exc:
-        raise _refusal(exc) from exc
-
-
-def find_client_ticket(session: Session, client: Client, number: int) -> Ticket:
-    """A client's own ticket; anyone else's is 'does not exist', as in the API."""
-    if number > MAX_ID:
-        raise Refused(404, f"ticket #{number} does not exist")
-    try:
-        return client_ticket(session, client, number)
-    except HTTPException as exc:
-        raise _refusal(exc) from exc
 
 
 # ------------------------------------------------------------------ rendering and actions
@@ -212,13 +180,15 @@ def render_page(
     name: str,
     who: Who | None,
     context: dict[str, object] | None = None,
+    *,
+    error: str = "",
     status: int = 200,
 ) -> Response:
     """A template with what every page needs (who, CSRF token, ?done notice) and our headers."""
     ctx: dict[str, object] = {
         "who": who,
         "csrf": who.principal.csrf_token if who else "",
-        "error": "",
+        "error": error,
         "notice": NOTICES.get(request.query_params.get("done", ""), ""),
     }
     ctx.update(context or {})
@@ -227,52 +197,51 @@ def render_page(
     return response
 
 
-def _explain(exc: Exception) -> tuple[int, str]:
-    """A service-layer refusal as an HTTP status and a sentence for the page."""
-    if isinstance(exc, NotFound):
-        return 404, f"{exc} does not exist."
-    if isinstance(exc, InsufficientIncidents):
-        return 402, str(exc)
-    if isinstance(exc, ValidationError):
-        return 422, "Some of the fields are not valid."
-    if isinstance(exc, Conflict | InvalidTransition):
-        return 409, str(exc)
-    if isinstance(exc, IntegrityError):
-        return 409, "This conflicts with existing data (a duplicate?)."
-    return 422, str(exc)
+class Page(Protocol):
+    """A page that can show a form's refusal: `error` above the form, with `status`."""
 
-
-SERVICE_ERRORS = (NotFound, InsufficientIncidents, ValueError, IntegrityError)
-ErrorPage = Callable[[Session, Who, int, str], Response]
+    def __call__(
+        self, request: Request, session: Session, who: Who, /, *, error: str, status: int, **kw: Any
+    ) -> Response: ...
 
 
 def act(
     request: Request,
-    kind: str,
-    csrf_token: str,
-    work: Callable[[Session, Who], str],
-    on_error: ErrorPage,
+    kind: Kind,
+    form: Posted[Any],
+    work: Callable[[UnitOfWork, Any], str],
+    page: Page,
+    /,
+    **page_kw: Any,
 ) -> Response:
-    """Log-in check, CSRF check and the change in one transaction, then 303 to `work`'s URL.
+    """Log-in check, CSRF check and `work` (given the unit of work and the person) in one
+    transaction, then 303 to the URL `work` returns.
 
-    A refusal of the service layer rolls the whole transaction back (some service
-    functions change a row before they refuse) and the page is shown again, in a
-    fresh transaction, with the reason.
+    A refusal rolls the whole transaction back and shows `page` again, in a fresh
+    transaction, with the reason; one the page cannot show (Forbidden …) ends in the
+    error page.
     """
     db = request.app.state.db
     try:
         with db.transaction() as s:
-            who = _need(request, s, kind)
-            check_csrf(who, csrf_token)
-            target = work(s, who)
-    except SERVICE_ERRORS as exc:
-        status, message = _explain(exc)
+            who = need(request, s, "client" if kind == "client" else "staff")
+            check_csrf(who, form)  # before anything else is said about the request
+            if kind == "admin":
+                access.require_admin(who.person)
+            uow = UnitOfWork(s, request.app.state.settings.topics, sessions.actor(who.principal))
+            target = work(uow, who.person)
+    except FORM_REFUSALS as exc:
+        status, message = explain(exc)
         with db.transaction() as s:
-            return on_error(s, _need(request, s, kind), status, message)
+            return page(request, s, need(request, s, kind), error=message, status=status, **page_kw)
     return RedirectResponse(target, status_code=303)
 
 
-# ------------------------------------------------------------------ error pages (see `register`)
+def error_page(request: Request, status: int, message: str) -> Response:
+    """The error page, in a fresh transaction (the failed one has been rolled back)."""
+    with request.app.state.db.transaction() as s:
+        who = current_who(request, s)
+        return render_page(request, "error.html", who, {"message": message}, status=status)
 
 
 def redirect_to_login(request: Request, exc: LoginRequired) -> Response:
@@ -281,10 +250,7 @@ def redirect_to_login(request: Request, exc: LoginRequired) -> Response:
 
 
 def show_refusal(request: Request, exc: Refused) -> Response:
-    """The error page, in a fresh transaction (the failed one may have been rolled back)."""
-    with request.app.state.db.transaction() as s:
-        who = current_who(request, s)
-        return render_page(request, "error.html", who, {"message": exc.message}, exc.status)
+    return error_page(request, exc.status, exc.message)
 
 
 # ------------------------------------------------------------------ shared by several pages
@@ -294,24 +260,16 @@ def show_refusal(request: Request, exc: Refused) -> Response:
 class ShownMessage:
     """A message as a page shows it: sanitised HTML only when there is no plain text."""
 
-    m: views.MessageOut
+    m: MessageOut
     html: Markup | None
 
 
-def shown_messages(messages: list[views.MessageOut]) -> list[ShownMessage]:
+def safe_html(text: str, html: str) -> Markup | None:
+    """Mail HTML for a page, only when there is no plain text; cleaned again by nh3 (cheap,
+    and safe even for a row written by an older version)."""
+    return None if text.strip() or not html else Markup(sanitise_html(html))
+
+
+def shown_messages(messages: list[MessageOut]) -> list[ShownMessage]:
     """A ticket's messages for a page (staff and client ticket pages)."""
-    # The store keeps HTML already cleaned by nh3; cleaning again costs little and
-    # keeps the page safe even if a row was written by an older version.
-    return [
-        ShownMessage(m, None if m.text.strip() or not m.html else Markup(sanitise_html(m.html)))
-        for m in messages
-    ]
-
-
-def message_text(value: str, limit: int = 200_000) -> str:
-    """A typed message, refused (as a ValueError for `act`) when empty or too long."""
-    if not value.strip():
-        raise ValueError("The message is empty.")
-    if len(value) > limit:
-        raise ValueError(f"The message is longer than {limit} characters.")
-    return value
+    return [ShownMessage(m, safe_html(m.text, m.html)) for m in messages]

@@ -1,28 +1,28 @@
 """Log in and out of the web pages, and `/`, which sends each person to their start page.
 
-Login goes through the JSON API's own check (rate limit, constant-time compare)
-and ends with the same session cookie, so both interfaces share one session.
+Login is the check the API uses (`http.login`: rate limit, constant-time compare)
+and ends with the same session cookie (`http.sessions`), so both interfaces share
+one session.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 
-from services.ticket_store import auth
-from services.ticket_store.api import auth_routes, views
-from services.ticket_store.api.deps import SESSION_COOKIE, SessionDep
-from services.ticket_store.models import Staff
+from services.ticket_store.http import sessions
+from services.ticket_store.http.deps import SessionDep
+from services.ticket_store.http.login import LoginRefused, check_login
 from services.ticket_store.web.common import check_csrf, current_who, render_page
+from services.ticket_store.web.forms import LoginForm, Posted, WebForm, posted
 
 router = APIRouter(include_in_schema=False)
 
 LOGIN_CSRF_COOKIE = "supportdesk_login_csrf"
+MESSAGES = {401: "Wrong email or password.", 429: "Too many failed logins; try again later."}
 
 
 @router.get("/")
@@ -42,8 +42,9 @@ def _login_page(
         request,
         "login.html",
         None,
-        {"role": role, "email": email, "login_token": token, "error": error},
-        status,
+        {"role": role, "email": email, "login_token": token},
+        error=error,
+        status=status,
     )
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
@@ -64,59 +65,37 @@ def login_form(request: Request, session: SessionDep, role: str = "client") -> R
 
 
 @router.post("/login")
-def login(
-    request: Request,
-    email: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    role: Annotated[str, Form()] = "client",
-    login_token: Annotated[str, Form()] = "",
-) -> Response:
-    """The JSON API's login (rate limit, constant-time check), then the same session cookie."""
-    role = "staff" if role == "staff" else "client"
+def login(request: Request, form: Posted[LoginForm] = posted(LoginForm)) -> Response:
+    """The API's login check, then the same session cookie."""
+    body = form.valid()
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not cookie or not hmac.compare_digest(cookie.encode(), login_token.encode()):
+    if not cookie or not hmac.compare_digest(cookie.encode(), body.login_token.encode()):
         return _login_page(
-            request, role=role, email=email, error="The form expired; try again.", status=403
+            request,
+            role=body.role,
+            email=body.email,
+            error="The form expired; try again.",
+            status=403,
         )
     try:
-        who = auth_routes.check_login(
-            request, views.LoginIn(email=email, password=password, role=role)
-        )
-    except ValidationError:
+        who = check_login(request, body.email, body.password, body.role)  # type: ignore[arg-type]
+    except LoginRefused as exc:
         return _login_page(
-            request, role=role, email=email, error="Wrong email or password.", status=401
+            request, role=body.role, email=body.email, error=MESSAGES[exc.status], status=exc.status
         )
-    except HTTPException as exc:
-        message = (
-            "Too many failed logins; try again later."
-            if exc.status_code == 429
-            else "Wrong email or password."
-        )
-        return _login_page(request, role=role, email=email, error=message, status=exc.status_code)
+    response = RedirectResponse("/tickets" if body.role == "staff" else "/support", status_code=303)
     with request.app.state.db.transaction() as s:
-        kwargs = {"staff": who} if isinstance(who, Staff) else {"client": who}
-        secret, _row = auth.issue(s, kind="session", **kwargs)  # type: ignore[arg-type]
-    response = RedirectResponse("/tickets" if role == "staff" else "/support", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        secret,
-        max_age=int(auth.SESSION_TTL.total_seconds()),
-        httponly=True,
-        secure=request.app.state.secure_cookies,
-        samesite="strict",
-        path="/",
-    )
+        sessions.start_session(s, request, response, who)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
+def logout(request: Request, form: Posted[WebForm] = posted(WebForm)) -> Response:
+    response = RedirectResponse("/login", status_code=303)
     with request.app.state.db.transaction() as s:
         who = current_who(request, s)
         if who is not None:
-            check_csrf(who, csrf_token)
-            auth.revoke(s, who.principal.token_id)
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+            check_csrf(who, form)
+        sessions.end_session(s, who.principal if who else None, response)
     return response

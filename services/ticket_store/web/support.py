@@ -1,34 +1,33 @@
 """The clients' support center: their tickets, opening a new one, replying, rating staff
 replies (quality control) and closing.
 
-Clients see what the JSON client API shows (no internal notes, no delivery
-details), and a new ticket follows the service layer's incident rule.
+Clients see what the client API shows (`presenters.client_ticket_detail`: no internal
+notes, no delivery details), and a new ticket follows the incident rule of the actions.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from services.ticket_store import actions
-from services.ticket_store.api import views
-from services.ticket_store.api.deps import SessionDep
+from services.ticket_store import access, actions, presenters
 from services.ticket_store.domain.errors import NotFound
 from services.ticket_store.domain.incidents import incident_balance
+from services.ticket_store.http.deps import SessionDep
+from services.ticket_store.models import Client
+from services.ticket_store.queries.directory import support_departments
+from services.ticket_store.queries.ticket_lists import client_tickets
 from services.ticket_store.unit_of_work import UnitOfWork
-from services.ticket_store.web import queries
-from services.ticket_store.web.common import (
-    Who,
-    act,
-    find_client_ticket,
+from services.ticket_store.web.common import Who, act, need, render_page, shown_messages
+from services.ticket_store.web.forms import (
+    NewTicketForm,
+    Posted,
+    RatingForm,
+    TextForm,
+    WebForm,
     form_number,
-    message_text,
-    need_client,
-    render_page,
-    shown_messages,
+    posted,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -36,16 +35,17 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/support")
 def support(request: Request, session: SessionDep) -> Response:
-    who, client = need_client(request, session)
+    who = need(request, session, "client")
     return render_page(
         request,
         "support.html",
         who,
         {
-            "departments": queries.support_departments(session),
-            "balance": incident_balance(session, client.id),
+            "departments": support_departments(session),
+            "balance": incident_balance(session, who.person.id),
             "tickets": [
-                views.client_ticket_out(session, t) for t in queries.client_tickets(session, client)
+                presenters.client_ticket_out(session, t)
+                for t in client_tickets(session, who.person)
             ],
         },
     )
@@ -55,19 +55,18 @@ def _new_ticket_page(
     request: Request,
     session: Session,
     who: Who,
-    department_id: int | None,
     *,
-    subject: str = "",
-    text: str = "",
+    department_id: int | None = None,
+    form: dict[str, object] | None = None,
     error: str = "",
     status: int = 200,
 ) -> Response:
     """The form for one department: incidents left, a warning where support is paid, and the
     department's own notice instead of the form when none are left."""
-    assert who.client is not None
-    shown = queries.support_departments(session)
+    shown = support_departments(session)
     dep = next((d for d in shown if d.id == department_id), None)
-    balance = incident_balance(session, who.client.id)
+    balance = incident_balance(session, who.person.id)
+    typed = form or {}
     return render_page(
         request,
         "support_new.html",
@@ -77,55 +76,38 @@ def _new_ticket_page(
             "dep": dep,
             "balance": balance,
             "blocked": bool(dep and dep.per_incident and balance < 1),
-            "subject": subject,
-            "text": text,
-            "error": error,
+            "subject": typed.get("subject") or "",
+            "text": typed.get("text") or "",
         },
-        status,
+        error=error,
+        status=status,
     )
 
 
 @router.get("/support/new")
 def new_ticket_form(request: Request, session: SessionDep, department_id: str = "") -> Response:
-    who, _client = need_client(request, session)
-    return _new_ticket_page(request, session, who, form_number(department_id))
+    who = need(request, session, "client")
+    return _new_ticket_page(request, session, who, department_id=form_number(department_id))
 
 
 @router.post("/support/tickets")
-def open_ticket(
-    request: Request,
-    department_id: Annotated[str, Form()] = "",
-    subject: Annotated[str, Form()] = "",
-    text: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
-) -> Response:
-    """A new ticket, under the incident rule of the service layer (the same as the API)."""
-    dep_id = form_number(department_id)
+def open_ticket(request: Request, form: Posted[NewTicketForm] = posted(NewTicketForm)) -> Response:
+    """A new ticket, under the incident rule of the actions (the same as the API's)."""
 
-    def work(s: Session, who: Who) -> str:
-        assert who.client is not None
-        if dep_id is None:
-            raise ValueError("Choose a department.")
-        if not subject.strip() or len(subject) > 998:
-            raise ValueError("The subject has 1 to 998 characters.")
+    def work(uow: UnitOfWork, client: Client) -> str:
+        body = form.valid()
         ticket = actions.tickets.open_ticket_by_client(
-            UnitOfWork(s, request.app.state.settings.topics, f"client:{who.client.id}"),
-            who.client,
-            dep_id,
-            subject,
-            message_text(text),
+            uow, client, body.department_id, body.subject, body.text
         )
         return f"/support/tickets/{ticket.number}?done=opened"
 
-    def show(s: Session, who: Who, status: int, message: str) -> Response:
-        return _new_ticket_page(
-            request, s, who, dep_id, subject=subject, text=text, error=message, status=status
-        )
-
-    return act(request, "client", csrf_token, work, show)
+    dep_id = form_number(form.raw.get("department_id"))
+    return act(
+        request, "client", form, work, _new_ticket_page, department_id=dep_id, form=form.shown()
+    )
 
 
-def _client_ticket_page(
+def _ticket_page(
     request: Request,
     session: Session,
     who: Who,
@@ -135,100 +117,64 @@ def _client_ticket_page(
     status: int = 200,
     draft: str = "",
 ) -> Response:
-    """What the JSON client API shows: no internal notes, no delivery details."""
-    assert who.client is not None
-    detail = views.client_ticket_detail(session, find_client_ticket(session, who.client, number))
+    detail = presenters.client_ticket_detail(
+        session, access.client_ticket(session, who.person, number)
+    )
     return render_page(
         request,
         "support_ticket.html",
         who,
-        {"t": detail, "messages": shown_messages(detail.messages), "draft": draft, "error": error},
-        status,
+        {"t": detail, "messages": shown_messages(detail.messages), "draft": draft},
+        error=error,
+        status=status,
     )
 
 
 @router.get("/support/tickets/{number:int}")
 def client_ticket_page(request: Request, session: SessionDep, number: int) -> Response:
-    who, _client = need_client(request, session)
-    return _client_ticket_page(request, session, who, number)
+    return _ticket_page(request, session, need(request, session, "client"), number)
 
 
 @router.post("/support/tickets/{number:int}/reply")
 def client_reply(
-    request: Request,
-    number: int,
-    text: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
+    request: Request, number: int, form: Posted[TextForm] = posted(TextForm)
 ) -> Response:
-    def work(s: Session, who: Who) -> str:
-        assert who.client is not None
-        ticket = find_client_ticket(s, who.client, number)
-        actions.messages.client_message(
-            UnitOfWork(s, request.app.state.settings.topics, f"client:{who.client.id}"),
-            who.client,
-            ticket,
-            message_text(text),
-        )
+    def work(uow: UnitOfWork, client: Client) -> str:
+        ticket = access.client_ticket(uow.session, client, number)
+        actions.messages.client_message(uow, client, ticket, form.valid().message())
         return f"/support/tickets/{number}?done=replied"
 
-    def show(s: Session, who: Who, status: int, message: str) -> Response:
-        return _client_ticket_page(
-            request, s, who, number, error=message, status=status, draft=text
-        )
-
-    return act(request, "client", csrf_token, work, show)
+    draft = str(form.raw.get("text") or "")
+    return act(request, "client", form, work, _ticket_page, number=number, draft=draft)
 
 
 @router.post("/support/tickets/{number:int}/close")
 def client_close(
-    request: Request, number: int, csrf_token: Annotated[str, Form()] = ""
+    request: Request, number: int, form: Posted[WebForm] = posted(WebForm)
 ) -> Response:
-    def work(s: Session, who: Who) -> str:
-        assert who.client is not None
-        ticket = find_client_ticket(s, who.client, number)
+    def work(uow: UnitOfWork, client: Client) -> str:
         actions.tickets.change_status(
-            UnitOfWork(s, request.app.state.settings.topics, f"client:{who.client.id}"),
-            ticket,
-            "closed",
+            uow, access.client_ticket(uow.session, client, number), "closed"
         )
         return f"/support/tickets/{number}?done=closed"
 
-    def show(s: Session, who: Who, status: int, message: str) -> Response:
-        return _client_ticket_page(request, s, who, number, error=message, status=status)
-
-    return act(request, "client", csrf_token, work, show)
+    return act(request, "client", form, work, _ticket_page, number=number)
 
 
 @router.post("/support/tickets/{number:int}/messages/{message_id:int}/rating")
 def client_rate_reply(
-    request: Request,
-    number: int,
-    message_id: int,
-    score: Annotated[str, Form()] = "",
-    comment: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
+    request: Request, number: int, message_id: int, form: Posted[RatingForm] = posted(RatingForm)
 ) -> Response:
-    """The client's 1–5 rating of a staff reply (the same rules as the JSON API's)."""
+    """The client's 1–5 rating of a staff reply (the same rules as the API's)."""
 
-    def work(s: Session, who: Who) -> str:
-        assert who.client is not None
-        ticket = find_client_ticket(s, who.client, number)
-        value = form_number(score)
-        if value is None or value > actions.ratings.MAX_SCORE:
-            raise ValueError("Choose a score from 1 to 5.")
+    def work(uow: UnitOfWork, client: Client) -> str:
+        ticket = access.client_ticket(uow.session, client, number)
+        body = form.valid()
         if form_number(message_id) is None:
             raise NotFound(f"message {message_id}")
         actions.ratings.rate_reply(
-            UnitOfWork(s, request.app.state.settings.topics, f"client:{who.client.id}"),
-            who.client,
-            message_id,
-            value,
-            comment,
-            ticket_number=ticket.number,
+            uow, client, message_id, body.score, body.comment, ticket_number=ticket.number
         )
         return f"/support/tickets/{number}#m{message_id}"
 
-    def show(s: Session, who: Who, status: int, message: str) -> Response:
-        return _client_ticket_page(request, s, who, number, error=message, status=status)
-
-    return act(request, "client", csrf_token, work, show)
+    return act(request, "client", form, work, _ticket_page, number=number)

@@ -17,9 +17,9 @@ from kernel.blobs import BlobStore
 from kernel.config import Settings
 from schemas.events import Attachment, MailContent, OpenTicket
 from services.ticket_store import actions, auth
-from services.ticket_store.api import create_app
 from services.ticket_store.auth import LoginLimit
 from services.ticket_store.db import Database, upgrade
+from services.ticket_store.http import create_app
 from services.ticket_store.models import Client, Staff
 
 PASSWORD = "correct horse battery"

@@ -20,8 +20,8 @@ from kernel.topics import ensure_topics
 from schemas import codec
 from schemas.events import MailContent, OpenTicket, OutboundEmail
 from services.ticket_store import actions, auth
-from services.ticket_store.api import create_app
 from services.ticket_store.db import Database, upgrade
+from services.ticket_store.http import create_app
 from services.ticket_store.models import OutboxEvent
 from services.ticket_store.outbox import OutboxRelay
 from supportdesk.broker import LocalBroker, free_port

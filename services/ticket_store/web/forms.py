@@ -1,0 +1,274 @@
+"""The web's form models: one pydantic model per form, and `Posted`, a form as it came in.
+
+A form is read as typed (`Posted.raw`, shown again after a refusal, never with a
+password) and validated only inside the form's action (`Posted.valid`), so a bad
+field is the same page again with the reason, not a bare 422. Each model turns what
+browsers send (text, ticked boxes, blank numbers) into what the actions take.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar, get_args, get_origin
+
+from fastapi import Depends, Request
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+MAX_ID = 2**31 - 1
+MAX_MESSAGE = 200_000
+
+
+def form_number(value: object) -> int | None:
+    """A positive id typed into a form ("12", "#12"), or None."""
+    text = str(value if value is not None else "").strip().lstrip("#")
+    if not text.isdigit() or not 0 < int(text) <= MAX_ID:
+        return None
+    return int(text)
+
+
+def blank_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def lines(value: str) -> list[str]:
+    """Addresses typed one per line (or separated by commas or spaces)."""
+    return [part for part in value.replace(",", " ").split() if part]
+
+
+def strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _ticked(value: object) -> bool:
+    """A check box: browsers send its value when ticked and nothing when not."""
+    return str(value if value is not None else "").strip().lower() in {"1", "on", "yes", "true"}
+
+
+Checkbox = Annotated[bool, BeforeValidator(_ticked)]
+FormId = Annotated[int | None, BeforeValidator(form_number)]
+Number = Annotated[int | None, BeforeValidator(blank_none)]
+Text = Annotated[str, BeforeValidator(strip)]
+Name = Annotated[str, BeforeValidator(strip), Field(min_length=1, max_length=200)]
+Email = Annotated[str, BeforeValidator(strip), Field(max_length=320)]
+Password = Annotated[str, Field(min_length=8, max_length=1000)]
+NewPassword = Annotated[Password | None, BeforeValidator(blank_none)]
+
+
+def message_text(value: str, limit: int = MAX_MESSAGE) -> str:
+    """A typed message, refused when empty or too long."""
+    if not value.strip():
+        raise ValueError("The message is empty.")
+    if len(value) > limit:
+        raise ValueError(f"The message is longer than {limit} characters.")
+    return value
+
+
+class WebForm(BaseModel):
+    """Every posted form carries the session's CSRF token (checked by `common.act`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    csrf_token: str = ""
+
+    def fields(self) -> dict[str, Any]:
+        """The form's values, as the actions take them (no token)."""
+        return self.model_dump(exclude={"csrf_token"})
+
+
+F = TypeVar("F", bound=WebForm)
+
+
+@dataclass(frozen=True)
+class Posted(Generic[F]):
+    """A form as posted: its raw fields, and its model once `valid()` has checked them."""
+
+    model: type[F]
+    raw: dict[str, Any]
+
+    @property
+    def csrf_token(self) -> str:
+        return str(self.raw.get("csrf_token") or "")
+
+    def valid(self, **override: object) -> F:
+        """The form's model, or ValueError naming the fields and rules (never what was typed:
+        a password must not come back in a page)."""
+        try:
+            return self.model.model_validate({**self.raw, **override})
+        except ValidationError as exc:
+            raise ValueError(_explain(exc)) from None
+
+    def shown(self) -> dict[str, Any]:
+        """What the page shows again: everything typed but passwords and the token."""
+        return {k: v for k, v in self.raw.items() if k not in {"password", "csrf_token"}}
+
+
+def _explain(exc: ValidationError) -> str:
+    sentences, problems = [], []
+    for e in exc.errors():
+        if e["type"] == "value_error":
+            sentences.append(str(e["ctx"]["error"]))
+        else:
+            where = ".".join(str(p) for p in e["loc"]) or "form"
+            problems.append(f"{where}: {e['msg']}")
+    if problems:
+        sentences.append(f"Some of the fields are not valid — {'; '.join(problems)}.")
+    return " ".join(sentences)
+
+
+def _is_list(annotation: object) -> bool:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return get_origin(annotation) is list
+
+
+def posted(model: type[F]) -> Any:
+    """A dependency reading the request's form into `Posted[model]`; list fields (ticked
+    boxes) keep every value."""
+    lists = {name for name, f in model.model_fields.items() if _is_list(f.annotation)}
+
+    async def read(request: Request) -> Posted[F]:
+        data = await request.form()
+        raw = {k: data.getlist(k) if k in lists else data.get(k) for k in data}
+        return Posted(model, raw)
+
+    return Depends(read)
+
+
+# ------------------------------------------------------------------ log in
+
+
+class LoginForm(BaseModel):
+    """The login form; its own double-submit token, not a session's CSRF token."""
+
+    email: str = ""
+    password: str = ""
+    role: str = "client"
+    login_token: str = ""
+
+    @field_validator("role")
+    @classmethod
+    def _role(cls, value: str) -> str:
+        return "staff" if value == "staff" else "client"
+
+
+# ------------------------------------------------------------------ tickets and messages
+
+
+class TextForm(WebForm):
+    """A reply, a note, a client's message."""
+
+    text: str = ""
+
+    def message(self) -> str:
+        return message_text(self.text)
+
+
+class ReplyForm(TextForm):
+    """A staff reply, possibly starting from a pre-defined reply."""
+
+    predefined_reply_id: str = ""
+
+
+class StatusForm(WebForm):
+    status: str = ""
+
+
+class NewTicketForm(WebForm):
+    department_id: FormId = None
+    subject: str = ""
+    text: str = ""
+
+    @field_validator("department_id")
+    @classmethod
+    def _department(cls, value: int | None) -> int:
+        if value is None:
+            raise ValueError("Choose a department.")
+        return value
+
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, value: str) -> str:
+        if not value.strip() or len(value) > 998:
+            raise ValueError("The subject has 1 to 998 characters.")
+        return value
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return message_text(value)
+
+
+class RatingForm(WebForm):
+    score: FormId = None
+    comment: str = Field(default="", max_length=2000)
+
+    @field_validator("score")
+    @classmethod
+    def _score(cls, value: int | None) -> int:
+        if value is None or value > 5:
+            raise ValueError("Choose a score from 1 to 5.")
+        return value
+
+
+# ------------------------------------------------------------------ incoming emails
+
+
+class ConvertForm(WebForm):
+    client_name: Text = ""
+
+    @field_validator("client_name")
+    @classmethod
+    def _length(cls, value: str) -> str:
+        if len(value) > 200:
+            raise ValueError("The client's name is longer than 200 characters.")
+        return value
+
+
+class AttachClientForm(WebForm):
+    client: str = ""
+    register_address: Checkbox = False
+
+
+class AttachTicketForm(WebForm):
+    ticket_number: FormId = None
+
+    @field_validator("ticket_number")
+    @classmethod
+    def _number(cls, value: int | None) -> int:
+        if value is None:
+            raise ValueError("Give the ticket's number.")
+        return value
+
+
+class DiscardForm(WebForm):
+    status: str = "deleted"
+
+
+# ------------------------------------------------------------------ pre-defined replies
+
+
+class PredefinedReplyForm(WebForm):
+    title: str = ""
+    text: str = ""
+    scope: str = "all"
+    department_id: FormId = None
+    staff_id: FormId = None
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        if not value.strip() or len(value) > 200:
+            raise ValueError("The title has 1 to 200 characters.")
+        return value.strip()
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return message_text(value)
