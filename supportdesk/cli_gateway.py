@@ -13,18 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from kernel.config import Settings
-
-
-def _db(settings: Settings):  # -> services.ticket_store.db.Database
-    from services.ticket_store.db import Database
-
-    return Database(settings.database_url, topics=settings.topics)
-
-
-def _print_rows(rows: list[dict[str, object]], as_json: bool) -> None:
-    from supportdesk.cli import _print_rows as print_rows
-
-    print_rows(rows, as_json)
+from supportdesk.cli_common import db, print_rows
 
 
 def cmd_gateway_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -34,7 +23,7 @@ def cmd_gateway_add(args: argparse.Namespace, settings: Settings) -> int:
     password = ""
     if args.protocol != "maildir":
         password = _password_from_user()
-    with _db(settings).unit_of_work(actor="cli") as uow:
+    with db(settings).unit_of_work(actor="cli") as uow:
         gw = actions.gateways.add_gateway(
             uow,
             name=args.name,
@@ -81,7 +70,7 @@ def cmd_gateway_list(args: argparse.Namespace, settings: Settings) -> int:
     from services.ticket_store.models import Gateway
 
     health = _health(settings) if not args.no_health else None
-    with _db(settings).transaction() as s:
+    with db(settings).transaction() as s:
         rows: list[dict[str, object]] = []
         for g in s.scalars(select(Gateway).order_by(Gateway.name)):
             row: dict[str, object] = {
@@ -115,7 +104,7 @@ def cmd_gateway_list(args: argparse.Namespace, settings: Settings) -> int:
                         fetcher=h.owner,  # type: ignore[attr-defined]
                     )
             rows.append(row)
-    _print_rows(rows, args.json)
+    print_rows(rows, args.json)
     return 0
 
 
@@ -159,7 +148,7 @@ def cmd_gateway_edit(args: argparse.Namespace, settings: Settings) -> int:
         print("nothing to change", file=sys.stderr)
         return 2
     try:
-        with _db(settings).unit_of_work(actor="cli") as uow:
+        with db(settings).unit_of_work(actor="cli") as uow:
             gw = actions.gateways.edit_gateway(uow, args.name, **changes)
             shown = sorted("password" if k == "password_encrypted" else k for k in changes)
             print(f"gateway {gw.id}: {gw.name} updated ({', '.join(shown)})")
@@ -174,7 +163,7 @@ def cmd_gateway_remove(args: argparse.Namespace, settings: Settings) -> int:
     from services.ticket_store.domain.errors import NotFound
 
     try:
-        with _db(settings).unit_of_work(actor="cli") as uow:
+        with db(settings).unit_of_work(actor="cli") as uow:
             gateway_id = actions.gateways.remove_gateway(uow, args.name)
     except NotFound as exc:
         print(f"error: {exc} not found", file=sys.stderr)
@@ -192,7 +181,7 @@ def cmd_gateway_test(args: argparse.Namespace, settings: Settings) -> int:
     from services.ticket_store.queries.gateways import gateway_by_name
 
     try:
-        with _db(settings).transaction() as s:
+        with db(settings).transaction() as s:
             entry = gateway_entry(gateway_by_name(s, args.name))
     except NotFound as exc:
         print(f"error: {exc} not found", file=sys.stderr)

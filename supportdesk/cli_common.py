@@ -1,0 +1,45 @@
+"""What every CLI module shares: the database, printing rows, hiding passwords."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+from kernel.config import Settings
+
+
+def db(settings: Settings):  # -> services.ticket_store.db.Database
+    from services.ticket_store.db import Database
+
+    return Database(settings.database_url, topics=settings.topics)
+
+
+def redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+def print_rows(rows: list[dict[str, object]], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(rows, default=str, indent=2))
+        return
+    if not rows:
+        print("(none)")
+        return
+    cols = list(rows[0])
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
+    widths = {c: min(w, 60) for c, w in widths.items()}
+    print("  ".join(c.upper().ljust(widths[c]) for c in cols))
+    for r in rows:
+        print("  ".join(str(r[c])[: widths[c]].ljust(widths[c]) for c in cols))
+
+
+def stop_on_sigterm() -> None:
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)

@@ -1,0 +1,179 @@
+"""`supportdesk department|client|incidents|tickets|outcomes|incoming`: the directory and
+what the pipeline made of the mail."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from kernel.config import Settings
+from supportdesk.cli_common import db, print_rows
+
+
+def cmd_department_add(args: argparse.Namespace, settings: Settings) -> int:
+    from services.ticket_store import actions
+
+    with db(settings).unit_of_work(actor="cli") as uow:
+        dep = actions.departments.add_department(
+            uow,
+            args.name,
+            show_in_support_center=args.show,
+            per_incident=args.per_incident,
+            insufficient_notice=args.notice or "",
+        )
+        print(f"department {dep.id}: {dep.name}")
+    return 0
+
+
+def cmd_department_list(args: argparse.Namespace, settings: Settings) -> int:
+    from services.ticket_store.models import Department
+
+    with db(settings).transaction() as s:
+        rows = [
+            {
+                "id": d.id,
+                "name": d.name,
+                "show_in_support_center": d.show_in_support_center,
+                "per_incident": d.per_incident,
+            }
+            for d in s.scalars(select(Department).order_by(Department.id))
+        ]
+    print_rows(rows, args.json)
+    return 0
+
+
+def cmd_client_add(args: argparse.Namespace, settings: Settings) -> int:
+    from services.ticket_store import actions
+
+    with db(settings).unit_of_work(actor="cli") as uow:
+        client = actions.clients.add_client(uow, args.name, args.email)
+        print(f"client {client.id}: {client.name} <{', '.join(args.email)}>")
+    return 0
+
+
+def cmd_client_list(args: argparse.Namespace, settings: Settings) -> int:
+    from services.ticket_store.domain.incidents import incident_balance
+    from services.ticket_store.models import Client
+
+    with db(settings).transaction() as s:
+        rows = [
+            {
+                "id": c.id,
+                "name": c.name,
+                "emails": ",".join(e.email for e in c.emails),
+                "incidents_left": incident_balance(s, c.id),
+            }
+            for c in s.scalars(select(Client).order_by(Client.id))
+        ]
+    print_rows(rows, args.json)
+    return 0
+
+
+def cmd_incidents_grant(args: argparse.Namespace, settings: Settings) -> int:
+    from services.ticket_store import actions
+
+    with db(settings).unit_of_work(actor="cli") as uow:
+        actions.clients.grant_incidents(uow, args.client_id, args.amount, reason=args.reason)
+    print(f"granted {args.amount} incident(s) to client {args.client_id}")
+    return 0
+
+
+def cmd_tickets_list(args: argparse.Namespace, settings: Settings) -> int:
+    from services.ticket_store.models import Client, Department, Ticket
+
+    with db(settings).transaction() as s:
+        q = (
+            select(Ticket, Client.name, Department.name)
+            .join(Client, Client.id == Ticket.client_id)
+            .join(Department, Department.id == Ticket.department_id)
+            .order_by(Ticket.number)
+        )
+        rows = [
+            {
+                "number": t.number,
+                "id": t.id,
+                "department": dep,
+                "client": client,
+                "status": t.status,
+                "subject": t.subject,
+                "messages": len(t.messages),
+            }
+            for t, client, dep in s.execute(q)
+        ]
+    print_rows(rows, args.json)
+    return 0
+
+
+def cmd_outcomes_list(args: argparse.Namespace, settings: Settings) -> int:
+    from services.ticket_store.models import MailOutcome
+
+    with db(settings).transaction() as s:
+        rows = [
+            {
+                "email_id": o.email_id,
+                "decision": o.decision,
+                "rule": o.rule,
+                "reason": o.reason,
+                "ticket": o.ticket_id or "",
+            }
+            for o in s.scalars(select(MailOutcome).order_by(MailOutcome.decided_at))
+        ]
+    print_rows(rows, args.json)
+    return 0
+
+
+def cmd_incoming_list(args: argparse.Namespace, settings: Settings) -> int:
+    from services.ticket_store.models import IncomingEmail
+
+    with db(settings).transaction() as s:
+        rows = [
+            {
+                "id": i.id,
+                "from": i.from_address,
+                "subject": i.subject,
+                "status": i.status,
+                "automatic": i.automatic,
+            }
+            for i in s.scalars(select(IncomingEmail).order_by(IncomingEmail.id))
+        ]
+    print_rows(rows, args.json)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
+    dep = add("department", lambda a, s: 0, "departments").add_subparsers(dest="d", required=True)
+    da = add("add", cmd_department_add, "add a department", dep)
+    da.add_argument("name")
+    da.add_argument("--show", action="store_true", help="show in the Support center")
+    da.add_argument("--per-incident", action="store_true", help="per-incident (paid) support")
+    da.add_argument("--notice", help="text of the insufficient-incidents email")
+    add("list", cmd_department_list, "list departments", dep).add_argument(
+        "--json", action="store_true"
+    )
+
+    cl = add("client", lambda a, s: 0, "clients").add_subparsers(dest="c", required=True)
+    ca = add("add", cmd_client_add, "add a client", cl)
+    ca.add_argument("name")
+    ca.add_argument("--email", action="append", required=True)
+    add("list", cmd_client_list, "list clients", cl).add_argument("--json", action="store_true")
+
+    inc = add("incidents", lambda a, s: 0, "support incidents").add_subparsers(
+        dest="i", required=True
+    )
+    ig = add("grant", cmd_incidents_grant, "grant (or, negative, take back) incidents", inc)
+    ig.add_argument("client_id", type=int)
+    ig.add_argument("amount", type=int)
+    ig.add_argument("--reason", default="granted by hand")
+
+    tk = add("tickets", lambda a, s: 0, "tickets").add_subparsers(dest="tk", required=True)
+    add("list", cmd_tickets_list, "list tickets", tk).add_argument("--json", action="store_true")
+    oc = add("outcomes", lambda a, s: 0, "mail outcomes").add_subparsers(dest="o", required=True)
+    add("list", cmd_outcomes_list, "what became of each mail", oc).add_argument(
+        "--json", action="store_true"
+    )
+    ie = add("incoming", lambda a, s: 0, "incoming emails").add_subparsers(dest="ie", required=True)
+    add("list", cmd_incoming_list, "unknown senders' mail", ie).add_argument(
+        "--json", action="store_true"
+    )
