@@ -14,18 +14,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from kernel.config import Settings
-
-
-def _db(settings: Settings):  # -> services.ticket_store.db.Database
-    from services.ticket_store.db import Database
-
-    return Database(settings.database_url, topics=settings.topics)
-
-
-def _print_rows(rows: list[dict[str, object]], as_json: bool) -> None:
-    from supportdesk.cli import _print_rows as print_rows
-
-    print_rows(rows, as_json)
+from supportdesk.cli_common import db, print_rows
 
 
 def _password(prompt: str) -> str:
@@ -40,7 +29,7 @@ def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
     from services.ticket_store import actions
 
     password = _password(f"password for {args.email}: ")
-    with _db(settings).unit_of_work(actor="cli") as uow:
+    with db(settings).unit_of_work(actor="cli") as uow:
         staff = actions.staff.add_staff(
             uow,
             args.name,
@@ -57,7 +46,7 @@ def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
     from services.ticket_store.models import Staff
 
-    with _db(settings).transaction() as s:
+    with db(settings).transaction() as s:
         rows = [
             {
                 "id": st.id,
@@ -69,14 +58,14 @@ def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
             }
             for st in s.scalars(select(Staff).order_by(Staff.id))
         ]
-    _print_rows(rows, args.json)
+    print_rows(rows, args.json)
     return 0
 
 
 def cmd_staff_set(args: argparse.Namespace, settings: Settings) -> int:
     from services.ticket_store import actions
 
-    with _db(settings).unit_of_work(actor="cli") as uow:
+    with db(settings).unit_of_work(actor="cli") as uow:
         staff = actions.staff.update_staff(
             uow,
             args.staff_id,
@@ -99,7 +88,7 @@ def cmd_staff_set(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_reply_add(args: argparse.Namespace, settings: Settings) -> int:
     from services.ticket_store import actions
 
-    with _db(settings).unit_of_work(actor="cli") as uow:
+    with db(settings).unit_of_work(actor="cli") as uow:
         reply = actions.predefined_replies.add_predefined_reply(
             uow,
             args.title,
@@ -115,7 +104,7 @@ def cmd_reply_add(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_reply_list(args: argparse.Namespace, settings: Settings) -> int:
     from services.ticket_store.models import PredefinedReply
 
-    with _db(settings).transaction() as s:
+    with db(settings).transaction() as s:
         rows = [
             {
                 "id": r.id,
@@ -127,14 +116,14 @@ def cmd_reply_list(args: argparse.Namespace, settings: Settings) -> int:
             }
             for r in s.scalars(select(PredefinedReply).order_by(PredefinedReply.id))
         ]
-    _print_rows(rows, args.json)
+    print_rows(rows, args.json)
     return 0
 
 
 def cmd_reply_remove(args: argparse.Namespace, settings: Settings) -> int:
     from services.ticket_store import actions
 
-    with _db(settings).unit_of_work(actor="cli") as uow:
+    with db(settings).unit_of_work(actor="cli") as uow:
         actions.predefined_replies.delete_predefined_reply(uow, args.reply_id)
     print(f"pre-defined reply {args.reply_id} removed")
     return 0
