@@ -15,6 +15,8 @@ from kernel.config import Topics
 from services.ticket_store.unit_of_work import UnitOfWork
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Execution option: how an SQLite transaction begins ("IMMEDIATE"); see make_engine.
+SQLITE_BEGIN = "sqlite_begin"
 
 
 def make_engine(url: str) -> Engine:
@@ -29,6 +31,24 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+            """Units of work begin with BEGIN IMMEDIATE themselves; other sessions keep
+            pysqlite's own handling (an implicit BEGIN right before the first write).
+
+            pysqlite's handling breaks SAVEPOINT (SQLAlchemy's documented fix: take
+            BEGIN over). IMMEDIATE takes the write lock up front, waiting up to the busy
+            timeout, so a unit of work that reads and then writes never fails on a WAL
+            snapshot another writer has moved on from (SQLITE_BUSY_SNAPSHOT).
+            """
+            dbapi_conn = conn.connection.driver_connection
+            mode = conn.get_execution_options().get(SQLITE_BEGIN)
+            if mode:
+                dbapi_conn.isolation_level = None
+                conn.exec_driver_sql(f"BEGIN {mode}")
+            elif dbapi_conn.isolation_level is None:
+                dbapi_conn.isolation_level = ""
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -56,12 +76,17 @@ class Database:
         self.topics = topics or Topics()
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        writer = self.engine
+        if self.engine.dialect.name == "sqlite":
+            writer = self.engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        self.write_sessions = sessionmaker(writer, expire_on_commit=False)
 
     @contextmanager
     def unit_of_work(self, actor: str = "system") -> Iterator[UnitOfWork]:
         """One transaction for `actor`: commit on success, roll back on any error, with
-        the events emitted and the audit entries written in it."""
-        with self.sessions() as session, session.begin():
+        the events emitted and the audit entries written in it. On SQLite it holds the
+        write lock from its start, so savepoints work and writers queue up in order."""
+        with self.write_sessions() as session, session.begin():
             yield UnitOfWork(session, self.topics, actor)
 
     @contextmanager

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class OutboxRelay:
-    def __init__(self, settings: Settings, db: Database, batch: int = 500) -> None:
+    def __init__(self, settings: Settings, db: Database, batch: int = 2000) -> None:
         self.settings = settings
         self.db = db
         self.batch = batch
@@ -41,15 +41,18 @@ class OutboxRelay:
         return self._producer
 
     def publish_pending(self) -> int:
-        """Publish one batch of pending rows; returns how many went out."""
+        """Publish one batch of pending rows (oldest first); returns how many went out.
+
+        One query for the batch (the partial index holds only pending rows), one
+        flush of the producer, one UPDATE to mark them all.
+        """
         with self.db.transaction() as s:
-            rows = s.scalars(
-                select(OutboxEvent)
+            pending = s.execute(
+                select(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.key, OutboxEvent.value)
                 .where(OutboxEvent.published_at.is_(None))
                 .order_by(OutboxEvent.id)
                 .limit(self.batch)
             ).all()
-            pending = [(r.id, r.topic, r.key, r.value) for r in rows]
         if not pending:
             return 0
         producer = self.producer()
@@ -59,8 +62,8 @@ class OutboxRelay:
         producer.flush(timeout=30)
         for f in futures:
             f.get(timeout=30)  # raises if any send failed: nothing is marked
-        with self.db.transaction() as s:
-            s.execute(
+        with self.db.unit_of_work(actor="outbox") as uow:
+            uow.session.execute(
                 update(OutboxEvent)
                 .where(OutboxEvent.id.in_([row_id for row_id, *_ in pending]))
                 .values(published_at=datetime.now(UTC))

@@ -10,12 +10,22 @@ May import: `unit_of_work`, `domain`, the store's models, `schemas`,
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
-from schemas.events import AddMessage, IncidentsGranted, MailContent, OpenTicket, Outcome
+from schemas.events import (
+    AddMessage,
+    IncidentsGranted,
+    MailContent,
+    MessageAdded,
+    OpenTicket,
+    Outcome,
+    TicketOpened,
+)
 from schemas.events import IncomingEmail as IncomingEmailEvent
-from services.ticket_store.actions.events import ticket_opened
+from services.ticket_store.actions.events import message_added, ticket_opened
 from services.ticket_store.actions.messages import attachment_rows
 from services.ticket_store.actions.tickets import back_to_staff, emit_message_added
 from services.ticket_store.domain.errors import NotFound
@@ -27,7 +37,9 @@ from services.ticket_store.models import (
     IncomingEmail,
     MailOutcome,
     Message,
+    MessageAttachment,
     Ticket,
+    TicketStatus,
     utcnow,
 )
 from services.ticket_store.unit_of_work import UnitOfWork
@@ -48,13 +60,7 @@ def _message_from_content(content: MailContent, *, client_id: int | None) -> Mes
     return msg
 
 
-def open_ticket_from_mail(uow: UnitOfWork, cmd: OpenTicket) -> Ticket | None:
-    """Idempotent on the email id: a redelivered command returns None and changes nothing."""
-    session = uow.session
-    if session.scalar(select(Ticket).where(Ticket.source_email_id == cmd.email_id)):
-        return None
-    if session.scalar(select(Ticket).where(Ticket.id == cmd.ticket_id)):
-        return None
+def _ticket_from_command(cmd: OpenTicket) -> tuple[Ticket, Message]:
     ticket = Ticket(
         id=cmd.ticket_id,
         department_id=cmd.department_id,
@@ -68,11 +74,107 @@ def open_ticket_from_mail(uow: UnitOfWork, cmd: OpenTicket) -> Ticket | None:
     msg = _message_from_content(cmd.content, client_id=cmd.client_id)
     msg.source_email_id = cmd.email_id
     ticket.messages.append(msg)
+    return ticket, msg
+
+
+def open_ticket_from_mail(uow: UnitOfWork, cmd: OpenTicket) -> Ticket | None:
+    """Idempotent on the email id: a redelivered command returns None and changes nothing."""
+    session = uow.session
+    if session.scalar(select(Ticket).where(Ticket.source_email_id == cmd.email_id)):
+        return None
+    if session.scalar(select(Ticket).where(Ticket.id == cmd.ticket_id)):
+        return None
+    ticket, msg = _ticket_from_command(cmd)
     session.add(ticket)
     uow.flush()
     uow.emit(uow.topics.ticket_events, ticket.id, ticket_opened(ticket, cmd.email_id))
     emit_message_added(uow, ticket, msg)
     return ticket
+
+
+def open_tickets_from_mail(uow: UnitOfWork, cmds: Sequence[OpenTicket]) -> int:
+    """`open_ticket_from_mail` for many commands, same rows and events in the same order;
+    returns how many tickets were opened (repeats are skipped).
+
+    Bulk: two queries for what exists, one executemany INSERT per table and one
+    query each for the generated ticket numbers and message ids. The ORM's flush
+    would fetch those per row (SQLite) or build one huge statement (psycopg).
+    """
+    session = uow.session
+    emails = {c.email_id for c in cmds}
+    ids = {c.ticket_id for c in cmds}
+    done = set(
+        session.scalars(select(Ticket.source_email_id).where(Ticket.source_email_id.in_(emails)))
+    )
+    taken = set(session.scalars(select(Ticket.id).where(Ticket.id.in_(ids))))
+    new: list[OpenTicket] = []
+    for cmd in cmds:
+        if cmd.email_id not in done and cmd.ticket_id not in taken:
+            done.add(cmd.email_id)
+            taken.add(cmd.ticket_id)
+            new.append(cmd)
+    if not new:
+        return 0
+    now = utcnow()
+    session.execute(insert(Ticket), [_ticket_row(cmd, now) for cmd in new])
+    numbers: dict[str, int] = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(Ticket.id, Ticket.number).where(Ticket.id.in_([c.ticket_id for c in new]))
+        ).all()
+    )
+    session.execute(
+        insert(Message), [_message_row(cmd, numbers[cmd.ticket_id], now) for cmd in new]
+    )
+    message_ids: dict[str, int] = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(Message.source_email_id, Message.id).where(
+                Message.source_email_id.in_([c.email_id for c in new])
+            )
+        ).all()
+    )
+    files = [
+        {"message_id": message_ids[cmd.email_id], "filename": a.filename,
+         "content_type": a.content_type, "size": a.size, "blob_ref": a.blob_ref}
+        for cmd in new
+        for a in cmd.content.attachments
+    ]  # fmt: skip
+    if files:
+        session.execute(insert(MessageAttachment), files)
+    topic = uow.topics.ticket_events
+    events: list[tuple[str, str, TicketOpened | MessageAdded]] = []
+    for cmd in new:
+        # Unsaved copies of the rows, for the event builders.
+        ticket = Ticket(
+            id=cmd.ticket_id, number=numbers[cmd.ticket_id], department_id=cmd.department_id,
+            client_id=cmd.client_id, subject=cmd.content.subject,
+        )  # fmt: skip
+        msg = Message(
+            id=message_ids[cmd.email_id], direction="in", source_email_id=cmd.email_id,
+            email_message_id=cmd.content.message_id,
+        )  # fmt: skip
+        events.append((topic, ticket.id, ticket_opened(ticket, cmd.email_id)))
+        events.append((topic, ticket.id, message_added(ticket, msg)))
+    uow.emit_many(events)
+    return len(new)
+
+
+def _ticket_row(cmd: OpenTicket, now: datetime) -> dict[str, object]:
+    return {
+        "id": cmd.ticket_id, "department_id": cmd.department_id, "client_id": cmd.client_id,
+        "subject": cmd.content.subject, "status": TicketStatus.NEW.value,
+        "reply_to": normalise_email(cmd.content.from_address), "gateway_id": cmd.gateway_id,
+        "source_email_id": cmd.email_id, "charged": cmd.charged, "created_at": now,
+        "updated_at": now,
+    }  # fmt: skip
+
+
+def _message_row(cmd: OpenTicket, number: int, now: datetime) -> dict[str, object]:
+    c = cmd.content
+    return {
+        "ticket_number": number, "direction": "in", "author_client_id": cmd.client_id,
+        "from_address": c.from_address, "text": c.text, "html": sanitise_html(c.html),
+        "email_message_id": c.message_id, "source_email_id": cmd.email_id, "created_at": now,
+    }  # fmt: skip
 
 
 def add_message_from_mail(uow: UnitOfWork, cmd: AddMessage) -> Message | None:
@@ -93,13 +195,9 @@ def add_message_from_mail(uow: UnitOfWork, cmd: AddMessage) -> Message | None:
     return msg
 
 
-def record_incoming(uow: UnitOfWork, event: IncomingEmailEvent) -> IncomingEmail | None:
-    """Mail from an unknown sender, for the Incoming emails section."""
-    session = uow.session
-    if session.scalar(select(IncomingEmail).where(IncomingEmail.email_id == event.email_id)):
-        return None
+def _incoming_row(event: IncomingEmailEvent) -> dict[str, object]:
     c = event.content
-    row = IncomingEmail(
+    return dict(
         email_id=event.email_id,
         gateway_id=event.gateway_id,
         department_id=event.department_id,
@@ -114,15 +212,40 @@ def record_incoming(uow: UnitOfWork, event: IncomingEmailEvent) -> IncomingEmail
         reason=event.reason,
         received_at=c.received_at,
     )
+
+
+def record_incoming(uow: UnitOfWork, event: IncomingEmailEvent) -> IncomingEmail | None:
+    """Mail from an unknown sender, for the Incoming emails section."""
+    session = uow.session
+    if session.scalar(select(IncomingEmail).where(IncomingEmail.email_id == event.email_id)):
+        return None
+    row = IncomingEmail(**_incoming_row(event))
     session.add(row)
     return row
 
 
-def record_outcome(uow: UnitOfWork, outcome: Outcome) -> MailOutcome | None:
-    """The router's decision on one raw email, kept for operators."""
-    if uow.session.get(MailOutcome, outcome.email_id) is not None:
-        return None
-    row = MailOutcome(
+def record_incoming_many(uow: UnitOfWork, events: Sequence[IncomingEmailEvent]) -> int:
+    """`record_incoming` for many: one query for those already there, one INSERT for the
+    rest. Returns how many were new."""
+    have = set(
+        uow.session.scalars(
+            select(IncomingEmail.email_id).where(
+                IncomingEmail.email_id.in_({e.email_id for e in events})
+            )
+        )
+    )
+    rows = []
+    for event in events:
+        if event.email_id not in have:
+            have.add(event.email_id)
+            rows.append(_incoming_row(event) | {"status": "new"})
+    if rows:
+        uow.session.execute(insert(IncomingEmail), rows)
+    return len(rows)
+
+
+def _outcome_row(outcome: Outcome) -> dict[str, object]:
+    return dict(
         email_id=outcome.email_id,
         gateway_id=outcome.gateway_id,
         decision=outcome.decision.value,
@@ -133,8 +256,35 @@ def record_outcome(uow: UnitOfWork, outcome: Outcome) -> MailOutcome | None:
         automatic=outcome.automatic,
         decided_at=outcome.decided_at,
     )
+
+
+def record_outcome(uow: UnitOfWork, outcome: Outcome) -> MailOutcome | None:
+    """The router's decision on one raw email, kept for operators."""
+    if uow.session.get(MailOutcome, outcome.email_id) is not None:
+        return None
+    row = MailOutcome(**_outcome_row(outcome))
     uow.session.add(row)
     return row
+
+
+def record_outcomes(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> int:
+    """`record_outcome` for many: one query for those already there, one INSERT for the
+    rest. Returns how many were new."""
+    have = set(
+        uow.session.scalars(
+            select(MailOutcome.email_id).where(
+                MailOutcome.email_id.in_({o.email_id for o in outcomes})
+            )
+        )
+    )
+    rows = []
+    for outcome in outcomes:
+        if outcome.email_id not in have:
+            have.add(outcome.email_id)
+            rows.append(_outcome_row(outcome))
+    if rows:
+        uow.session.execute(insert(MailOutcome), rows)
+    return len(rows)
 
 
 def record_delivery(

@@ -1,187 +1,134 @@
-"""The store's consumer: router output in, database rows out.
+"""The store's Kafka loop: poll, apply the batch in one transaction, then commit offsets.
 
-At-least-once delivery plus effects that are idempotent on the email id: each
-record is applied in its own transaction, and the offset is committed only
-after that transaction. A crash in between replays the record, which then
-changes nothing.
+At-least-once delivery plus effects that are idempotent on the email id: the
+offsets are committed only after the database commit, so a crash in between
+(kill -9 included) replays the batch, which then changes nothing. A transient
+database error rolls the batch back and retries it from its first offsets with
+backoff; it is never dead-lettered.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
-import time
-from collections.abc import Callable
-from functools import partial
-from typing import TypeVar
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from kafka import KafkaConsumer
-from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
-from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from kernel.config import Settings
-from schemas import codec
-from schemas.events import (
-    AddMessage,
-    DeadLetter,
-    DeliveryReport,
-    IncidentsGranted,
-    OpenTicket,
-    Outcome,
-)
-from schemas.events import IncomingEmail as IncomingEmailEvent
-from services.ticket_store.actions import mail_commands
+from services.ticket_store.consumer.batch import BatchApplier, BatchReport, Record, is_transient
 from services.ticket_store.db import Database
-from services.ticket_store.domain.errors import NotFound
-from services.ticket_store.models import OutboxEvent
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
-# Failures that go away by themselves: the record is retried, not dead-lettered.
-TRANSIENT = (OperationalError, InterfaceError)
+@dataclass(frozen=True)
+class ConsumerOptions:
+    """Kafka consumer settings: a dead store leaves the group in `session_timeout_ms`; one
+    batch (up to `max_poll_records`) must be applied within `max_poll_interval_ms`."""
 
-
-class Permanent(Exception):
-    """A record that can never be applied: it goes to the dead-letter topic."""
-
-
-def _decode(loader: Callable[[bytes], T], value: bytes, what: str) -> T:
-    """Bytes to an event; what cannot be read is a permanent failure, not a crash."""
-    try:
-        return loader(value)
-    except ValidationError as exc:
-        raise Permanent(f"invalid {what}: {exc.errors()[:3]}") from exc
+    max_poll_records: int = 500
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
+    max_poll_interval_ms: int = 300_000
+    # Router output records carry the mail text: fetch enough for a full batch at once.
+    max_partition_fetch_bytes: int = 8 * 1024 * 1024
+    backoff_first_s: float = 0.5
+    backoff_max_s: float = 30.0
 
 
 class StoreConsumer:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, options: ConsumerOptions | None = None
+    ) -> None:
         self.settings = settings
         self.topics = settings.topics
         self.db = db
+        self.options = options or ConsumerOptions()
+        self.applier = BatchApplier(settings.topics)
         self.stopping = threading.Event()
-        self.handlers: dict[str, Callable[[bytes], None]] = {
-            self.topics.ticket_commands: self._ticket_command,
-            self.topics.incoming: self._incoming,
-            self.topics.outcomes: self._outcome,
-            self.topics.delivery: self._delivery,
-            self.topics.incidents: self._incidents,
-        }
 
-    # -------------------------------------------------------------- handlers
-
-    def _ticket_command(self, value: bytes) -> None:
-        cmd = _decode(codec.loads_ticket_command, value, "ticket command")
+    def apply_batch(self, records: Sequence[Record]) -> BatchReport:
+        """Apply records in one unit of work; raises a transient error after rolling back."""
         with self.db.unit_of_work(actor="mail") as uow:
-            if isinstance(cmd, OpenTicket):
-                mail_commands.open_ticket_from_mail(uow, cmd)
-            elif isinstance(cmd, AddMessage):
-                try:
-                    mail_commands.add_message_from_mail(uow, cmd)
-                except NotFound as exc:
-                    raise Permanent(f"add-message for an unknown ticket: {exc}") from exc
-
-    def _incoming(self, value: bytes) -> None:
-        event = _decode(partial(codec.loads, IncomingEmailEvent), value, "incoming email")
-        with self.db.unit_of_work(actor="mail") as uow:
-            mail_commands.record_incoming(uow, event)
-
-    def _outcome(self, value: bytes) -> None:
-        outcome = _decode(partial(codec.loads, Outcome), value, "outcome")
-        with self.db.unit_of_work(actor="mail") as uow:
-            mail_commands.record_outcome(uow, outcome)
-
-    def _delivery(self, value: bytes) -> None:
-        report = _decode(partial(codec.loads, DeliveryReport), value, "delivery report")
-        with self.db.unit_of_work(actor="mail") as uow:
-            mail_commands.record_delivery(
-                uow, report.outbound_id, status=report.status, detail=report.detail
-            )
-
-    def _incidents(self, value: bytes) -> None:
-        """Grants from external billing join the ledger; the store's own come back as no-ops."""
-        grant = _decode(partial(codec.loads, IncidentsGranted), value, "incident grant")
-        with self.db.unit_of_work(actor="billing") as uow:
-            mail_commands.record_external_grant(uow, grant)
-
-    # -------------------------------------------------------------- loop
-
-    def apply(self, record: ConsumerRecord) -> None:
-        """Apply one record; permanent failures become dead letters, never crashes."""
-        handler = self.handlers.get(record.topic)
-        if handler is None or record.value is None:
-            return
-        try:
-            handler(record.value)
-        except IntegrityError:
-            # Another store instance applied the same email concurrently: already done.
-            log.info("duplicate %s at %s:%s ignored", record.topic, record.partition, record.offset)
-        except Permanent as exc:
-            self._dead_letter(record, str(exc))
-        except TRANSIENT:
-            raise
-        except Exception as exc:  # a bug must not stall the partition: record it
-            log.exception("unexpected failure on %s@%s", record.topic, record.offset)
-            self._dead_letter(record, f"unexpected {type(exc).__name__}: {exc}")
-
-    def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
-        key = (record.key or b"").decode(errors="replace")
-        log.warning("dead letter from %s@%s: %s", record.topic, record.offset, reason)
-        letter = DeadLetter(email_id=key, stage=f"store:{record.topic}", reason=reason)
-        with self.db.transaction() as s:
-            s.add(OutboxEvent(topic=self.topics.dead, key=key, value=codec.dumps(letter)))
+            return self.applier.apply(uow, records)
 
     def run(self) -> None:
+        o = self.options
         consumer = KafkaConsumer(
-            *self.handlers,
+            *self.applier.topic_names,
             bootstrap_servers=self.settings.kafka_bootstrap,
             group_id=self.settings.store_group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=200,
+            max_poll_records=o.max_poll_records,
+            session_timeout_ms=o.session_timeout_ms,
+            heartbeat_interval_ms=o.heartbeat_interval_ms,
+            max_poll_interval_ms=o.max_poll_interval_ms,
+            max_partition_fetch_bytes=o.max_partition_fetch_bytes,
         )
-        backoff = 0.5
+        backoff = o.backoff_first_s
         try:
             while not self.stopping.is_set():
                 batches = consumer.poll(timeout_ms=500)
-                for tp, records in batches.items():
-                    done = self._apply_partition(consumer, tp, records)
-                    if done is not None:
-                        consumer.commit({tp: OffsetAndMetadata(done + 1, "", -1)})
-                        backoff = 0.5
-                    if done is None or done != records[-1].offset:
-                        # A transient failure: wait, the record is retried from its offset.
-                        time.sleep(backoff)
-                        backoff = min(backoff * 2, 30)
+                if not batches:
+                    continue
+                records = [r for recs in batches.values() for r in recs]
+                try:
+                    self.apply_batch(records)
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    log.error(
+                        "database unavailable (%s: %s); retrying %d records in %.1fs",
+                        type(exc).__name__, str(exc).splitlines()[0], len(records), backoff,
+                    )  # fmt: skip
+                    self._rewind(consumer, batches)
+                    self.stopping.wait(backoff)
+                    backoff = min(backoff * 2, o.backoff_max_s)
+                    continue
+                backoff = o.backoff_first_s
+                self._commit(consumer, batches)
         finally:
             consumer.close(autocommit=False)
 
-    def _apply_partition(
-        self, consumer: KafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]
-    ) -> int | None:
-        """Apply records in order; return the last offset applied, or None."""
-        last: int | None = None
-        for record in records:
-            try:
-                self.apply(record)
-            except TRANSIENT as exc:
-                log.error("database unavailable (%s); will retry offset %s", exc, record.offset)
-                consumer.seek(tp, record.offset)
-                return last
-            last = record.offset
-        return last
+    @staticmethod
+    def _rewind(consumer: KafkaConsumer, batches: dict[TopicPartition, list]) -> None:
+        """Back to each partition's first record of the batch (if still ours)."""
+        owned = consumer.assignment()
+        for tp, recs in batches.items():
+            if tp in owned:
+                consumer.seek(tp, recs[0].offset)
+
+    @staticmethod
+    def _commit(consumer: KafkaConsumer, batches: dict[TopicPartition, list]) -> None:
+        offsets = {
+            tp: OffsetAndMetadata(recs[-1].offset + 1, "", -1) for tp, recs in batches.items()
+        }
+        try:
+            consumer.commit(offsets)
+        except KafkaError as exc:
+            # Applied but not committed (e.g. a rebalance took the partitions): the next
+            # owner replays these records, which changes nothing.
+            log.warning("offset commit failed (%s); the records will be replayed", exc)
 
 
 def run_store(settings: Settings) -> None:
-    """The `supportdesk store` process: the consumer and the outbox relay."""
+    """The `supportdesk store` process: the consumer and the outbox relay.
+
+    SIGTERM lets the current batch finish and its offsets be committed, then closes.
+    """
     from services.ticket_store.outbox import OutboxRelay
 
     db = Database(settings.database_url, topics=settings.topics)
     relay = OutboxRelay(settings, db)
     consumer = StoreConsumer(settings, db)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: consumer.stopping.set())
     relay_thread = threading.Thread(target=relay.run, name="outbox-relay", daemon=True)
     relay_thread.start()
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from schemas import codec
 from schemas.events import DeliveryReport
 from services.ticket_store.consumer import StoreConsumer
@@ -11,13 +13,12 @@ from tests.integration.api.conftest import World
 def _applier(world: World):
     """The store consumer's handler for mail.delivery, as `supportdesk store` runs it."""
     consumer = StoreConsumer(world.settings, world.db)
+    topic = world.settings.topics.delivery
 
     def apply_report(db: object, value: bytes) -> bool:
         before = status_of(world)
-        try:
-            consumer._delivery(value)
-        except Exception:  # the consumer dead-letters what it cannot read
-            return False
+        record = SimpleNamespace(topic=topic, partition=0, offset=0, key=b"report", value=value)
+        consumer.apply_batch([record])  # the consumer dead-letters what it cannot read
         return status_of(world) != before
 
     return apply_report

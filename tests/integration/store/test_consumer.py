@@ -15,6 +15,8 @@ from services.ticket_store.db import Database
 from services.ticket_store.models import Message, Ticket
 from tests.fixtures.pipeline import Pipeline, wait_until
 
+N = 4000
+
 
 def _commands(n: int, client_id: int, dep_id: int) -> list[OpenTicket]:
     return [
@@ -50,7 +52,8 @@ def test_every_command_twice_and_a_kill_mid_stream_give_one_row_each(pipeline: P
     db, dep, client = _setup(pipeline)
     topic = pipeline.settings.topics.ticket_commands
     producer = KafkaProducer(bootstrap_servers=pipeline.settings.kafka_bootstrap, acks="all")
-    commands = _commands(600, client, dep)
+    # Enough that the kill lands mid-stream: the store applies hundreds per transaction.
+    commands = _commands(N, client, dep)
     for cmd in commands + commands:  # every command delivered twice
         producer.send(topic, key=str(client).encode(), value=codec.dumps(cmd))
     producer.flush()
@@ -59,13 +62,13 @@ def test_every_command_twice_and_a_kill_mid_stream_give_one_row_each(pipeline: P
     wait_until(lambda: _count(db)[0] >= 50, 60, "the store to start applying")
     pipeline.stop("store", sig=signal.SIGKILL)  # dies mid-batch: applied but not committed
     killed_at = _count(db)[0]
-    assert killed_at < 600, "the kill came too late to test anything"
+    assert killed_at < N, "the kill came too late to test anything"
 
     pipeline.start("store")
-    wait_until(lambda: _count(db)[0] == 600, 120, "all 600 tickets")
+    wait_until(lambda: _count(db)[0] == N, 120, f"all {N} tickets")
     time.sleep(2)  # let the second copy of every command arrive and be dropped
     pipeline.assert_running()
-    assert _count(db) == (600, 600)
+    assert _count(db) == (N, N)
     db.dispose()
 
 

@@ -8,7 +8,7 @@ test), so actions run their real queries; what they emit and audit lands in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -39,6 +39,9 @@ class FakeUnitOfWork:
 
     def emit(self, topic: str, key: str, event: BaseModel | None) -> None:
         self.emitted.append((topic, key, event))
+
+    def emit_many(self, events: Iterable[tuple[str, str, BaseModel | None]]) -> None:
+        self.emitted.extend(events)
 
     def audit(
         self, action: str, obj: str, obj_id: object, *, actor: str | None = None, **details: object
