@@ -33,9 +33,9 @@ def cmd_topics_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
-    from supportdesk import broker
+    from supportdesk.broker.cli import main as broker_main
 
-    return broker.main(["run", "--data-dir", str(args.data_dir), "--port", str(args.port)])
+    return broker_main(["run", "--data-dir", str(args.data_dir), "--port", str(args.port)])
 
 
 def cmd_store(args: argparse.Namespace, settings: Settings) -> int:

@@ -7,6 +7,7 @@ listener, auto-created topics) only shows up as a hang or a surprise later.
 from __future__ import annotations
 
 import base64
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,7 +15,6 @@ import pytest
 
 from kernel.config import Settings
 from kernel.topics import LONG_RETENTION_MS, SHORT_RETENTION_MS, topic_specs
-from supportdesk import broker as broker_mod
 from supportdesk.broker import (
     MARKER_NAME,
     LocalBroker,
@@ -153,7 +153,7 @@ def test_ensure_jars_refetches_incomplete_or_other_version(
         (out / "kafka_2.13-9.9.9.jar").write_bytes(b"")
         return subprocess.CompletedProcess(cmd, 0, "", "")
 
-    monkeypatch.setattr(broker_mod.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
     monkeypatch.setattr(subprocess, "run", fake_maven)
     assert ensure_jars(home) == libs
     assert len(calls) == 1
