@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
+from collections.abc import Callable, Iterable
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from kernel.config import Settings
 
@@ -43,3 +48,28 @@ def stop_on_sigterm() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+
+
+def print_listing(
+    args: argparse.Namespace,
+    settings: Settings,
+    listing: Callable[[Session], Iterable[BaseModel]],
+    columns: tuple[str, ...],
+) -> int:
+    """A list command: the presenters' `*Out` models (as the API and web show them),
+    `columns` of them as a table, or all of them with --json."""
+    with db(settings).transaction() as s:
+        rows = [m.model_dump(mode="json") for m in listing(s)]
+    if not args.json:
+        rows = [{c: _cell(r[c]) for c in columns} for r in rows]
+    print_rows(rows, args.json)
+    return 0
+
+
+def _cell(value: object) -> object:
+    """One line per row: lists joined, line breaks folded, nothing for None."""
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    if isinstance(value, str):
+        return " ".join(value.splitlines())
+    return "" if value is None else value

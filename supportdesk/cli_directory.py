@@ -9,7 +9,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from kernel.config import Settings
-from supportdesk.cli_common import db, print_rows
+from supportdesk.cli_common import db, print_listing, print_rows
 
 
 def cmd_department_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -28,20 +28,15 @@ def cmd_department_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_department_list(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store.models import Department
+    from services.ticket_store.presenters import DepartmentOut
+    from services.ticket_store.queries.directory import all_departments
 
-    with db(settings).transaction() as s:
-        rows = [
-            {
-                "id": d.id,
-                "name": d.name,
-                "show_in_support_center": d.show_in_support_center,
-                "per_incident": d.per_incident,
-            }
-            for d in s.scalars(select(Department).order_by(Department.id))
-        ]
-    print_rows(rows, args.json)
-    return 0
+    return print_listing(
+        args,
+        settings,
+        lambda s: map(DepartmentOut.model_validate, all_departments(s)),
+        ("id", "name", "show_in_support_center", "per_incident"),
+    )
 
 
 def cmd_client_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -54,21 +49,15 @@ def cmd_client_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_client_list(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store.domain.incidents import incident_balance
-    from services.ticket_store.models import Client
+    from services.ticket_store.presenters import client_out
+    from services.ticket_store.queries.directory import find_clients
 
-    with db(settings).transaction() as s:
-        rows = [
-            {
-                "id": c.id,
-                "name": c.name,
-                "emails": ",".join(e.email for e in c.emails),
-                "incidents_left": incident_balance(s, c.id),
-            }
-            for c in s.scalars(select(Client).order_by(Client.id))
-        ]
-    print_rows(rows, args.json)
-    return 0
+    return print_listing(
+        args,
+        settings,
+        lambda s: (client_out(s, c) for c in find_clients(s, limit=1_000_000)),
+        ("id", "name", "emails", "incidents_left"),
+    )
 
 
 def cmd_incidents_grant(args: argparse.Namespace, settings: Settings) -> int:
@@ -81,29 +70,15 @@ def cmd_incidents_grant(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_tickets_list(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store.models import Client, Department, Ticket
+    from services.ticket_store.presenters import ticket_out
+    from services.ticket_store.queries.ticket_lists import all_tickets
 
-    with db(settings).transaction() as s:
-        q = (
-            select(Ticket, Client.name, Department.name)
-            .join(Client, Client.id == Ticket.client_id)
-            .join(Department, Department.id == Ticket.department_id)
-            .order_by(Ticket.number)
-        )
-        rows = [
-            {
-                "number": t.number,
-                "id": t.id,
-                "department": dep,
-                "client": client,
-                "status": t.status,
-                "subject": t.subject,
-                "messages": len(t.messages),
-            }
-            for t, client, dep in s.execute(q)
-        ]
-    print_rows(rows, args.json)
-    return 0
+    return print_listing(
+        args,
+        settings,
+        lambda s: (ticket_out(s, t) for t in all_tickets(s)),
+        ("number", "id", "department", "client_name", "status", "subject"),
+    )
 
 
 def cmd_outcomes_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -125,21 +100,15 @@ def cmd_outcomes_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_incoming_list(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store.models import IncomingEmail
+    from services.ticket_store.presenters import IncomingOut
+    from services.ticket_store.queries.incoming import all_incoming
 
-    with db(settings).transaction() as s:
-        rows = [
-            {
-                "id": i.id,
-                "from": i.from_address,
-                "subject": i.subject,
-                "status": i.status,
-                "automatic": i.automatic,
-            }
-            for i in s.scalars(select(IncomingEmail).order_by(IncomingEmail.id))
-        ]
-    print_rows(rows, args.json)
-    return 0
+    return print_listing(
+        args,
+        settings,
+        lambda s: map(IncomingOut.model_validate, all_incoming(s)),
+        ("id", "from_address", "subject", "status", "automatic"),
+    )
 
 
 def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:

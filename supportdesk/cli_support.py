@@ -11,10 +11,8 @@ import getpass
 import os
 from collections.abc import Callable
 
-from sqlalchemy import select
-
 from kernel.config import Settings
-from supportdesk.cli_common import db, print_rows
+from supportdesk.cli_common import db, print_listing
 
 
 def _password(prompt: str) -> str:
@@ -44,22 +42,15 @@ def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store.models import Staff
+    from services.ticket_store.presenters import staff_out
+    from services.ticket_store.queries.directory import all_staff
 
-    with db(settings).transaction() as s:
-        rows = [
-            {
-                "id": st.id,
-                "name": st.name,
-                "email": st.email,
-                "admin": st.is_admin,
-                "active": st.active,
-                "departments": ",".join(d.name for d in st.departments),
-            }
-            for st in s.scalars(select(Staff).order_by(Staff.id))
-        ]
-    print_rows(rows, args.json)
-    return 0
+    return print_listing(
+        args,
+        settings,
+        lambda s: map(staff_out, all_staff(s)),
+        ("id", "name", "email", "is_admin", "active", "department_ids"),
+    )
 
 
 def cmd_staff_set(args: argparse.Namespace, settings: Settings) -> int:
@@ -102,22 +93,15 @@ def cmd_reply_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reply_list(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store.models import PredefinedReply
+    from services.ticket_store.presenters import reply_out
+    from services.ticket_store.queries.directory import all_replies
 
-    with db(settings).transaction() as s:
-        rows = [
-            {
-                "id": r.id,
-                "title": r.title,
-                "scope": r.scope,
-                "department": r.department_id or "",
-                "staff": r.staff_id or "",
-                "text": r.text.replace("\n", " "),
-            }
-            for r in s.scalars(select(PredefinedReply).order_by(PredefinedReply.id))
-        ]
-    print_rows(rows, args.json)
-    return 0
+    return print_listing(
+        args,
+        settings,
+        lambda s: map(reply_out, all_replies(s)),
+        ("id", "title", "scope", "department_id", "staff_id", "text"),
+    )
 
 
 def cmd_reply_remove(args: argparse.Namespace, settings: Settings) -> int:

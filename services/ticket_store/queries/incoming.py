@@ -27,3 +27,8 @@ def incoming_for(
             .limit(limit)
         )
     )
+
+
+def all_incoming(session: Session) -> list[IncomingEmail]:
+    """Every incoming email in arrival order, for administrators' tools (the CLI)."""
+    return list(session.scalars(select(IncomingEmail).order_by(IncomingEmail.id)))

@@ -82,3 +82,8 @@ def client_tickets(session: Session, client: Client) -> list[Ticket]:
             select(Ticket).where(Ticket.client_id == client.id).order_by(Ticket.number.desc())
         )
     )
+
+
+def all_tickets(session: Session) -> list[Ticket]:
+    """Every ticket by number, for administrators' tools (the CLI)."""
+    return list(session.scalars(select(Ticket).order_by(Ticket.number)))
