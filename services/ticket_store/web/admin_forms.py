@@ -4,12 +4,16 @@ the admin API's bodies have."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
+from sqlalchemy.orm import Session
 
+from services.ticket_store.domain.errors import NotFound
 from services.ticket_store.domain.gateway_kinds import gateway_type
+from services.ticket_store.models import Gateway, Staff
 from services.ticket_store.web.forms import (
+    MAX_ID,
     Checkbox,
     Email,
     Name,
@@ -24,6 +28,8 @@ from services.ticket_store.web.forms import (
     strip,
 )
 
+T = TypeVar("T")
+
 
 class DepartmentForm(WebForm):
     """The whole form is saved; an unticked box is a 'no' (browsers do not send it)."""
@@ -34,27 +40,41 @@ class DepartmentForm(WebForm):
     insufficient_notice: str = ""
 
 
+def _choice(value: object) -> int:
+    number = form_number(value)
+    if number is None:
+        raise ValueError(f"{value!r} is not a valid choice.")
+    return number
+
+
 class StaffForm(WebForm):
+    """A staff member's edit form; an empty password keeps the current one."""
+
     name: Name = ""
     email: Email = ""
     password: NewPassword = None
-    department_ids: list[str] = []
+    department_ids: list[Annotated[int, BeforeValidator(_choice)]] = []
     is_admin: Checkbox = False
     active: Checkbox = False
 
-    @field_validator("department_ids")
     @classmethod
-    def _ids(cls, values: list[str]) -> list[str]:
-        for value in values:
-            if form_number(value) is None:
-                raise ValueError(f"{value!r} is not a valid choice.")
-        return values
+    def of(cls, staff: Staff) -> dict[str, Any]:
+        """The form filled with the member's current values, as a browser posts them."""
+        return {
+            "name": staff.name,
+            "email": staff.email,
+            "department_ids": [str(d.id) for d in sorted(staff.departments, key=lambda d: d.id)],
+            "is_admin": staff.is_admin,
+            "active": staff.active,
+        }
 
-    def department_id_list(self) -> list[int]:
-        return [int(v.strip().lstrip("#")) for v in self.department_ids]
+    def fields(self) -> dict[str, Any]:
+        return {k: v for k, v in super().fields().items() if v is not None}
 
 
 class NewStaffForm(StaffForm):
+    """A new member needs a password."""
+
     password: Password = ""  # type: ignore[assignment]
 
 
@@ -78,9 +98,14 @@ class ClientForm(WebForm):
 
 
 class ClientEditForm(WebForm):
+    """Name and internal comment; an empty password keeps the current one."""
+
     name: Name = ""
     comment: str = ""
     password: NewPassword = None
+
+    def fields(self) -> dict[str, Any]:
+        return {k: v for k, v in super().fields().items() if v is not None}
 
 
 class EmailForm(WebForm):
@@ -116,10 +141,9 @@ def _blank_zero(value: object) -> object:
 
 
 class GatewayForm(WebForm):
-    """The add and edit forms of a gateway. `type` is chosen in step 1 of adding; a
-    gateway keeps its type and protocol (the edit form's are the gateway's own)."""
+    """A gateway's edit form: it keeps its type and protocol; an empty password keeps the
+    stored one, an empty name the current one."""
 
-    type: str = ""
     name: Annotated[str, BeforeValidator(strip), Field(max_length=200)] = ""
     protocol: str = "imap"
     host: Text = ""
@@ -137,15 +161,7 @@ class GatewayForm(WebForm):
     after_fetch: Literal["mark-read", "delete"] = "mark-read"
     enabled: Checkbox = False
 
-    @model_validator(mode="after")
-    def _kind(self) -> GatewayForm:
-        if self.type not in ("external", "local"):
-            raise ValueError("Choose the gateway type first: external or local.")
-        if self.type == "external" and self.protocol not in ("imap", "pop3"):
-            raise ValueError("An external gateway reads an IMAP or POP3 server.")
-        return self
-
-    def _settings(self) -> dict[str, Any]:
+    def _settings(self, kind: str) -> dict[str, Any]:
         """The fields of this type of gateway, without name and password."""
         fields: dict[str, Any] = {
             "address": self.address,
@@ -157,7 +173,7 @@ class GatewayForm(WebForm):
             fields["department_id"] = self.department_id
         if self.poll_interval_s is not None:
             fields["poll_interval_s"] = self.poll_interval_s
-        if self.type == "local":
+        if kind == "local":
             return fields | {"maildir_path": self.maildir_path}
         return fields | {
             "host": self.host,
@@ -168,21 +184,44 @@ class GatewayForm(WebForm):
             "folder": self.folder or "INBOX",
         }
 
-    def new_gateway(self) -> dict[str, Any]:
+    def changes(self, gw: Gateway) -> dict[str, Any]:
+        """What `actions.gateways.edit_gateway` takes: the whole form, the password only when
+        one was typed."""
+        changes = self._settings(gw.type) | {"name": self.name or gw.name}
+        return changes | ({"password": self.password} if self.password else {})
+
+
+class NewGatewayForm(GatewayForm):
+    """Step 2 of adding a gateway: the type chosen in step 1 and its parameters."""
+
+    type: str = ""
+
+    @model_validator(mode="after")
+    def _kind(self) -> NewGatewayForm:
+        if self.type not in ("external", "local"):
+            raise ValueError("Choose the gateway type first: external or local.")
+        if self.type == "external" and self.protocol not in ("imap", "pop3"):
+            raise ValueError("An external gateway reads an IMAP or POP3 server.")
+        return self
+
+    def gateway(self) -> dict[str, Any]:
         """What `actions.gateways.add_gateway` takes (but the password), with its type."""
         if not self.name:
             raise ValueError("Give the gateway a name.")
         if self.department_id is None:
             raise ValueError("Choose the gateway's department.")
         protocol = "maildir" if self.type == "local" else self.protocol
-        fields = self._settings() | {"name": self.name, "protocol": protocol}
+        fields = self._settings(self.type) | {"name": self.name, "protocol": protocol}
         fields["type"] = gateway_type(
             protocol, host=self.host, port=self.port, maildir_path=self.maildir_path
         )
         return fields
 
-    def changes(self, current_name: str) -> dict[str, Any]:
-        """What `actions.gateways.edit_gateway` takes: the whole form, the password only when
-        one was typed, the current name when none was."""
-        changes = self._settings() | {"name": self.name or current_name}
-        return changes | ({"password": self.password} if self.password else {})
+
+def found(session: Session, model: type[T], key: int | str, what: str) -> T:
+    """The row an admin page is about, or NotFound naming it (`what` and its id)."""
+    possible = 0 < key <= MAX_ID if isinstance(key, int) else 0 < len(key) <= 64
+    row = session.get(model, key) if possible else None
+    if row is None:
+        raise NotFound(f"{what} {key}")
+    return row

@@ -11,22 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from kernel.crypto import encrypt
 from services.ticket_store import actions, presenters
-from services.ticket_store.domain.errors import NotFound
-from services.ticket_store.http.deps import SessionDep
 from services.ticket_store.models import Gateway, Staff
 from services.ticket_store.queries.directory import all_departments, all_gateways, names
 from services.ticket_store.unit_of_work import UnitOfWork
-from services.ticket_store.web.admin_forms import ConfirmForm, GatewayForm
-from services.ticket_store.web.common import Who, act, need, render_page
-from services.ticket_store.web.forms import Posted, posted
+from services.ticket_store.web.admin_forms import ConfirmForm, GatewayForm, NewGatewayForm, found
+from services.ticket_store.web.common import Pages, Who, render_page
 
-router = APIRouter(include_in_schema=False)
+pages = Pages("admin")
+router = pages.router
 
 TYPES = ("external", "local")
 # What the add form starts with (the API's defaults).
@@ -42,144 +40,83 @@ DEFAULTS: dict[str, object] = {
 }
 
 
-def _gateway(session: Session, gateway_id: str) -> Gateway:
-    gw = session.get(Gateway, gateway_id) if len(gateway_id) <= 64 else None
-    if gw is None:
-        raise NotFound(f"gateway {gateway_id}")
-    return gw
-
-
-@router.get("/admin/gateways")
-def gateways(request: Request, session: SessionDep) -> Response:
-    who = need(request, session, "admin")
-    dep_names, _staff = names(session)
+@pages.page("/admin/gateways")
+def gateways_page(request: Request, session: Session, who: Who) -> Response:
     context = {
         "gateways": [presenters.gateway_out(g) for g in all_gateways(session)],
-        "dep_names": dep_names,
+        "dep_names": names(session)[0],
     }
     return render_page(request, "admin_gateways.html", who, context)
 
 
-# ------------------------------------------------------------------ add, in two steps
-
-
-def _new_page(
-    request: Request,
-    session: Session,
-    who: Who,
-    kind: str,
-    *,
-    form: dict | None = None,
-    **shown: Any,
+@pages.page("/admin/gateways/new")
+def new_gateway_page(
+    request: Request, session: Session, who: Who, *, form: dict | None = None, **shown: Any
 ) -> Response:
-    """Step 1 (no type chosen yet) or step 2 (the parameters of that type)."""
+    """Step 1 (no ?type= chosen yet) or step 2 (?type=external|local: its parameters)."""
+    kind = (form or {}).get("type") or request.query_params.get("type", "")
     context = {
         "kind": kind if kind in TYPES else "",
         "departments": all_departments(session),
-        "form": DEFAULTS | (form or {}),
+        "form": form if form is not None else DEFAULTS,
         "gw": None,
     }
     return render_page(request, "admin_gateway_new.html", who, context, **shown)
 
 
-@router.get("/admin/gateways/new")
-def new_gateway(request: Request, session: SessionDep, type: str = "") -> Response:
-    """?type=external|local is step 2; without it (or with another value), step 1."""
-    return _new_page(request, session, need(request, session, "admin"), type)
-
-
-@router.post("/admin/gateways")
-def add_gateway(request: Request, form: Posted[GatewayForm] = posted(GatewayForm)) -> Response:
+@pages.action("/admin/gateways", NewGatewayForm, new_gateway_page)
+def add_gateway(uow: UnitOfWork, admin: Staff, form: NewGatewayForm, request: Request) -> str:
     """Step 2's post: the API's rules and refusals, the password encrypted."""
-
-    def work(uow: UnitOfWork, admin: Staff) -> str:
-        body = form.valid()
-        settings = request.app.state.settings
-        gw = actions.gateways.add_gateway(
-            uow, password_encrypted=encrypt(settings, body.password), **body.new_gateway()
-        )
-        return f"/admin/gateways/{gw.id}?done=gateway-added"
-
-    kind = str(form.raw.get("type") or "")
-    return act(request, "admin", form, work, _new_page, kind=kind, form=form.shown())
+    password = encrypt(request.app.state.settings, form.password)
+    gw = actions.gateways.add_gateway(uow, password_encrypted=password, **form.gateway())
+    return f"/admin/gateways/{gw.id}?done=gateway-added"
 
 
-# ------------------------------------------------------------------ edit
-
-
-def _edit_page(
+@pages.page("/admin/gateways/{gateway_id}")
+def gateway_page(
     request: Request,
     session: Session,
     who: Who,
-    gateway_id: str,
     *,
+    gateway_id: str,
     form: dict | None = None,
     **shown: Any,
 ) -> Response:
-    gw = presenters.gateway_out(_gateway(session, gateway_id))
-    shown_form = form or gw.model_dump(exclude={"has_password"}) | {
-        "extra_addresses": "\n".join(gw.extra_addresses)
-    }
-    context = {
-        "gw": gw,
-        "kind": gw.type,
-        "departments": all_departments(session),
-        "form": shown_form,
-    }
+    gw = presenters.gateway_out(found(session, Gateway, gateway_id, "gateway"))
+    current = gw.model_dump(exclude={"has_password"})
+    form = form or current | {"extra_addresses": "\n".join(gw.extra_addresses)}
+    context = {"gw": gw, "kind": gw.type, "departments": all_departments(session), "form": form}
     return render_page(request, "admin_gateway.html", who, context, **shown)
 
 
-@router.get("/admin/gateways/{gateway_id}")
-def gateway(request: Request, session: SessionDep, gateway_id: str) -> Response:
-    return _edit_page(request, session, need(request, session, "admin"), gateway_id)
-
-
-@router.post("/admin/gateways/{gateway_id}")
+@pages.action("/admin/gateways/{gateway_id}", GatewayForm, gateway_page)
 def edit_gateway(
-    request: Request, gateway_id: str, form: Posted[GatewayForm] = posted(GatewayForm)
+    uow: UnitOfWork, admin: Staff, form: GatewayForm, gateway_id: str, request: Request
+) -> str:
+    """Type and protocol stay as added (not editable in the API either); a new name renames
+    it (fetchers key their state by the gateway's id, not its name)."""
+    gw = found(uow.session, Gateway, gateway_id, "gateway")
+    changes = form.changes(gw)
+    if "password" in changes:
+        changes["password_encrypted"] = encrypt(request.app.state.settings, changes.pop("password"))
+    actions.gateways.edit_gateway(uow, gw.name, **changes)
+    return f"/admin/gateways/{gw.id}?done=gateway-saved"
+
+
+@pages.page("/admin/gateways/{gateway_id}/delete")
+def delete_page(
+    request: Request, session: Session, who: Who, *, gateway_id: str, form: Any = None, **shown: Any
 ) -> Response:
-    """An empty password keeps the stored one; type and protocol stay as added (not editable
-    in the API either); a new name renames it (fetchers key their state by its id)."""
-
-    def work(uow: UnitOfWork, admin: Staff) -> str:
-        gw = _gateway(uow.session, gateway_id)
-        changes = form.valid(type=gw.type, protocol=gw.protocol).changes(gw.name)
-        if "password" in changes:
-            changes["password_encrypted"] = encrypt(
-                request.app.state.settings, changes.pop("password")
-            )
-        actions.gateways.edit_gateway(uow, gw.name, **changes)
-        return f"/admin/gateways/{gw.id}?done=gateway-saved"
-
-    return act(request, "admin", form, work, _edit_page, gateway_id=gateway_id, form=form.shown())
-
-
-# ------------------------------------------------------------------ delete, after a confirmation
-
-
-def _delete_page(
-    request: Request, session: Session, who: Who, gateway_id: str, **shown: Any
-) -> Response:
-    context = {"gw": _gateway(session, gateway_id)}
+    """Are you sure? The gateway is deleted only from this page's 'Yes, delete'."""
+    context = {"gw": found(session, Gateway, gateway_id, "gateway")}
     return render_page(request, "admin_gateway_delete.html", who, context, **shown)
 
 
-@router.get("/admin/gateways/{gateway_id}/delete")
-def confirm_delete(request: Request, session: SessionDep, gateway_id: str) -> Response:
-    return _delete_page(request, session, need(request, session, "admin"), gateway_id)
-
-
-@router.post("/admin/gateways/{gateway_id}/delete")
-def delete_gateway(
-    request: Request, gateway_id: str, form: Posted[ConfirmForm] = posted(ConfirmForm)
-) -> Response:
-    """Only the confirmation form's 'Yes, delete' deletes; fetchers then stop polling it."""
-
-    def work(uow: UnitOfWork, admin: Staff) -> str:
-        gw = _gateway(uow.session, gateway_id)
-        if form.valid().confirm != "yes":
-            raise ValueError("Confirm the deletion with the button below.")
-        actions.gateways.remove_gateway(uow, gw.name)
-        return "/admin/gateways?done=gateway-deleted"
-
-    return act(request, "admin", form, work, _delete_page, gateway_id=gateway_id)
+@pages.action("/admin/gateways/{gateway_id}/delete", ConfirmForm, delete_page)
+def delete_gateway(uow: UnitOfWork, admin: Staff, form: ConfirmForm, gateway_id: str) -> str:
+    """Fetchers then stop polling it (a tombstone on directory.gateways)."""
+    gw = found(uow.session, Gateway, gateway_id, "gateway")
+    if form.confirm != "yes":
+        raise ValueError("Confirm the deletion with the button below.")
+    actions.gateways.remove_gateway(uow, gw.name)
+    return "/admin/gateways?done=gateway-deleted"

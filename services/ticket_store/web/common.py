@@ -8,6 +8,7 @@ the form's page again with the reason (`errors`).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import jinja2
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -25,11 +26,12 @@ from services.ticket_store import access
 from services.ticket_store.auth import Principal
 from services.ticket_store.domain.text import sanitise_html
 from services.ticket_store.http import sessions
+from services.ticket_store.http.deps import SessionDep
 from services.ticket_store.models import Client, Staff
 from services.ticket_store.presenters import MessageOut
 from services.ticket_store.unit_of_work import UnitOfWork
 from services.ticket_store.web.errors import FORM_REFUSALS, explain
-from services.ticket_store.web.forms import Posted
+from services.ticket_store.web.forms import Posted, WebForm, posted
 
 HERE = Path(__file__).parent
 
@@ -198,11 +200,13 @@ def render_page(
 
 
 class Page(Protocol):
-    """A page that can show a form's refusal: `error` above the form, with `status`."""
+    """A page: shown by its GET route with the URL's parameters, and again after a form's
+    refusal with the form as posted, the reason (`error`) and its `status`."""
 
-    def __call__(
-        self, request: Request, session: Session, who: Who, /, *, error: str, status: int, **kw: Any
-    ) -> Response: ...
+    def __call__(self, request: Request, session: Session, who: Who, /, **kw: Any) -> Response: ...
+
+
+Action = Callable[..., str]  # (uow, person, valid form, **URL parameters) -> where to go next
 
 
 def act(
@@ -235,6 +239,57 @@ def act(
         with db.transaction() as s:
             return page(request, s, need(request, s, kind), error=message, status=status, **page_kw)
     return RedirectResponse(target, status_code=303)
+
+
+class Pages:
+    """A group of pages for one kind of person (staff, client, admin): GET pages, and the
+    form actions posted from them, each shown again with the reason when refused."""
+
+    def __init__(self, kind: Kind) -> None:
+        self.kind = kind
+        self.router = APIRouter(include_in_schema=False)
+
+    def page(self, path: str) -> Callable[[Page], Page]:
+        """Serve `show(request, session, who, **URL parameters)` at GET `path`."""
+
+        def register(show: Page) -> Page:
+            def endpoint(request: Request, session: SessionDep) -> Response:
+                return show(
+                    request, session, need(request, session, self.kind), **request.path_params
+                )
+
+            endpoint.__doc__ = show.__doc__
+            self.router.get(path, name=show.__name__)(endpoint)
+            return show
+
+        return register
+
+    def action(
+        self, path: str, model: type[WebForm], page: Page, kind: Kind | None = None
+    ) -> Callable[[Action], Action]:
+        """Serve POST `path`: the form `model`, checked, to `work(uow, person, form, **URL
+        parameters)` (and `request=`, if `work` asks for it); refused, `page` again with the
+        form as posted."""
+        wanted = set(inspect.signature(page).parameters)
+
+        def register(work: Action) -> Action:
+            asks_request = "request" in inspect.signature(work).parameters
+
+            def endpoint(request: Request, form: Posted[Any] = posted(model)) -> Response:
+                params = request.path_params
+                shown = {k: v for k, v in params.items() if k in wanted} | {"form": form.shown()}
+                extra = {"request": request} if asks_request else {}
+
+                def run(uow: UnitOfWork, person: Any) -> str:
+                    return work(uow, person, form.valid(), **params, **extra)
+
+                return act(request, kind or self.kind, form, run, page, **shown)
+
+            endpoint.__doc__ = work.__doc__
+            self.router.post(path, name=work.__name__)(endpoint)
+            return work
+
+        return register
 
 
 def error_page(request: Request, status: int, message: str) -> Response:

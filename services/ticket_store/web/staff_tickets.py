@@ -6,12 +6,13 @@ reply may start from a pre-defined reply, filled in (`queries.reply_picker`).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Any
+
+from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from services.ticket_store import access, actions, presenters
-from services.ticket_store.http.deps import SessionDep
 from services.ticket_store.models import Staff
 from services.ticket_store.queries.directory import names
 from services.ticket_store.queries.reply_picker import offered_replies, reply_text
@@ -22,155 +23,112 @@ from services.ticket_store.queries.ticket_lists import (
     staff_tickets,
 )
 from services.ticket_store.unit_of_work import UnitOfWork
-from services.ticket_store.web.common import Who, act, need, render_page, shown_messages
+from services.ticket_store.web.common import Pages, Who, render_page, shown_messages
 from services.ticket_store.web.forms import (
-    Posted,
     ReplyForm,
     StatusForm,
     TextForm,
     WebForm,
     form_number,
     message_text,
-    posted,
 )
 from services.ticket_store.web.paging import PAGE_SIZE, Paging
 
-router = APIRouter(include_in_schema=False)
+pages = Pages("staff")
+router = pages.router
 
 
-@router.get("/tickets")
-def tickets(
-    request: Request, session: SessionDep, status: str = "", q: str = "", page: str = ""
-) -> Response:
-    """Tickets of my departments; ?q= searches as the API does, ?page= pages by 50."""
-    who = need(request, session, "staff")
+@pages.page("/tickets")
+def tickets(request: Request, session: Session, who: Who) -> Response:
+    """Tickets of my departments; ?status= and ?q= filter (searching as the API does),
+    ?page= pages by 50."""
+    status = request.query_params.get("status", "")
     status = status if status in STAFF_STATUSES else ""
-    q = q.strip()[:SEARCH_MAX]
-    shown = Paging.of(page)
-    found = staff_tickets(
-        session,
-        who.person,
-        TicketFilter(statuses=(status,) if status else (), q=q),
-        offset=shown.offset,
-        limit=shown.limit,
-    )
+    q = request.query_params.get("q", "").strip()[:SEARCH_MAX]
+    shown = Paging.of(request.query_params.get("page", ""))
+    filters = TicketFilter(statuses=(status,) if status else (), q=q)
+    found = staff_tickets(session, who.person, filters, offset=shown.offset, limit=shown.limit)
     newer, older = shown.links("/tickets", len(found) > PAGE_SIZE, status=status, q=q)
-    _deps, staff_names = names(session)
-    return render_page(
-        request,
-        "tickets.html",
-        who,
-        {
-            "rows": [presenters.ticket_out(session, t) for t in found[:PAGE_SIZE]],
-            "staff_names": staff_names,
-            "status": status,
-            "q": q,
-            "page": shown.number,
-            "newer": newer,
-            "older": older,
-            "statuses": STAFF_STATUSES,
-            "departments": sorted(d.name for d in who.person.departments),
-        },
-    )
+    context = {
+        "rows": [presenters.ticket_out(session, t) for t in found[:PAGE_SIZE]],
+        "staff_names": names(session)[1],
+        "status": status,
+        "q": q,
+        "page": shown.number,
+        "newer": newer,
+        "older": older,
+        "statuses": STAFF_STATUSES,
+        "departments": sorted(d.name for d in who.person.departments),
+    }
+    return render_page(request, "tickets.html", who, context)
 
 
-def _ticket_page(
+@pages.page("/tickets/{number:int}")
+def ticket_page(
     request: Request,
     session: Session,
     who: Who,
-    number: int,
     *,
-    error: str = "",
-    status: int = 200,
-    draft: str = "",
-    chosen: int | None = None,
+    number: int,
+    form: dict[str, Any] | None = None,
+    **shown: Any,
 ) -> Response:
+    """The ticket; ?reply=<id> puts that pre-defined reply, filled in, into the reply box."""
     ticket = access.staff_ticket(session, who.person, number)
     detail = presenters.ticket_detail(session, ticket)
     offered = [
         (o.reply.id, o.reply.title, o.text) for o in offered_replies(session, who.person, ticket)
     ]
-    if chosen is not None and not draft:
+    draft = str((form or {}).get("text") or "")
+    chosen = None if form is not None else form_number(request.query_params.get("reply"))
+    if chosen is not None:
         draft = next((text for rid, _t, text in offered if rid == chosen), "")
-        if not draft:
-            chosen = None
+        chosen = chosen if draft else None
     assignee = session.get(Staff, ticket.assigned_staff_id) if ticket.assigned_staff_id else None
-    return render_page(
-        request,
-        "ticket.html",
-        who,
-        {
-            "t": detail,
-            "messages": shown_messages(detail.messages),
-            "offered": offered,
-            "draft": draft,
-            "chosen": chosen,
-            "assignee": assignee.name if assignee else "",
-            "statuses": STAFF_STATUSES,
-        },
-        error=error,
-        status=status,
-    )
+    context = {
+        "t": detail,
+        "messages": shown_messages(detail.messages),
+        "offered": offered,
+        "draft": draft,
+        "chosen": chosen,
+        "assignee": assignee.name if assignee else "",
+        "statuses": STAFF_STATUSES,
+    }
+    return render_page(request, "ticket.html", who, context, **shown)
 
 
-@router.get("/tickets/{number:int}")
-def ticket(request: Request, session: SessionDep, number: int, reply: str = "") -> Response:
-    """The ticket; ?reply=<id> puts that pre-defined reply, filled in, into the reply box."""
-    who = need(request, session, "staff")
-    return _ticket_page(request, session, who, number, chosen=form_number(reply))
-
-
-@router.post("/tickets/{number:int}/reply")
-def reply(request: Request, number: int, form: Posted[ReplyForm] = posted(ReplyForm)) -> Response:
+@pages.action("/tickets/{number:int}/reply", ReplyForm, ticket_page)
+def reply(uow: UnitOfWork, staff: Staff, form: ReplyForm, number: int, request: Request) -> str:
     """Send a reply by email; with a pre-defined reply and no text, its filled-in text is sent."""
-
-    def work(uow: UnitOfWork, staff: Staff) -> str:
-        ticket = access.staff_ticket(uow.session, staff, number)
-        body = form.valid()
-        text, reply_id = reply_text(uow.session, staff, ticket, body.text, body.predefined_reply_id)
-        actions.messages.staff_reply(
-            uow,
-            staff,
-            ticket,
-            message_text(text),
-            message_id_domain=request.app.state.settings.message_id_domain,
-            predefined_reply_id=reply_id,
-        )
-        return f"/tickets/{number}?done=replied"
-
-    draft = str(form.raw.get("text") or "")
-    return act(request, "staff", form, work, _ticket_page, number=number, draft=draft)
+    ticket = access.staff_ticket(uow.session, staff, number)
+    text, reply_id = reply_text(uow.session, staff, ticket, form.text, form.predefined_reply_id)
+    actions.messages.staff_reply(
+        uow,
+        staff,
+        ticket,
+        message_text(text),
+        message_id_domain=request.app.state.settings.message_id_domain,
+        predefined_reply_id=reply_id,
+    )
+    return f"/tickets/{number}?done=replied"
 
 
-@router.post("/tickets/{number:int}/note")
-def note(request: Request, number: int, form: Posted[TextForm] = posted(TextForm)) -> Response:
+@pages.action("/tickets/{number:int}/note", TextForm, ticket_page)
+def note(uow: UnitOfWork, staff: Staff, form: TextForm, number: int) -> str:
     """An internal note: staff only, never mailed, never shown to the client."""
-
-    def work(uow: UnitOfWork, staff: Staff) -> str:
-        ticket = access.staff_ticket(uow.session, staff, number)
-        actions.messages.add_note(uow, staff, ticket, form.valid().message())
-        return f"/tickets/{number}?done=noted"
-
-    draft = str(form.raw.get("text") or "")
-    return act(request, "staff", form, work, _ticket_page, number=number, draft=draft)
+    actions.messages.add_note(
+        uow, staff, access.staff_ticket(uow.session, staff, number), form.message()
+    )
+    return f"/tickets/{number}?done=noted"
 
 
-@router.post("/tickets/{number:int}/assign")
-def assign(request: Request, number: int, form: Posted[WebForm] = posted(WebForm)) -> Response:
-    def work(uow: UnitOfWork, staff: Staff) -> str:
-        actions.tickets.assign_to_me(uow, staff, access.staff_ticket(uow.session, staff, number))
-        return f"/tickets/{number}?done=assigned"
-
-    return act(request, "staff", form, work, _ticket_page, number=number)
+@pages.action("/tickets/{number:int}/assign", WebForm, ticket_page)
+def assign(uow: UnitOfWork, staff: Staff, form: WebForm, number: int) -> str:
+    actions.tickets.assign_to_me(uow, staff, access.staff_ticket(uow.session, staff, number))
+    return f"/tickets/{number}?done=assigned"
 
 
-@router.post("/tickets/{number:int}/status")
-def set_status(
-    request: Request, number: int, form: Posted[StatusForm] = posted(StatusForm)
-) -> Response:
-    def work(uow: UnitOfWork, staff: Staff) -> str:
-        ticket = access.staff_ticket(uow.session, staff, number)
-        actions.tickets.change_status(uow, ticket, form.valid().status)
-        return f"/tickets/{number}?done=status"
-
-    return act(request, "staff", form, work, _ticket_page, number=number)
+@pages.action("/tickets/{number:int}/status", StatusForm, ticket_page)
+def set_status(uow: UnitOfWork, staff: Staff, form: StatusForm, number: int) -> str:
+    actions.tickets.change_status(uow, access.staff_ticket(uow.session, staff, number), form.status)
+    return f"/tickets/{number}?done=status"
