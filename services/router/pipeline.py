@@ -40,7 +40,7 @@ from services.router.mail import DEFAULT_LIMITS, MAX_BODY_BYTES, ParsedMail, Par
 from services.router.notice import DEFAULT_NOTICE, notice_for
 from services.router.rules import automatic, client, empty, incidents, parse, recipient, thread
 from services.router.rules.base import Action, Context, Directory, Verdict
-from services.router.text import scrub
+from services.router.text import dump_safe
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,10 @@ LEDGER = "ledger"  # pseudo topic name: the router's internal repartition topic
 class Out:
     """One record to produce: a Topics field name (or LEDGER), a key, and the event.
 
-    ``data``, when set, is the record's value already serialised (a ledger record,
-    or an OpenTicket passed through the ledger as bytes); ``event`` is then what it
-    carries, for readers in tests, or None where it was never parsed.
+    ``data`` is the record's value serialised: given for a ledger record or an
+    OpenTicket passed through the ledger as bytes (``event`` is then what it carries,
+    for readers in tests, or None where it was never parsed), else made from the
+    event when the Out is built, free of refused characters (`text.dump_safe`).
     """
 
     topic: str
@@ -64,8 +65,12 @@ class Out:
     data: bytes | None = None
 
     def __post_init__(self) -> None:
-        # The one door every event leaves by: no NUL or XML-refused character gets out.
-        object.__setattr__(self, "event", scrub(self.event))
+        # The door every event leaves by: no NUL or XML-refused character gets out.
+        # (Ledger records come serialised, from content that parsing already cleaned.)
+        if self.event is not None and self.data is None:
+            event, data = dump_safe(self.event)
+            object.__setattr__(self, "event", event)
+            object.__setattr__(self, "data", data)
 
     def value(self) -> bytes:
         if self.data is not None:

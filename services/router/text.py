@@ -177,6 +177,23 @@ def decode_words(value: str) -> str:
     return safe_text("".join(out))
 
 
+# What a refused character looks like in pydantic's JSON: \u0000-\u001f escapes other
+# than \t \n \r (and \b \f), and U+FFFE / U+FFFF in UTF-8. A false alarm only costs a scrub.
+_BAD_JSON_RE = re.compile(rb"\\u00(?:0[0-8bcef]|1[0-9a-f])|\\[bf]|\xef\xbf[\xbe\xbf]")
+
+
+def dump_safe(event: BaseModel) -> tuple[BaseModel, bytes]:
+    """The event as JSON with no refused character: serialised once, scrubbed only if needed."""
+    try:
+        data = event.model_dump_json().encode()
+        if not _BAD_JSON_RE.search(data):
+            return event, data
+    except ValueError:  # a lone surrogate cannot be serialised
+        pass
+    event = scrub(event)
+    return event, event.model_dump_json().encode()
+
+
 def scrub(value: Any) -> Any:
     """Every string in an event made safe; the same object back when nothing changed."""
     if isinstance(value, str):

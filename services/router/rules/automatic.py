@@ -10,7 +10,6 @@ the incidents rule never sees it, so it can never trigger a notice.
 from __future__ import annotations
 
 import re
-from email.utils import getaddresses
 
 from schemas.events import Decision
 from services.router.mail import MSGID_LINE_RE, ParsedMail, normalise_address, normalise_message_id
@@ -51,17 +50,17 @@ def _local(address: str) -> str:
     return address.rpartition("@")[0] if "@" in address else address
 
 
-def _identities(mail: ParsedMail) -> tuple[list[str], list[str]]:
-    """(local parts, display names) of From, Sender and Return-Path, read leniently."""
-    locals_ = [_local(mail.from_address)] if mail.from_address else []
-    names = [mail.from_name] if mail.from_name else []
+def _bounce_identity(mail: ParsedMail) -> str:
+    """A bounce sender's local part or a delivery subsystem's name in From, Sender or
+    Return-Path, read from the raw values (a display name alone, a local part alone)."""
     for h in ("From", "Sender", "Return-Path"):
-        for name, addr in getaddresses([v[:998] for v in mail.headers(h)]):
-            locals_.append(_local(addr.strip().strip("<>").lower()))
-            names.append(name)
-    if mail.return_path:
-        locals_.append(_local(mail.return_path))
-    return locals_, names
+        for raw in mail.header_map.get(h.lower(), ()):
+            if m := table.LOCAL_IN_HEADER_RE.search(raw[:998]):
+                return f"sender {m.group(0).lower()} in {h}"
+    for name in (mail.from_name, *(v[:998] for v in mail.header_map.get("sender", ()))):
+        if name and (m := table.NAME_RE.search(name)):
+            return f"delivery subsystem name {m.group(0)!r}"
+    return ""
 
 
 def bounce_reason(mail: ParsedMail) -> str:
@@ -73,13 +72,8 @@ def bounce_reason(mail: ParsedMail) -> str:
     for h in table.BOUNCE_HEADERS:
         if mail.has_header(h):
             return h
-    locals_, names = _identities(mail)
-    for local in locals_:
-        if table.LOCAL_RE.match(local):
-            return f"sender {local}"
-    for name in names:
-        if m := table.NAME_RE.search(name):
-            return f"delivery subsystem name {m.group(0)!r}"
+    if who := _bounce_identity(mail):
+        return who
     lang = table.bounce_subject(mail.subject)
     if lang:
         return f"bounce subject ({lang})"

@@ -137,6 +137,10 @@ BOUNCE_HEADERS = (
 # ---------------------------------------------------------------- compiled forms
 _PREFIX = r"^\s*(?:(?:fwd?|fw|wg|tr|rv|enc|i|vs|doorst)\s*:\s*)*(?:\[[^\]]{0,80}\]\s*)?"
 LOCAL_RE = re.compile(rf"^(?:{'|'.join(BOUNCE_LOCALS)})$", re.I)
+# The same local parts inside a raw From / Sender / Return-Path value: no address parsing.
+LOCAL_IN_HEADER_RE = re.compile(
+    rf"(?<![\w.+=-])(?:{'|'.join(BOUNCE_LOCALS)})(?=@|>|\s|\"|$)", re.I
+)
 NAME_RE = re.compile(rf"\b(?:{'|'.join(DELIVERY_NAMES)})\b", re.I)
 SUBJECT_RES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (lang, re.compile((_PREFIX if start else "") + f"(?:{pattern})", re.I))
@@ -147,14 +151,20 @@ WEAK_SUBJECT_RE = re.compile(WEAK_SUBJECT, re.I)
 DSN_FIELD_RE = re.compile(rf"^[> \t]*({'|'.join(DSN_FIELDS)})[ \t]*:", re.I | re.M)
 
 
+# All of them in one pattern: one search per mail, the language looked up only on a hit.
+_STARTS = "|".join(f"(?:{pattern})" for _, pattern, start in SUBJECTS if start)
+_ANYWHERE = "|".join(f"(?:{pattern})" for _, pattern, start in SUBJECTS if not start)
+ANY_SUBJECT_RE = re.compile(f"{_PREFIX}(?:{_STARTS})|{_ANYWHERE}", re.I)
+
+
 def bounce_subject(subject: str) -> str:
     """The language of the bounce phrase the subject opens with (or holds), '' if none."""
-    for lang, pattern in SUBJECT_RES:
-        if pattern.search(subject[:1000]):
-            return lang
-    return ""
+    subject = subject[:1000]
+    if not ANY_SUBJECT_RE.search(subject):
+        return ""
+    return next(lang for lang, pattern in SUBJECT_RES if pattern.search(subject))
 
 
 def dsn_fields(text: str) -> set[str]:
-    """The distinct DSN field names in a text (its first 200 KB)."""
-    return {m.lower() for m in DSN_FIELD_RE.findall(text[:200_000])}
+    """The distinct DSN field names in a text (its first 64 KB: reports put them on top)."""
+    return {m.lower() for m in DSN_FIELD_RE.findall(text[:65536])}
