@@ -138,9 +138,7 @@ BOUNCE_HEADERS = (
 _PREFIX = r"^\s*(?:(?:fwd?|fw|wg|tr|rv|enc|i|vs|doorst)\s*:\s*)*(?:\[[^\]]{0,80}\]\s*)?"
 LOCAL_RE = re.compile(rf"^(?:{'|'.join(BOUNCE_LOCALS)})$", re.I)
 # The same local parts inside a raw From / Sender / Return-Path value: no address parsing.
-LOCAL_IN_HEADER_RE = re.compile(
-    rf"(?<![\w.+=-])(?:{'|'.join(BOUNCE_LOCALS)})(?=@|>|\s|\"|$)", re.I
-)
+LOCAL_IN_HEADER_RE = re.compile(rf"(?<![\w.+=-])(?:{'|'.join(BOUNCE_LOCALS)})(?=@|>|\s|\"|$)", re.I)
 NAME_RE = re.compile(rf"\b(?:{'|'.join(DELIVERY_NAMES)})\b", re.I)
 SUBJECT_RES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (lang, re.compile((_PREFIX if start else "") + f"(?:{pattern})", re.I))

@@ -25,6 +25,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from schemas.events import DepartmentEntry
 from services.router.ledger import Ledger
 from services.router.pipeline import LEDGER, Router
 from services.router.rules import parse as parse_rule
@@ -34,6 +35,7 @@ ROOT = Path(__file__).parents[3]
 CRASHES = ROOT / "tests" / "corpus" / "fuzz"
 SEEDS = sorted((ROOT / "tests" / "corpus" / "bounces").glob("*.eml"))
 CPU_BUDGET_S = 2.0
+PAID = DepartmentEntry(department_id=2, name="paid", per_incident=True)
 REFUSED = set("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16")
 REFUSED |= set("\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\ufffe\uffff")
 CHARSETS = [
@@ -165,15 +167,24 @@ def check_one(data: bytes) -> None:
         start = time.process_time()
         got = parse_rule.read(data)
         assert got is not None
-        router = Router(directory(), KEY)
-        outs = router.handle_raw(b"gw1", raw_event(data).model_dump_json().encode())
+        # A paid department with no incidents: a new ticket would cost a notice.
+        router = Router(directory(departments=[PAID]), KEY)
+        value = raw_event(data, department_id=PAID.department_id).model_dump_json().encode()
+        outs = router.handle_raw(b"gw1", value)
         final = []
         for o in outs:
             if o.topic == LEDGER:
                 final.extend(router.handle_ledger(o.value(), Ledger({}, {}, {}, {}), 0.0))
             else:
                 final.append(o)
-        assert sum(o.topic == "outcomes" for o in final) == 1
+        outcomes = [o.event for o in final if o.topic == "outcomes"]
+        assert len(outcomes) == 1
+        if any(o.topic == "outbound" for o in final):  # a notice only for a plain new ticket
+            assert outcomes[0].decision.value == "insufficient_incidents"
+            assert not parse_rule.read(data).msg.get("Auto-Submitted", "").strip()
+        if outcomes[0].automatic or outcomes[0].decision.value == "automatic":
+            # never a notice, a charge or a new ticket (the directory knows no ticket to add to)
+            assert not any(o.topic in ("outbound", "ticket_commands") for o in final)
         for o in final:
             text = json.loads(o.value())
             bad = REFUSED & set(json.dumps(text, ensure_ascii=False))
