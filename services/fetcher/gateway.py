@@ -16,122 +16,27 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
 
-from kafka import KafkaProducer
-from kafka.errors import KafkaError, ProducerFencedError
+from kafka.errors import KafkaError
 
 from kernel.blobs import BlobStore
 from kernel.config import Settings
 from kernel.crypto import decrypt
-from schemas import codec
 from schemas.events import GatewayEntry, GatewaySnapshot, MailSource, RawEmail
 from schemas.raw import make_raw_email
-from services.fetcher import metrics
+from services.fetcher import metrics, polls
 from services.fetcher.errors import describe
 from services.fetcher.imap import ImapMailbox
-from services.fetcher.maildir import LocalMaildir
 from services.fetcher.options import FetcherOptions
-from services.fetcher.pop3 import Pop3Mailbox
+from services.fetcher.publisher import Fenced, Publisher, backoff_delay
 from services.fetcher.state import GatewayHealth, GatewayState, load_state
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-
-class Fenced(Exception):
-    """Another fetcher owns this gateway now; this one must stop touching it."""
-
-
-def backoff_delay(failures: int, base: float, cap: float) -> float:
-    """Exponential backoff with jitter in [0.5, 1] of the step, so retries spread out."""
-    step = min(cap, base * 2 ** max(0, failures - 1))
-    return step * random.uniform(0.5, 1.0)
-
-
-def chunks(
-    items: list[T], size_of: Callable[[T], int], max_n: int, max_bytes: int
-) -> Iterator[list[T]]:
-    """Batches bounded by count and (roughly) bytes; a single huge item is its own batch."""
-    batch: list[T] = []
-    total = 0
-    for item in items:
-        size = size_of(item)
-        if batch and (len(batch) >= max_n or total + size > max_bytes):
-            yield batch
-            batch, total = [], 0
-        batch.append(item)
-        total += size
-    if batch:
-        yield batch
-
-
-class Publisher:
-    """A transactional producer owned by one gateway (transactional id per gateway)."""
-
-    def __init__(self, settings: Settings, options: FetcherOptions, gateway_id: str) -> None:
-        self.settings = settings
-        self.gateway_id = gateway_id
-        self.producer = KafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            transactional_id=options.transactional_id(settings, gateway_id),
-            linger_ms=5,
-            # Inline mail is up to ~700 KB of JSON: the 16 KB default would send one
-            # record per request and make throughput a matter of round trips.
-            batch_size=1024 * 1024,
-            max_request_size=1024 * 1024,
-            request_timeout_ms=30_000,
-            client_id=f"supportdesk-fetcher-{gateway_id}",
-        )
-        try:
-            self.producer.init_transactions()  # fences any previous owner, aborts its open txn
-        except BaseException:
-            self.close()
-            raise
-
-    def publish(self, raws: list[RawEmail], state: GatewayState) -> None:
-        """Commit the mails and the state atomically; raises if the broker did not ack."""
-        p = self.producer
-        key = self.gateway_id.encode()
-        try:
-            p.begin_transaction()
-            futures = [
-                p.send(self.settings.topics.raw, key=key, value=codec.dumps(raw)) for raw in raws
-            ]
-            futures.append(
-                p.send(
-                    self.settings.topics.fetcher_state,
-                    key=key,
-                    value=state.model_dump_json().encode(),
-                )
-            )
-            p.flush(timeout=60)
-            for f in futures:
-                f.get(timeout=60)
-            p.commit_transaction()
-        except ProducerFencedError as exc:
-            raise Fenced(str(exc)) from exc
-        except BaseException:
-            try:
-                p.abort_transaction()
-            except Exception:  # the producer may be unusable; the caller replaces it
-                log.debug("abort_transaction failed", exc_info=True)
-            raise
-
-    def close(self) -> None:
-        try:
-            self.producer.close(timeout=5)
-        except Exception:
-            log.debug("producer close failed", exc_info=True)
 
 
 class GatewayRunner:
@@ -261,11 +166,11 @@ class GatewayRunner:
         started = time.monotonic()
         with metrics.POLL_SECONDS.labels(**self.labels).time():
             if self.entry.protocol == "imap":
-                n = self._poll_imap()
+                n = polls.poll_imap(self)
             elif self.entry.protocol == "pop3":
-                n = self._poll_pop3()
+                n = polls.poll_pop3(self)
             else:
-                n = self._poll_maildir()
+                n = polls.poll_maildir(self)
         log.debug("gateway %s: poll took %d", self.entry.name, n)
         if n:
             log.info(
@@ -282,166 +187,6 @@ class GatewayRunner:
             return prev
         taken = prev.mails_taken if prev is not None else 0
         return GatewayState(gateway_id=self.entry.gateway_id, protocol=protocol, mails_taken=taken)  # type: ignore[arg-type]
-
-    def _poll_imap(self) -> int:
-        entry = self.entry
-        if self.imap is None:
-            self.imap = ImapMailbox(
-                entry, self.password, ca_file=self.ca_file, timeout=self.options.timeout_s
-            )
-        else:
-            self.imap.select()  # refreshes UIDVALIDITY/UIDNEXT after IDLE
-        mb = self.imap
-        st = self._base_state("imap")
-        if st.uidvalidity != mb.uidvalidity or st.folder != entry.folder:
-            if st.uidvalidity is not None:
-                log.warning(
-                    "gateway %s: UIDVALIDITY or folder changed (%s/%s → %s/%s); "
-                    "taking unseen mail only",
-                    entry.name,
-                    st.folder,
-                    st.uidvalidity,
-                    entry.folder,
-                    mb.uidvalidity,
-                )
-            high = mb.uidnext - 1 if mb.uidnext else max(mb.client.search("ALL") or [0])
-            st = st.model_copy(
-                update={
-                    "folder": entry.folder,
-                    "uidvalidity": mb.uidvalidity,
-                    "high_uid": high,
-                    "uids": [],
-                }
-            )
-        high_uid = st.high_uid if st.high_uid is not None else -1
-        cands = mb.candidates(high_uid)
-        present = set(cands)
-        published = set(st.uids) & present
-        if published:  # published earlier, never marked (crash or failed mark): mark only
-            mb.mark_done(sorted(published), entry.after_fetch)
-        todo = [u for u in cands if u not in published]
-        if not todo:
-            self.state = st
-            return 0
-        sizes = mb.sizes(todo)
-        taken = 0
-        for batch in chunks(
-            todo, lambda u: sizes.get(u, 0), self.options.batch_mails, self.options.batch_bytes
-        ):
-            if self._stopping():
-                break
-            mails = mb.fetch(batch)
-            raws = [
-                self._raw(
-                    MailSource(
-                        protocol="imap",
-                        mailbox=entry.folder,
-                        uidvalidity=mb.uidvalidity,
-                        uid=m.uid,
-                    ),
-                    m.data,
-                )
-                for m in mails
-            ]
-            published |= {m.uid for m in mails}
-            st = st.model_copy(
-                update={
-                    "uids": sorted(published & present),
-                    "high_uid": max(st.high_uid or 0, max(batch)),
-                }
-            )
-            self._commit(raws, st)
-            st = self.state or st
-            mb.mark_done([m.uid for m in mails], entry.after_fetch)
-            self._hook("marked")
-            taken += len(mails)
-        return taken
-
-    def _poll_pop3(self) -> int:
-        entry = self.entry
-        mb = Pop3Mailbox(entry, self.password, ca_file=self.ca_file, timeout=self.options.timeout_s)
-        try:
-            items = mb.listing()
-            st = self._base_state("pop3")
-            present = {i.uidl for i in items}
-            published = set(st.uidls) & present
-            delete = entry.after_fetch == "delete"
-            if delete:  # published earlier but the DELE never reached a QUIT
-                for i in items:
-                    if i.uidl in published:
-                        mb.delete(i.number)
-            seen: set[str] = set()
-            todo = []
-            for i in items:
-                if i.uidl not in published and i.uidl not in seen:
-                    seen.add(i.uidl)
-                    todo.append(i)
-            taken = 0
-            batch: list[tuple[int, str, bytes]] = []
-            size = 0
-
-            def flush() -> None:
-                nonlocal st, taken, batch, size
-                if not batch:
-                    return
-                raws = [self._raw(MailSource(protocol="pop3", uidl=u), d) for _, u, d in batch]
-                published.update(u for _, u, _ in batch)
-                st = st.model_copy(update={"uidls": sorted(published & present)})
-                self._commit(raws, st)
-                st = self.state or st
-                if delete:
-                    for n, _, _ in batch:
-                        mb.delete(n)
-                self._hook("marked")
-                taken += len(batch)
-                batch, size = [], 0
-
-            for item in todo:
-                if self._stopping():
-                    break
-                data = item.data if item.data is not None else mb.retr(item.number)
-                batch.append((item.number, item.uidl, data))
-                size += len(data)
-                if len(batch) >= self.options.batch_mails or size >= self.options.batch_bytes:
-                    flush()
-            flush()
-            self.state = st
-            mb.quit()  # applies DELE; servers with flag updates set \Seen now
-            return taken
-        except BaseException:
-            mb.abort()
-            raise
-
-    def _poll_maildir(self) -> int:
-        entry = self.entry
-        md = LocalMaildir(entry.maildir_path)
-        names = md.names()
-        st = self._base_state("maildir")
-        present = set(names)
-        published = set(st.names) & present
-        if published:
-            md.mark_done(sorted(published), entry.after_fetch)
-        todo = [n for n in names if n not in published]
-        taken = 0
-        for batch in chunks(
-            todo,
-            lambda n: 0,
-            self.options.batch_mails,
-            self.options.batch_bytes,
-        ):
-            if self._stopping():
-                break
-            mails = [(n, d) for n in batch if (d := md.read(n)) is not None]
-            raws = [self._raw(MailSource(protocol="maildir", filename=n), d) for n, d in mails]
-            published.update(n for n, _ in mails)
-            st = st.model_copy(update={"names": sorted(published & present)})
-            self._commit(raws, st)
-            st = self.state or st
-            md.mark_done([n for n, _ in mails], entry.after_fetch)
-            self._hook("marked")
-            taken += len(mails)
-        self.state = st
-        return taken
 
     # ------------------------------------------------------------ health
 

@@ -9,9 +9,9 @@ from imapclient.exceptions import LoginError
 
 from schemas.events import GatewayEntry
 from services.fetcher.errors import describe
-from services.fetcher.gateway import backoff_delay, chunks
 from services.fetcher.options import FetcherOptions
 from services.fetcher.pop3 import Pop3Mailbox, content_uidl
+from services.fetcher.publisher import backoff_delay, chunks
 from services.fetcher.state import partition_for
 
 ENTRY = GatewayEntry(
