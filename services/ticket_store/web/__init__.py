@@ -48,8 +48,8 @@ from services.ticket_store.web.errors import explain
 __all__ = ["refusal", "register", "router"]
 
 router = APIRouter(include_in_schema=False)
+router.include_router(login.router)
 for _pages in (
-    login,
     staff_tickets,
     incoming,
     replies,
@@ -60,7 +60,7 @@ for _pages in (
     admin_clients,
     admin_ratings,
 ):
-    router.include_router(_pages.router)
+    router.include_router(_pages.pages.router)
 
 
 def register(app: FastAPI) -> None:

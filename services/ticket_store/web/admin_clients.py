@@ -7,11 +7,7 @@ ticket), grants or takes back support incidents, and keeps an internal comment.
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from services.ticket_store import actions, presenters
 from services.ticket_store.models import Client, Staff
@@ -24,50 +20,39 @@ from services.ticket_store.web.admin_forms import (
     IncidentsForm,
     found,
 )
-from services.ticket_store.web.common import Pages, Who, render_page
+from services.ticket_store.web.common import Pages, View
 
 pages = Pages("admin")
-router = pages.router
 
 LIST_LIMIT = 200
 
 
 @pages.page("/admin/clients")
-def clients_page(
-    request: Request, session: Session, who: Who, *, form: dict | None = None, **shown: Any
-) -> Response:
+def clients_page(view: View) -> Response:
     """?q= finds clients by name or email address, as the API's search does."""
-    q = request.query_params.get("q", "")[:200]
-    rows = find_clients(session, q, limit=LIST_LIMIT)
-    context = {
-        "clients": [presenters.client_out(session, c) for c in rows],
-        "q": q,
-        "limit": LIST_LIMIT,
-        "form": form or {},
-    }
-    return render_page(request, "admin_clients.html", who, context, **shown)
+    q = view.query("q")[:200]
+    rows = find_clients(view.session, q, limit=LIST_LIMIT)
+    return view.render(
+        "admin_clients.html",
+        clients=[presenters.client_out(view.session, c) for c in rows],
+        q=q,
+        limit=LIST_LIMIT,
+        form=view.form or {},
+    )
 
 
 @pages.page("/admin/clients/{client_id:int}")
-def client_page(
-    request: Request,
-    session: Session,
-    who: Who,
-    *,
-    client_id: int,
-    form: dict | None = None,
-    **shown: Any,
-) -> Response:
-    client = presenters.client_out(session, found(session, Client, client_id, "client"))
-    context = {
-        "c": client,
-        "grants": client_grants(session, client.id),
-        # The edit form shown again as posted; after the other forms, the current values.
-        "form": form
-        if form and "name" in form
-        else {"name": client.name, "comment": client.comment},
-    }
-    return render_page(request, "admin_client.html", who, context, **shown)
+def client_page(view: View, client_id: int) -> Response:
+    """A client: addresses, incidents and their ledger, the edit form."""
+    client = presenters.client_out(view.session, found(view.session, Client, client_id, "client"))
+    # The edit form shown again as posted; after the other forms, the current values.
+    posted = view.form if view.form and "name" in view.form else None
+    return view.render(
+        "admin_client.html",
+        c=client,
+        grants=client_grants(view.session, client.id),
+        form=posted or {"name": client.name, "comment": client.comment},
+    )
 
 
 @pages.action("/admin/clients", ClientForm, clients_page)

@@ -7,50 +7,37 @@ support and its notice are set per department too.
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from services.ticket_store import actions
 from services.ticket_store.models import Department, Staff
 from services.ticket_store.queries.directory import all_departments
 from services.ticket_store.unit_of_work import UnitOfWork
 from services.ticket_store.web.admin_forms import DepartmentForm, found
-from services.ticket_store.web.common import Pages, Who, render_page
+from services.ticket_store.web.common import Pages, View
 
 pages = Pages("admin")
-router = pages.router
 
 
 @pages.page("/admin")
-def admin_home(request: Request, session: Session, who: Who) -> Response:
+def admin_home(view: View) -> Response:
     """The Administration entry of the navigation: links to its sections."""
-    return render_page(request, "admin_index.html", who)
+    return view.render("admin_index.html")
 
 
 @pages.page("/admin/departments")
-def departments_page(
-    request: Request, session: Session, who: Who, *, form: dict | None = None, **shown: Any
-) -> Response:
-    context = {"departments": all_departments(session), "form": form or {}}
-    return render_page(request, "admin_departments.html", who, context, **shown)
+def departments_page(view: View) -> Response:
+    """Every department, and the form to add one."""
+    return view.render(
+        "admin_departments.html", departments=all_departments(view.session), form=view.form or {}
+    )
 
 
 @pages.page("/admin/departments/{department_id:int}")
-def department_page(
-    request: Request,
-    session: Session,
-    who: Who,
-    *,
-    department_id: int,
-    form: dict | None = None,
-    **shown: Any,
-) -> Response:
-    dep = found(session, Department, department_id, "department")
-    form = form or DepartmentForm.model_validate(dep, from_attributes=True).fields()
-    return render_page(request, "admin_department.html", who, {"dep": dep, "form": form}, **shown)
+def department_page(view: View, department_id: int) -> Response:
+    dep = found(view.session, Department, department_id, "department")
+    form = view.form or DepartmentForm.model_validate(dep, from_attributes=True).fields()
+    return view.render("admin_department.html", dep=dep, form=form)
 
 
 @pages.action("/admin/departments", DepartmentForm, departments_page)

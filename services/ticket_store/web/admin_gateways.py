@@ -9,11 +9,8 @@ page, not even as an input's value: an empty password field keeps the stored one
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from kernel.crypto import encrypt
 from services.ticket_store import actions, presenters
@@ -21,10 +18,9 @@ from services.ticket_store.models import Gateway, Staff
 from services.ticket_store.queries.directory import all_departments, all_gateways, names
 from services.ticket_store.unit_of_work import UnitOfWork
 from services.ticket_store.web.admin_forms import ConfirmForm, GatewayForm, NewGatewayForm, found
-from services.ticket_store.web.common import Pages, Who, render_page
+from services.ticket_store.web.common import Pages, View
 
 pages = Pages("admin")
-router = pages.router
 
 TYPES = ("external", "local")
 # What the add form starts with (the API's defaults).
@@ -41,27 +37,25 @@ DEFAULTS: dict[str, object] = {
 
 
 @pages.page("/admin/gateways")
-def gateways_page(request: Request, session: Session, who: Who) -> Response:
-    context = {
-        "gateways": [presenters.gateway_out(g) for g in all_gateways(session)],
-        "dep_names": names(session)[0],
-    }
-    return render_page(request, "admin_gateways.html", who, context)
+def gateways_page(view: View) -> Response:
+    return view.render(
+        "admin_gateways.html",
+        gateways=[presenters.gateway_out(g) for g in all_gateways(view.session)],
+        dep_names=names(view.session)[0],
+    )
 
 
 @pages.page("/admin/gateways/new")
-def new_gateway_page(
-    request: Request, session: Session, who: Who, *, form: dict | None = None, **shown: Any
-) -> Response:
+def new_gateway_page(view: View) -> Response:
     """Step 1 (no ?type= chosen yet) or step 2 (?type=external|local: its parameters)."""
-    kind = (form or {}).get("type") or request.query_params.get("type", "")
-    context = {
-        "kind": kind if kind in TYPES else "",
-        "departments": all_departments(session),
-        "form": form if form is not None else DEFAULTS,
-        "gw": None,
-    }
-    return render_page(request, "admin_gateway_new.html", who, context, **shown)
+    kind = (view.form or {}).get("type") or view.query("type")
+    return view.render(
+        "admin_gateway_new.html",
+        kind=kind if kind in TYPES else "",
+        departments=all_departments(view.session),
+        form=view.form if view.form is not None else DEFAULTS,
+        gw=None,
+    )
 
 
 @pages.action("/admin/gateways", NewGatewayForm, new_gateway_page)
@@ -73,20 +67,15 @@ def add_gateway(uow: UnitOfWork, admin: Staff, form: NewGatewayForm, request: Re
 
 
 @pages.page("/admin/gateways/{gateway_id}")
-def gateway_page(
-    request: Request,
-    session: Session,
-    who: Who,
-    *,
-    gateway_id: str,
-    form: dict | None = None,
-    **shown: Any,
-) -> Response:
-    gw = presenters.gateway_out(found(session, Gateway, gateway_id, "gateway"))
+def gateway_page(view: View, gateway_id: str) -> Response:
+    """A gateway's settings (never its password), and the form to change them."""
+    gw = presenters.gateway_out(found(view.session, Gateway, gateway_id, "gateway"))
     current = gw.model_dump(exclude={"has_password"})
-    form = form or current | {"extra_addresses": "\n".join(gw.extra_addresses)}
-    context = {"gw": gw, "kind": gw.type, "departments": all_departments(session), "form": form}
-    return render_page(request, "admin_gateway.html", who, context, **shown)
+    form = view.form or current | {"extra_addresses": "\n".join(gw.extra_addresses)}
+    departments = all_departments(view.session)
+    return view.render(
+        "admin_gateway.html", gw=gw, kind=gw.type, departments=departments, form=form
+    )
 
 
 @pages.action("/admin/gateways/{gateway_id}", GatewayForm, gateway_page)
@@ -104,12 +93,10 @@ def edit_gateway(
 
 
 @pages.page("/admin/gateways/{gateway_id}/delete")
-def delete_page(
-    request: Request, session: Session, who: Who, *, gateway_id: str, form: Any = None, **shown: Any
-) -> Response:
+def delete_page(view: View, gateway_id: str) -> Response:
     """Are you sure? The gateway is deleted only from this page's 'Yes, delete'."""
-    context = {"gw": found(session, Gateway, gateway_id, "gateway")}
-    return render_page(request, "admin_gateway_delete.html", who, context, **shown)
+    gw = found(view.session, Gateway, gateway_id, "gateway")
+    return view.render("admin_gateway_delete.html", gw=gw)
 
 
 @pages.action("/admin/gateways/{gateway_id}/delete", ConfirmForm, delete_page)

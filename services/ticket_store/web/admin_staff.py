@@ -7,49 +7,38 @@ shown back; on edit an empty password keeps the current one.
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from services.ticket_store import access, actions
 from services.ticket_store.models import Staff
 from services.ticket_store.queries.directory import all_departments, all_staff
 from services.ticket_store.unit_of_work import UnitOfWork
 from services.ticket_store.web.admin_forms import NewStaffForm, StaffForm, found
-from services.ticket_store.web.common import Pages, Who, render_page
+from services.ticket_store.web.common import Pages, View
 
 pages = Pages("admin")
-router = pages.router
 
 
 @pages.page("/admin/staff")
-def staff_page(
-    request: Request, session: Session, who: Who, *, form: dict | None = None, **shown: Any
-) -> Response:
-    context = {
-        "staff": all_staff(session, by_name=True),
-        "departments": all_departments(session),
-        "form": form or {"active": True},
-    }
-    return render_page(request, "admin_staff.html", who, context, **shown)
+def staff_page(view: View) -> Response:
+    """Everyone, inactive members too, and the form to add one."""
+    return view.render(
+        "admin_staff.html",
+        staff=all_staff(view.session, by_name=True),
+        departments=all_departments(view.session),
+        form=view.form or {"active": True},
+    )
 
 
 @pages.page("/admin/staff/{staff_id:int}")
-def member_page(
-    request: Request,
-    session: Session,
-    who: Who,
-    *,
-    staff_id: int,
-    form: dict | None = None,
-    **shown: Any,
-) -> Response:
-    member = found(session, Staff, staff_id, "staff member")
-    form = form or StaffForm.of(member)
-    context = {"member": member, "departments": all_departments(session), "form": form}
-    return render_page(request, "admin_staff_member.html", who, context, **shown)
+def member_page(view: View, staff_id: int) -> Response:
+    member = found(view.session, Staff, staff_id, "staff member")
+    return view.render(
+        "admin_staff_member.html",
+        member=member,
+        departments=all_departments(view.session),
+        form=view.form or StaffForm.of(member),
+    )
 
 
 @pages.action("/admin/staff", NewStaffForm, staff_page)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import jinja2
 from fastapi import APIRouter, Request
@@ -199,13 +199,32 @@ def render_page(
     return response
 
 
-class Page(Protocol):
-    """A page: shown by its GET route with the URL's parameters, and again after a form's
-    refusal with the form as posted, the reason (`error`) and its `status`."""
+@dataclass(frozen=True)
+class View:
+    """What a page is shown with: the request, a session to read with and who is asking;
+    after a refused form also the form as posted, the reason and the status."""
 
-    def __call__(self, request: Request, session: Session, who: Who, /, **kw: Any) -> Response: ...
+    request: Request
+    session: Session
+    who: Who
+    form: dict[str, Any] | None = None
+    error: str = ""
+    status: int = 200
+
+    @property
+    def person(self) -> Any:
+        return self.who.person
+
+    def query(self, name: str, default: str = "") -> str:
+        return self.request.query_params.get(name, default)
+
+    def render(self, template: str, **context: Any) -> Response:
+        return render_page(
+            self.request, template, self.who, context, error=self.error, status=self.status
+        )
 
 
+Page = Callable[..., Response]  # (view, **URL parameters) -> the page
 Action = Callable[..., str]  # (uow, person, valid form, **URL parameters) -> where to go next
 
 
@@ -215,15 +234,14 @@ def act(
     form: Posted[Any],
     work: Callable[[UnitOfWork, Any], str],
     page: Page,
-    /,
-    **page_kw: Any,
+    page_kw: dict[str, Any],
 ) -> Response:
     """Log-in check, CSRF check and `work` (given the unit of work and the person) in one
     transaction, then 303 to the URL `work` returns.
 
     A refusal rolls the whole transaction back and shows `page` again, in a fresh
-    transaction, with the reason; one the page cannot show (Forbidden …) ends in the
-    error page.
+    transaction, with the form as posted and the reason; one the page cannot show
+    (Forbidden …) ends in the error page.
     """
     db = request.app.state.db
     try:
@@ -237,7 +255,8 @@ def act(
     except FORM_REFUSALS as exc:
         status, message = explain(exc)
         with db.transaction() as s:
-            return page(request, s, need(request, s, kind), error=message, status=status, **page_kw)
+            view = View(request, s, need(request, s, kind), form.shown(), message, status)
+            return page(view, **page_kw)
     return RedirectResponse(target, status_code=303)
 
 
@@ -250,13 +269,12 @@ class Pages:
         self.router = APIRouter(include_in_schema=False)
 
     def page(self, path: str) -> Callable[[Page], Page]:
-        """Serve `show(request, session, who, **URL parameters)` at GET `path`."""
+        """Serve `show(view, **URL parameters)` at GET `path`."""
 
         def register(show: Page) -> Page:
             def endpoint(request: Request, session: SessionDep) -> Response:
-                return show(
-                    request, session, need(request, session, self.kind), **request.path_params
-                )
+                view = View(request, session, need(request, session, self.kind))
+                return show(view, **request.path_params)
 
             endpoint.__doc__ = show.__doc__
             self.router.get(path, name=show.__name__)(endpoint)
@@ -268,8 +286,7 @@ class Pages:
         self, path: str, model: type[WebForm], page: Page, kind: Kind | None = None
     ) -> Callable[[Action], Action]:
         """Serve POST `path`: the form `model`, checked, to `work(uow, person, form, **URL
-        parameters)` (and `request=`, if `work` asks for it); refused, `page` again with the
-        form as posted."""
+        parameters)` (and `request=`, if `work` asks for it); refused, `page` again."""
         wanted = set(inspect.signature(page).parameters)
 
         def register(work: Action) -> Action:
@@ -277,13 +294,13 @@ class Pages:
 
             def endpoint(request: Request, form: Posted[Any] = posted(model)) -> Response:
                 params = request.path_params
-                shown = {k: v for k, v in params.items() if k in wanted} | {"form": form.shown()}
                 extra = {"request": request} if asks_request else {}
 
                 def run(uow: UnitOfWork, person: Any) -> str:
                     return work(uow, person, form.valid(), **params, **extra)
 
-                return act(request, kind or self.kind, form, run, page, **shown)
+                page_kw = {k: v for k, v in params.items() if k in wanted}
+                return act(request, kind or self.kind, form, run, page, page_kw)
 
             endpoint.__doc__ = work.__doc__
             self.router.post(path, name=work.__name__)(endpoint)

@@ -7,11 +7,7 @@ Only staff of the email's department see it (`access.staff_incoming`).
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from services.ticket_store import access, actions, presenters
 from services.ticket_store.domain.errors import NotFound
@@ -19,7 +15,7 @@ from services.ticket_store.models import Department, Staff
 from services.ticket_store.queries.directory import find_client
 from services.ticket_store.queries.incoming import INCOMING_STATUSES, incoming_for
 from services.ticket_store.unit_of_work import UnitOfWork
-from services.ticket_store.web.common import Pages, Who, render_page, safe_html
+from services.ticket_store.web.common import Pages, View, safe_html
 from services.ticket_store.web.forms import (
     AttachClientForm,
     AttachTicketForm,
@@ -29,47 +25,39 @@ from services.ticket_store.web.forms import (
 from services.ticket_store.web.paging import PAGE_SIZE, Paging
 
 pages = Pages("staff")
-router = pages.router
 
 
 @pages.page("/incoming")
-def incoming(request: Request, session: Session, who: Who) -> Response:
+def incoming(view: View) -> Response:
     """Emails of my departments with a ?status= (new by default); ?page= pages by 50."""
-    status = request.query_params.get("status", "new")
+    status = view.query("status", "new")
     status = status if status in INCOMING_STATUSES else "new"
-    shown = Paging.of(request.query_params.get("page", ""))
-    rows = incoming_for(session, who.person, status, offset=shown.offset, limit=shown.limit)
+    shown = Paging.of(view.query("page"))
+    rows = incoming_for(view.session, view.person, status, offset=shown.offset, limit=shown.limit)
     newer, older = shown.links("/incoming", len(rows) > PAGE_SIZE, status=status)
-    context = {
-        "rows": rows[:PAGE_SIZE],
-        "status": status,
-        "page": shown.number,
-        "newer": newer,
-        "older": older,
-        "statuses": INCOMING_STATUSES,
-        "departments": {d.id: d.name for d in who.person.departments},
-    }
-    return render_page(request, "incoming.html", who, context)
+    return view.render(
+        "incoming.html",
+        rows=rows[:PAGE_SIZE],
+        status=status,
+        page=shown.number,
+        newer=newer,
+        older=older,
+        statuses=INCOMING_STATUSES,
+        departments={d.id: d.name for d in view.person.departments},
+    )
 
 
 @pages.page("/incoming/{incoming_id:int}")
-def incoming_page(
-    request: Request,
-    session: Session,
-    who: Who,
-    *,
-    incoming_id: int,
-    form: Any = None,
-    **shown: Any,
-) -> Response:
-    row = access.staff_incoming(session, who.person, incoming_id)
-    dep = session.get(Department, row.department_id)
-    context = {
-        "e": presenters.incoming_detail(row),
-        "html": safe_html(row.text, row.html),
-        "department": dep.name if dep else "",
-    }
-    return render_page(request, "incoming_detail.html", who, context, **shown)
+def incoming_page(view: View, incoming_id: int) -> Response:
+    """One email: its text (or its HTML, cleaned), attachments, and what can become of it."""
+    row = access.staff_incoming(view.session, view.person, incoming_id)
+    dep = view.session.get(Department, row.department_id)
+    return view.render(
+        "incoming_detail.html",
+        e=presenters.incoming_detail(row),
+        html=safe_html(row.text, row.html),
+        department=dep.name if dep else "",
+    )
 
 
 @pages.action("/incoming/{incoming_id:int}/convert", ConvertForm, incoming_page)

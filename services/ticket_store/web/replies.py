@@ -4,11 +4,9 @@ delete (as the admin API does). A ticket's page offers them, filled in (`staff_t
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
-from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from services.ticket_store import access, actions
 from services.ticket_store.models import Staff
@@ -19,46 +17,38 @@ from services.ticket_store.queries.directory import (
     visible_replies,
 )
 from services.ticket_store.unit_of_work import UnitOfWork
-from services.ticket_store.web.common import Pages, Who, render_page
+from services.ticket_store.web.common import Pages, View
 from services.ticket_store.web.forms import PredefinedReplyForm, WebForm
 
 pages = Pages("staff")
-router = pages.router
 
 
 @pages.page("/replies")
-def replies_page(
-    request: Request,
-    session: Session,
-    who: Who,
-    *,
-    form: dict[str, Any] | None = None,
-    reply_id: int | None = None,
-    **shown: Any,
-) -> Response:
+def replies_page(view: View, reply_id: int | None = None) -> Response:
     """The list; for an administrator also the add form, or the edit form of reply `reply_id`."""
+    session = view.session
     dep_names, staff_names = names(session)
-    admin = who.person.is_admin
-    context = {
-        "replies": visible_replies(session, who.person),
-        "dep_names": dep_names,
-        "staff_names": staff_names,
-        "can_manage": admin,
-        "all_departments": all_departments(session) if admin else [],
-        "all_staff": active_staff(session) if admin else [],
-        "form": form or {},
-        "editing": reply_id,
-    }
-    return render_page(request, "replies.html", who, context, **shown)
+    admin = view.person.is_admin
+    return view.render(
+        "replies.html",
+        replies=visible_replies(session, view.person),
+        dep_names=dep_names,
+        staff_names=staff_names,
+        can_manage=admin,
+        all_departments=all_departments(session) if admin else [],
+        all_staff=active_staff(session) if admin else [],
+        form=view.form or {},
+        editing=reply_id,
+    )
 
 
 @pages.page("/replies/{reply_id:int}/edit")
-def edit_reply_page(request: Request, session: Session, who: Who, *, reply_id: int) -> Response:
+def edit_reply_page(view: View, reply_id: int) -> Response:
     """The edit form of one reply (administrators only), filled with its current values."""
-    reply = access.managed_reply(session, who.person, reply_id)
+    reply = access.managed_reply(view.session, view.person, reply_id)
     values = PredefinedReplyForm.model_validate(reply, from_attributes=True).fields()
     form = {k: "" if v is None else str(v) for k, v in values.items()}  # as a form posts them
-    return replies_page(request, session, who, form=form, reply_id=reply.id)
+    return replies_page(replace(view, form=form), reply_id=reply.id)
 
 
 @pages.action("/replies", PredefinedReplyForm, replies_page, kind="admin")

@@ -6,11 +6,8 @@ reply may start from a pre-defined reply, filled in (`queries.reply_picker`).
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from services.ticket_store import access, actions, presenters
 from services.ticket_store.models import Staff
@@ -23,7 +20,7 @@ from services.ticket_store.queries.ticket_lists import (
     staff_tickets,
 )
 from services.ticket_store.unit_of_work import UnitOfWork
-from services.ticket_store.web.common import Pages, Who, render_page, shown_messages
+from services.ticket_store.web.common import Pages, View, shown_messages
 from services.ticket_store.web.forms import (
     ReplyForm,
     StatusForm,
@@ -35,66 +32,57 @@ from services.ticket_store.web.forms import (
 from services.ticket_store.web.paging import PAGE_SIZE, Paging
 
 pages = Pages("staff")
-router = pages.router
 
 
 @pages.page("/tickets")
-def tickets(request: Request, session: Session, who: Who) -> Response:
+def tickets(view: View) -> Response:
     """Tickets of my departments; ?status= and ?q= filter (searching as the API does),
     ?page= pages by 50."""
-    status = request.query_params.get("status", "")
+    status = view.query("status")
     status = status if status in STAFF_STATUSES else ""
-    q = request.query_params.get("q", "").strip()[:SEARCH_MAX]
-    shown = Paging.of(request.query_params.get("page", ""))
+    q = view.query("q").strip()[:SEARCH_MAX]
+    shown = Paging.of(view.query("page"))
     filters = TicketFilter(statuses=(status,) if status else (), q=q)
-    found = staff_tickets(session, who.person, filters, offset=shown.offset, limit=shown.limit)
+    session = view.session
+    found = staff_tickets(session, view.person, filters, offset=shown.offset, limit=shown.limit)
     newer, older = shown.links("/tickets", len(found) > PAGE_SIZE, status=status, q=q)
-    context = {
-        "rows": [presenters.ticket_out(session, t) for t in found[:PAGE_SIZE]],
-        "staff_names": names(session)[1],
-        "status": status,
-        "q": q,
-        "page": shown.number,
-        "newer": newer,
-        "older": older,
-        "statuses": STAFF_STATUSES,
-        "departments": sorted(d.name for d in who.person.departments),
-    }
-    return render_page(request, "tickets.html", who, context)
+    return view.render(
+        "tickets.html",
+        rows=[presenters.ticket_out(session, t) for t in found[:PAGE_SIZE]],
+        staff_names=names(session)[1],
+        status=status,
+        q=q,
+        page=shown.number,
+        newer=newer,
+        older=older,
+        statuses=STAFF_STATUSES,
+        departments=sorted(d.name for d in view.person.departments),
+    )
 
 
 @pages.page("/tickets/{number:int}")
-def ticket_page(
-    request: Request,
-    session: Session,
-    who: Who,
-    *,
-    number: int,
-    form: dict[str, Any] | None = None,
-    **shown: Any,
-) -> Response:
+def ticket_page(view: View, number: int) -> Response:
     """The ticket; ?reply=<id> puts that pre-defined reply, filled in, into the reply box."""
-    ticket = access.staff_ticket(session, who.person, number)
+    session, staff = view.session, view.person
+    ticket = access.staff_ticket(session, staff, number)
     detail = presenters.ticket_detail(session, ticket)
-    offered = [
-        (o.reply.id, o.reply.title, o.text) for o in offered_replies(session, who.person, ticket)
-    ]
-    draft = str((form or {}).get("text") or "")
-    chosen = None if form is not None else form_number(request.query_params.get("reply"))
+    offered = [(o.reply.id, o.reply.title, o.text) for o in offered_replies(session, staff, ticket)]
+    draft = str((view.form or {}).get("text") or "")
+    chosen = None if view.form is not None else form_number(view.query("reply"))
     if chosen is not None:
         draft = next((text for rid, _t, text in offered if rid == chosen), "")
         chosen = chosen if draft else None
     assignee = session.get(Staff, ticket.assigned_staff_id) if ticket.assigned_staff_id else None
-    context = {
-        "t": detail,
-        "messages": shown_messages(detail.messages),
-        "offered": offered,
-        "draft": draft,
-        "chosen": chosen,
-        "assignee": assignee.name if assignee else "",
-        "statuses": STAFF_STATUSES,
-    }
-    return render_page(request, "ticket.html", who, context, **shown)
+    return view.render(
+        "ticket.html",
+        t=detail,
+        messages=shown_messages(detail.messages),
+        offered=offered,
+        draft=draft,
+        chosen=chosen,
+        assignee=assignee.name if assignee else "",
+        statuses=STAFF_STATUSES,
+    )
 
 
 @pages.action("/tickets/{number:int}/reply", ReplyForm, ticket_page)

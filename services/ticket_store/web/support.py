@@ -7,11 +7,7 @@ notes, no delivery details), and a new ticket follows the incident rule of the a
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from services.ticket_store import access, actions, presenters
 from services.ticket_store.domain.errors import NotFound
@@ -20,7 +16,7 @@ from services.ticket_store.models import Client
 from services.ticket_store.queries.directory import support_departments
 from services.ticket_store.queries.ticket_lists import client_tickets
 from services.ticket_store.unit_of_work import UnitOfWork
-from services.ticket_store.web.common import Pages, Who, render_page, shown_messages
+from services.ticket_store.web.common import Pages, View, shown_messages
 from services.ticket_store.web.forms import (
     NewTicketForm,
     RatingForm,
@@ -30,46 +26,37 @@ from services.ticket_store.web.forms import (
 )
 
 pages = Pages("client")
-router = pages.router
 
 
 @pages.page("/support")
-def support(request: Request, session: Session, who: Who) -> Response:
-    tickets = [
-        presenters.client_ticket_out(session, t) for t in client_tickets(session, who.person)
-    ]
-    context = {
-        "departments": support_departments(session),
-        "balance": incident_balance(session, who.person.id),
-        "tickets": tickets,
-    }
-    return render_page(request, "support.html", who, context)
+def support(view: View) -> Response:
+    """My tickets, and the departments I may open one in."""
+    session, client = view.session, view.person
+    return view.render(
+        "support.html",
+        departments=support_departments(session),
+        balance=incident_balance(session, client.id),
+        tickets=[presenters.client_ticket_out(session, t) for t in client_tickets(session, client)],
+    )
 
 
 @pages.page("/support/new")
-def new_ticket_page(
-    request: Request,
-    session: Session,
-    who: Who,
-    *,
-    form: dict[str, Any] | None = None,
-    **shown: Any,
-) -> Response:
+def new_ticket_page(view: View) -> Response:
     """The form for one department (?department_id=): incidents left, a warning where support
     is paid, and the department's own notice instead of the form when none are left."""
-    typed = form if form is not None else dict(request.query_params)
-    departments = support_departments(session)
+    typed = view.form if view.form is not None else dict(view.request.query_params)
+    departments = support_departments(view.session)
     dep = next((d for d in departments if d.id == form_number(typed.get("department_id"))), None)
-    balance = incident_balance(session, who.person.id)
-    context = {
-        "departments": departments,
-        "dep": dep,
-        "balance": balance,
-        "blocked": bool(dep and dep.per_incident and balance < 1),
-        "subject": typed.get("subject") or "",
-        "text": typed.get("text") or "",
-    }
-    return render_page(request, "support_new.html", who, context, **shown)
+    balance = incident_balance(view.session, view.person.id)
+    return view.render(
+        "support_new.html",
+        departments=departments,
+        dep=dep,
+        balance=balance,
+        blocked=bool(dep and dep.per_incident and balance < 1),
+        subject=typed.get("subject") or "",
+        text=typed.get("text") or "",
+    )
 
 
 @pages.action("/support/tickets", NewTicketForm, new_ticket_page)
@@ -82,20 +69,14 @@ def open_ticket(uow: UnitOfWork, client: Client, form: NewTicketForm) -> str:
 
 
 @pages.page("/support/tickets/{number:int}")
-def ticket_page(
-    request: Request,
-    session: Session,
-    who: Who,
-    *,
-    number: int,
-    form: dict[str, Any] | None = None,
-    **shown: Any,
-) -> Response:
-    ticket = access.client_ticket(session, who.person, number)
-    detail = presenters.client_ticket_detail(session, ticket)
-    draft = str((form or {}).get("text") or "")
-    context = {"t": detail, "messages": shown_messages(detail.messages), "draft": draft}
-    return render_page(request, "support_ticket.html", who, context, **shown)
+def ticket_page(view: View, number: int) -> Response:
+    """My ticket: no internal notes, no delivery details; my ratings of staff replies."""
+    ticket = access.client_ticket(view.session, view.person, number)
+    detail = presenters.client_ticket_detail(view.session, ticket)
+    draft = str((view.form or {}).get("text") or "")
+    return view.render(
+        "support_ticket.html", t=detail, messages=shown_messages(detail.messages), draft=draft
+    )
 
 
 @pages.action("/support/tickets/{number:int}/reply", TextForm, ticket_page)
