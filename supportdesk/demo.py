@@ -5,10 +5,14 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from kernel.config import Settings
+
+if TYPE_CHECKING:
+    from services.ticket_store.unit_of_work import UnitOfWork
 
 DEMO_MAILS = [
     (
@@ -70,6 +74,33 @@ def write_maildir(path: Path, mails: list[tuple[str, str, str, str]] = DEMO_MAIL
     return len(mails)
 
 
+def _local_gateway(
+    uow: UnitOfWork,
+    name: str,
+    box: Path,
+    address: str,
+    department_id: int,
+    mails: list[tuple[str, str, str, str]],
+) -> int:
+    """A local (Maildir) gateway with the demo mail waiting in its mailbox."""
+    from services.ticket_store import actions
+
+    n = write_maildir(box.resolve(), mails)
+    actions.gateways.add_gateway(
+        uow,
+        name=name,
+        type="local",
+        protocol="maildir",
+        maildir_path=str(box.resolve()),
+        address=address,
+        department_id=department_id,
+        poll_interval_s=10,
+        after_fetch="mark-read",
+        enabled=True,
+    )
+    return n
+
+
 def load(settings: Settings, var: Path) -> None:
     from services.ticket_store import actions
     from services.ticket_store.db import Database
@@ -95,19 +126,8 @@ def load(settings: Settings, var: Path) -> None:
         actions.clients.grant_incidents(uow, alice.id, 3, reason="demo")
         for client, password in ((alice, "alice-demo"), (bob, "bob-demo")):
             actions.clients.update_client(uow, client.id, password=password)
-        maildir = (var / "demo-mailbox").resolve()
-        n = write_maildir(maildir)
-        actions.gateways.add_gateway(
-            uow,
-            name="demo-support",
-            type="local",
-            protocol="maildir",
-            maildir_path=str(maildir),
-            address="support@company.NET",
-            department_id=tech.id,
-            poll_interval_s=10,
-            after_fetch="mark-read",
-            enabled=True,
+        n = _local_gateway(
+            uow, "demo-support", var / "demo-mailbox", "support@company.NET", tech.id, DEMO_MAILS
         )
         # The seed's example: John in Technical support, Gary in both.
         actions.staff.add_staff(uow, "Admin", "admin@company.net", "admin-demo", is_admin=True)
@@ -133,23 +153,18 @@ def load(settings: Settings, var: Path) -> None:
         actions.predefined_replies.add_predefined_reply(
             uow, "John's signature", "Best regards,\nJohn", scope="staff", staff_id=john.id
         )
-        sales_box = (var / "demo-sales-mailbox").resolve()
-        n += write_maildir(sales_box, SALES_MAILS)
-        actions.gateways.add_gateway(
+        n += _local_gateway(
             uow,
-            name="demo-sales",
-            type="local",
-            protocol="maildir",
-            maildir_path=str(sales_box),
-            address="sales@company.com",
-            department_id=sales.id,
-            poll_interval_s=10,
-            after_fetch="mark-read",
-            enabled=True,
+            "demo-sales",
+            var / "demo-sales-mailbox",
+            "sales@company.com",
+            sales.id,
+            SALES_MAILS,
         )
         print(
             f"demo: departments {tech.name!r}, {sales.name!r} (per-incident); clients Alice "
-            f"(3 incidents) and Bob (none); {n} mails waiting in {maildir} and {sales_box}"
+            f"(3 incidents) and Bob (none); {n} mails waiting in "
+            f"{(var / 'demo-mailbox').resolve()} and {(var / 'demo-sales-mailbox').resolve()}"
         )
         print(
             "demo logins (web at /login, API at /api/v1): staff admin@company.net / admin-demo, "
