@@ -8,26 +8,16 @@ report and the client's own ticket view do), and a reply can carry ratings of
 more than one client of the ticket without widening the thread's rows. One
 rating per reply and client (unique), rating again replaces it.
 
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-26 07:10:00.000000
-
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-# revision identifiers, used by Alembic.
-revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0004"
+down_revision = "0003"
 
 
 def upgrade() -> None:
-    """Upgrade schema."""
     op.create_table(
         "reply_ratings",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -47,7 +37,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Downgrade schema."""
     with op.batch_alter_table("reply_ratings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reply_ratings_rated_at"))
         batch_op.drop_index(batch_op.f("ix_reply_ratings_client_id"))

@@ -6,28 +6,18 @@ row ever written and was updated by every publish; the partial index holds only
 the pending rows, in id order, so the relay's query reads exactly the rows it
 returns and stays as cheap after a million events as after ten.
 
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-02 01:30:00.000000
-
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-# revision identifiers, used by Alembic.
-revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0005"
+down_revision = "0004"
 
 PENDING = sa.text("published_at IS NULL")
 
 
 def upgrade() -> None:
-    """Upgrade schema."""
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_published_at"))
     op.create_index(
@@ -36,7 +26,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Downgrade schema."""
     op.drop_index("ix_outbox_pending", table_name="outbox")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_published_at"), ["published_at"], unique=False)
