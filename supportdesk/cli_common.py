@@ -50,20 +50,25 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def print_listing(
-    args: argparse.Namespace,
-    settings: Settings,
-    listing: Callable[[Session], Iterable[BaseModel]],
+def add_listing(
+    add: Callable[..., argparse.ArgumentParser],
+    parent: argparse._SubParsersAction,
+    help: str,
+    build: Callable[[Session], Iterable[BaseModel]],
     columns: tuple[str, ...],
-) -> int:
-    """A list command: the presenters' `*Out` models (as the API and web show them),
+) -> None:
+    """A `list` command: the presenters' `*Out` models (as the API and web show them),
     `columns` of them as a table, or all of them with --json."""
-    with db(settings).transaction() as s:
-        rows = [m.model_dump(mode="json") for m in listing(s)]
-    if not args.json:
-        rows = [{c: _cell(r[c]) for c in columns} for r in rows]
-    print_rows(rows, args.json)
-    return 0
+
+    def command(args: argparse.Namespace, settings: Settings) -> int:
+        with db(settings).transaction() as s:
+            rows = [m.model_dump(mode="json") for m in build(s)]
+        if not args.json:
+            rows = [{c: _cell(r[c]) for c in columns} for r in rows]
+        print_rows(rows, args.json)
+        return 0
+
+    add("list", command, help, parent).add_argument("--json", action="store_true")
 
 
 def _cell(value: object) -> object:

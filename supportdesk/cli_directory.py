@@ -4,12 +4,14 @@ what the pipeline made of the mail."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kernel.config import Settings
-from supportdesk.cli_common import db, print_listing, print_rows
+from supportdesk.cli_common import add_listing, db, print_rows
 
 
 def cmd_department_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -27,18 +29,6 @@ def cmd_department_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_department_list(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store.presenters import DepartmentOut
-    from services.ticket_store.queries.directory import all_departments
-
-    return print_listing(
-        args,
-        settings,
-        lambda s: map(DepartmentOut.model_validate, all_departments(s)),
-        ("id", "name", "show_in_support_center", "per_incident"),
-    )
-
-
 def cmd_client_add(args: argparse.Namespace, settings: Settings) -> int:
     from services.ticket_store import actions
 
@@ -48,18 +38,6 @@ def cmd_client_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_client_list(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store.presenters import client_out
-    from services.ticket_store.queries.directory import find_clients
-
-    return print_listing(
-        args,
-        settings,
-        lambda s: (client_out(s, c) for c in find_clients(s, limit=1_000_000)),
-        ("id", "name", "emails", "incidents_left"),
-    )
-
-
 def cmd_incidents_grant(args: argparse.Namespace, settings: Settings) -> int:
     from services.ticket_store import actions
 
@@ -67,18 +45,6 @@ def cmd_incidents_grant(args: argparse.Namespace, settings: Settings) -> int:
         actions.clients.grant_incidents(uow, args.client_id, args.amount, reason=args.reason)
     print(f"granted {args.amount} incident(s) to client {args.client_id}")
     return 0
-
-
-def cmd_tickets_list(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store.presenters import ticket_out
-    from services.ticket_store.queries.ticket_lists import all_tickets
-
-    return print_listing(
-        args,
-        settings,
-        lambda s: (ticket_out(s, t) for t in all_tickets(s)),
-        ("number", "id", "department", "client_name", "status", "subject"),
-    )
 
 
 def cmd_outcomes_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -99,16 +65,35 @@ def cmd_outcomes_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_incoming_list(args: argparse.Namespace, settings: Settings) -> int:
+# ------------------------------------------------------------------ lists (the presenters' views)
+
+
+def _departments(s: Session) -> Iterable[BaseModel]:
+    from services.ticket_store.presenters import DepartmentOut
+    from services.ticket_store.queries.directory import all_departments
+
+    return map(DepartmentOut.model_validate, all_departments(s))
+
+
+def _clients(s: Session) -> Iterable[BaseModel]:
+    from services.ticket_store.presenters import client_out
+    from services.ticket_store.queries.directory import find_clients
+
+    return (client_out(s, c) for c in find_clients(s, limit=1_000_000))
+
+
+def _tickets(s: Session) -> Iterable[BaseModel]:
+    from services.ticket_store.presenters import ticket_out
+    from services.ticket_store.queries.ticket_lists import all_tickets
+
+    return (ticket_out(s, t) for t in all_tickets(s))
+
+
+def _incoming(s: Session) -> Iterable[BaseModel]:
     from services.ticket_store.presenters import IncomingOut
     from services.ticket_store.queries.incoming import all_incoming
 
-    return print_listing(
-        args,
-        settings,
-        lambda s: map(IncomingOut.model_validate, all_incoming(s)),
-        ("id", "from_address", "subject", "status", "automatic"),
-    )
+    return map(IncomingOut.model_validate, all_incoming(s))
 
 
 def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
@@ -118,15 +103,19 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     da.add_argument("--show", action="store_true", help="show in the Support center")
     da.add_argument("--per-incident", action="store_true", help="per-incident (paid) support")
     da.add_argument("--notice", help="text of the insufficient-incidents email")
-    add("list", cmd_department_list, "list departments", dep).add_argument(
-        "--json", action="store_true"
+    add_listing(
+        add,
+        dep,
+        "list departments",
+        _departments,
+        ("id", "name", "show_in_support_center", "per_incident"),
     )
 
     cl = add("client", lambda a, s: 0, "clients").add_subparsers(dest="c", required=True)
     ca = add("add", cmd_client_add, "add a client", cl)
     ca.add_argument("name")
     ca.add_argument("--email", action="append", required=True)
-    add("list", cmd_client_list, "list clients", cl).add_argument("--json", action="store_true")
+    add_listing(add, cl, "list clients", _clients, ("id", "name", "emails", "incidents_left"))
 
     inc = add("incidents", lambda a, s: 0, "support incidents").add_subparsers(
         dest="i", required=True
@@ -137,12 +126,22 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     ig.add_argument("--reason", default="granted by hand")
 
     tk = add("tickets", lambda a, s: 0, "tickets").add_subparsers(dest="tk", required=True)
-    add("list", cmd_tickets_list, "list tickets", tk).add_argument("--json", action="store_true")
+    add_listing(
+        add,
+        tk,
+        "list tickets",
+        _tickets,
+        ("number", "id", "department", "client_name", "status", "subject"),
+    )
     oc = add("outcomes", lambda a, s: 0, "mail outcomes").add_subparsers(dest="o", required=True)
     add("list", cmd_outcomes_list, "what became of each mail", oc).add_argument(
         "--json", action="store_true"
     )
     ie = add("incoming", lambda a, s: 0, "incoming emails").add_subparsers(dest="ie", required=True)
-    add("list", cmd_incoming_list, "unknown senders' mail", ie).add_argument(
-        "--json", action="store_true"
+    add_listing(
+        add,
+        ie,
+        "unknown senders' mail",
+        _incoming,
+        ("id", "from_address", "subject", "status", "automatic"),
     )

@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from kernel.config import Settings
-from supportdesk.cli_common import db, print_listing
+from supportdesk.cli_common import add_listing, db
 
 
 def _password(prompt: str) -> str:
@@ -39,18 +42,6 @@ def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
         deps = ", ".join(d.name for d in staff.departments) or "no department"
         print(f"staff {staff.id}: {staff.name} <{staff.email}> ({deps})")
     return 0
-
-
-def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store.presenters import staff_out
-    from services.ticket_store.queries.directory import all_staff
-
-    return print_listing(
-        args,
-        settings,
-        lambda s: map(staff_out, all_staff(s)),
-        ("id", "name", "email", "is_admin", "active", "department_ids"),
-    )
 
 
 def cmd_staff_set(args: argparse.Namespace, settings: Settings) -> int:
@@ -92,18 +83,6 @@ def cmd_reply_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_reply_list(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store.presenters import reply_out
-    from services.ticket_store.queries.directory import all_replies
-
-    return print_listing(
-        args,
-        settings,
-        lambda s: map(reply_out, all_replies(s)),
-        ("id", "title", "scope", "department_id", "staff_id", "text"),
-    )
-
-
 def cmd_reply_remove(args: argparse.Namespace, settings: Settings) -> int:
     from services.ticket_store import actions
 
@@ -127,6 +106,20 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _staff(s: Session) -> Iterable[BaseModel]:
+    from services.ticket_store.presenters import staff_out
+    from services.ticket_store.queries.directory import all_staff
+
+    return map(staff_out, all_staff(s))
+
+
+def _replies(s: Session) -> Iterable[BaseModel]:
+    from services.ticket_store.presenters import reply_out
+    from services.ticket_store.queries.directory import all_replies
+
+    return map(reply_out, all_replies(s))
+
+
 def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
     st = add("staff", lambda a, s: 0, "staff members", sub).add_subparsers(dest="st", required=True)
     sa = add(
@@ -139,7 +132,13 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     sa.add_argument("--email", required=True)
     sa.add_argument("--department-id", type=int, action="append", help="repeat for several")
     sa.add_argument("--admin", action="store_true", help="administrator")
-    add("list", cmd_staff_list, "list staff", st).add_argument("--json", action="store_true")
+    add_listing(
+        add,
+        st,
+        "list staff",
+        _staff,
+        ("id", "name", "email", "is_admin", "active", "department_ids"),
+    )
     ss = add("set", cmd_staff_set, "change a staff member", st)
     ss.add_argument("staff_id", type=int)
     ss.add_argument(
@@ -163,8 +162,12 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     ra.add_argument("--scope", choices=["all", "department", "staff"], default="all")
     ra.add_argument("--department-id", type=int)
     ra.add_argument("--staff-id", type=int)
-    add("list", cmd_reply_list, "list pre-defined replies", rp).add_argument(
-        "--json", action="store_true"
+    add_listing(
+        add,
+        rp,
+        "list pre-defined replies",
+        _replies,
+        ("id", "title", "scope", "department_id", "staff_id", "text"),
     )
     add("remove", cmd_reply_remove, "remove a pre-defined reply", rp).add_argument(
         "reply_id", type=int
