@@ -218,38 +218,38 @@ class OutboundEmail(Event):
 # ---------------------------------------------------------------- tickets.events
 
 
-class TicketOpened(Event):
-    type: Literal["ticket_opened"] = "ticket_opened"
+class TicketEventBase(Event):
+    """What every event on tickets.events carries: its own id (consumers drop repeats by
+    it), the ticket it is about (also the record key), and when it happened."""
+
     event_id: str
     ticket_id: str
+    at: datetime = Field(default_factory=utcnow)
+
+
+class TicketOpened(TicketEventBase):
+    type: Literal["ticket_opened"] = "ticket_opened"
     number: int
     department_id: int
     client_id: int
     subject: str
     source_email_id: str | None = None
-    at: datetime = Field(default_factory=utcnow)
 
 
-class MessageAdded(Event):
+class MessageAdded(TicketEventBase):
     type: Literal["message_added"] = "message_added"
-    event_id: str
-    ticket_id: str
     message_id: int
     direction: Literal["in", "out", "note"]
     source_email_id: str | None = None
     # Message-ID header of the mail this message was sent as or received as.
     email_message_id: str = ""
     client_id: int | None = None
-    at: datetime = Field(default_factory=utcnow)
 
 
-class TicketStatusChanged(Event):
+class TicketStatusChanged(TicketEventBase):
     type: Literal["status_changed"] = "status_changed"
-    event_id: str
-    ticket_id: str
     old_status: str
     new_status: str
-    at: datetime = Field(default_factory=utcnow)
 
 
 TicketEvent = Annotated[
