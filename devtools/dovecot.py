@@ -44,6 +44,15 @@ def _mail_ids() -> tuple[int, int]:
     return pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid
 
 
+def _login_service(protocol: str, port: int, tls_port: int) -> str:
+    """A login service listening in plain text (STARTTLS) and with implicit TLS."""
+    return (
+        f"service {protocol}-login {{\n  chroot =\n"
+        f"  inet_listener {protocol} {{\n    port = {port}\n  }}\n"
+        f"  inet_listener {protocol}s {{\n    port = {tls_port}\n    ssl = yes\n  }}\n}}"
+    )
+
+
 class DovecotError(RuntimeError):
     """Dovecot or doveadm failed; the message carries its output and log tail."""
 
@@ -138,26 +147,8 @@ userdb {{
   default_fields = home={self.mail_root}/%u
 }}
 
-service imap-login {{
-  chroot =
-  inet_listener imap {{
-    port = {self.imap_port}
-  }}
-  inet_listener imaps {{
-    port = {self.imaps_port}
-    ssl = yes
-  }}
-}}
-service pop3-login {{
-  chroot =
-  inet_listener pop3 {{
-    port = {self.pop3_port}
-  }}
-  inet_listener pop3s {{
-    port = {self.pop3s_port}
-    ssl = yes
-  }}
-}}
+{_login_service("imap", self.imap_port, self.imaps_port)}
+{_login_service("pop3", self.pop3_port, self.pop3s_port)}
 service anvil {{
   chroot =
 }}
