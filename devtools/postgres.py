@@ -145,6 +145,22 @@ class PostgresCluster:
             "--no-sync",
             "--no-instructions",
         )  # fmt: skip
+        self.start_server()
+        # Superuser over the unix socket (trust) to create the app role.
+        self._run(
+            str(self.bindir / "psql"),
+            "-h", str(self.socket_dir),
+            "-p", str(self.port),
+            "-U", "postgres",
+            "-d", "postgres",
+            "-v", "ON_ERROR_STOP=1",
+            "-q",
+            "-c", f"CREATE ROLE {self.user} LOGIN SUPERUSER PASSWORD '{self.password}'",
+            "-c", f"CREATE DATABASE {self.database} OWNER {self.user}",
+        )  # fmt: skip
+
+    def start_server(self) -> None:
+        """Start the server on the existing data directory (after start(), or stop_server())."""
         opts = (
             f"-p {self.port} -k {self.socket_dir} -c listen_addresses={self.host} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -159,18 +175,11 @@ class PostgresCluster:
             "start",
         )  # fmt: skip
         self._started = True
-        # Superuser over the unix socket (trust) to create the app role.
-        self._run(
-            str(self.bindir / "psql"),
-            "-h", str(self.socket_dir),
-            "-p", str(self.port),
-            "-U", "postgres",
-            "-d", "postgres",
-            "-v", "ON_ERROR_STOP=1",
-            "-q",
-            "-c", f"CREATE ROLE {self.user} LOGIN SUPERUSER PASSWORD '{self.password}'",
-            "-c", f"CREATE DATABASE {self.database} OWNER {self.user}",
-        )  # fmt: skip
+
+    def stop_server(self) -> None:
+        """Stop the server, keeping its data (an outage: clients are disconnected)."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+        self._started = False
 
     def stop(self) -> None:
         """Immediate shutdown (nothing to keep) and delete the temp dir."""

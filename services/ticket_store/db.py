@@ -9,12 +9,16 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.config import Topics
 from services.ticket_store.unit_of_work import UnitOfWork
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Failures that go away by themselves (server gone, file locked or read-only): retried,
+# never treated as the fault of the record or request at hand.
+TRANSIENT = (OperationalError, InterfaceError)
 # Execution option: how an SQLite transaction begins ("IMMEDIATE"); see make_engine.
 SQLITE_BEGIN = "sqlite_begin"
 
@@ -52,6 +56,12 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, TRANSIENT):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def alembic_config(url: str) -> Config:

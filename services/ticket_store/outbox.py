@@ -16,7 +16,7 @@ from kafka.errors import KafkaError
 from sqlalchemy import select, update
 
 from kernel.config import Settings
-from services.ticket_store.db import Database
+from services.ticket_store.db import Database, is_transient
 from services.ticket_store.models import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class OutboxRelay:
             )
         return len(pending)
 
-    def run(self, idle_wait: float = 0.2) -> None:
+    def run(self, idle_wait: float = 0.2, gather_wait: float = 0.05) -> None:
         backoff = 0.5
         while not self.stopping.is_set():
             try:
@@ -82,13 +82,21 @@ class OutboxRelay:
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 30)
                 continue
-            except Exception:
-                log.exception("outbox relay failed; retrying")
+            except Exception as exc:
+                if is_transient(exc):  # the database is away: say so once per retry
+                    log.warning("outbox relay: database unavailable (%s); retrying",
+                                str(exc).splitlines()[0])  # fmt: skip
+                else:
+                    log.exception("outbox relay failed; retrying")
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 30)
                 continue
             if not sent:
                 self.stopping.wait(idle_wait)
+            elif sent < self.batch:
+                # Caught up: let the next rows gather rather than publish (and mark, one
+                # commit each) a handful at a time while the consumer is busy.
+                self.stopping.wait(gather_wait)
         self._reset()
 
     def _reset(self) -> None:

@@ -4,14 +4,9 @@
 poll's records in one transaction, a savepoint per record when it must.
 """
 
-from services.ticket_store.consumer.batch import (
-    TRANSIENT,
-    BatchApplier,
-    BatchReport,
-    Permanent,
-    is_transient,
-)
+from services.ticket_store.consumer.batch import BatchApplier, BatchReport, Permanent
 from services.ticket_store.consumer.loop import ConsumerOptions, StoreConsumer, run_store
+from services.ticket_store.db import TRANSIENT, is_transient
 
 __all__ = [
     "TRANSIENT",

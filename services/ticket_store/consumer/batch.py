@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from kernel.config import Topics
 from schemas import codec
@@ -37,15 +37,13 @@ from schemas.events import (
 )
 from schemas.events import IncomingEmail as IncomingEmailEvent
 from services.ticket_store.actions import mail_commands
+from services.ticket_store.db import is_transient
 from services.ticket_store.domain.errors import NotFound
 from services.ticket_store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# Failures that go away by themselves: the batch is retried, never dead-lettered.
-TRANSIENT = (OperationalError, InterfaceError)
 
 
 class Record(Protocol):
@@ -62,12 +60,6 @@ class Permanent(Exception):
     """A record that can never be applied: it goes to the dead-letter topic."""
 
 
-def is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, TRANSIENT) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    )
-
-
 def _decode(loader: Callable[[bytes], T], value: bytes, what: str) -> T:
     """Bytes to an event; what cannot be read is a permanent failure, not a crash."""
     try:
@@ -75,6 +67,13 @@ def _decode(loader: Callable[[bytes], T], value: bytes, what: str) -> T:
     except ValueError as exc:  # pydantic's ValidationError is one
         detail = exc.errors()[:3] if isinstance(exc, ValidationError) else exc
         raise Permanent(f"invalid {what}: {detail}") from exc
+
+
+def _reason(exc: Exception) -> str:
+    """The database's own message (not SQLAlchemy's, which quotes the statement and the
+    mail's text), bounded."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return f"{type(exc).__name__}: {str(cause).strip()}"[:500]
 
 
 @dataclass
@@ -209,29 +208,47 @@ class BatchApplier:
     ) -> None:
         for record, event in kind.items:
             try:
-                with uow.savepoint():
-                    one(event)
-                    uow.flush()
-            except IntegrityError:
-                # Another store instance applied the same email meanwhile: already done.
-                log.info("duplicate %s at %s:%s ignored", record.topic, record.partition,
-                         record.offset)  # fmt: skip
+                self._in_savepoint(uow, one, event)
             except Permanent as exc:
-                self._dead_letter(uow, report, record, str(exc))
+                self._dead_letter(uow, report, record, str(exc), event)
+                continue
+            except IntegrityError as exc:  # twice: the record breaks a constraint itself
+                self._dead_letter(uow, report, record, _reason(exc), event)
                 continue
             except Exception as exc:
                 if is_transient(exc):
                     raise
                 # A bug must not stall the partition: the record is set aside with the reason.
                 log.exception("unexpected failure on %s@%s", record.topic, record.offset)
-                self._dead_letter(uow, report, record, f"unexpected {type(exc).__name__}: {exc}")
+                self._dead_letter(uow, report, record, _reason(exc), event)
                 continue
             report.applied += 1
 
+    @staticmethod
+    def _in_savepoint(uow: UnitOfWork, one: Callable[[Any], object], event: object) -> None:
+        """Apply one record in a savepoint. A constraint violation is tried once more: if
+        another store instance applied the same email meanwhile, the second try finds it
+        and changes nothing; if it fails again, the record itself breaks a constraint."""
+        try:
+            with uow.savepoint():
+                one(event)
+                uow.flush()
+        except IntegrityError:
+            log.info("constraint violated; trying once more in case it was a duplicate")
+            with uow.savepoint():
+                one(event)
+                uow.flush()
+
     def _dead_letter(
-        self, uow: UnitOfWork, report: BatchReport, record: Record, reason: str
+        self,
+        uow: UnitOfWork,
+        report: BatchReport,
+        record: Record,
+        reason: str,
+        event: object = None,
     ) -> None:
-        key = (record.key or b"").decode(errors="replace")
+        """mail.dead is keyed by email id: the event's when it could be read, else the key."""
+        key = getattr(event, "email_id", None) or (record.key or b"").decode(errors="replace")
         log.warning("dead letter from %s@%s: %s", record.topic, record.offset, reason)
         letter = DeadLetter(email_id=key, stage=f"store:{record.topic}", reason=reason)
         uow.emit(self.topics.dead, key, letter)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,8 +21,8 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from kernel.config import Settings
-from services.ticket_store.consumer.batch import BatchApplier, BatchReport, Record, is_transient
-from services.ticket_store.db import Database
+from services.ticket_store.consumer.batch import BatchApplier, BatchReport, Record
+from services.ticket_store.db import Database, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,40 @@ class ConsumerOptions:
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
     max_poll_interval_ms: int = 300_000
-    # Router output records carry the mail text: fetch enough for a full batch at once.
+    # Router output records carry the mail text: fetch enough for a full batch at once,
+    # and let the broker gather up to fetch_min_bytes (or wait fetch_max_wait_ms): a
+    # store that keeps up otherwise applies (and commits) a few records at a time.
     max_partition_fetch_bytes: int = 8 * 1024 * 1024
+    fetch_min_bytes: int = 256 * 1024
+    fetch_max_wait_ms: int = 100
+    stats_every_s: float = 10.0
     backoff_first_s: float = 0.5
     backoff_max_s: float = 30.0
+
+
+class _Stats:
+    """Records and batches applied, logged every `every_s` while there is traffic."""
+
+    def __init__(self, every_s: float) -> None:
+        self.every_s = every_s
+        self.records = self.batches = self.dead = 0
+        self.since = time.monotonic()
+        self.cpu = time.process_time()
+
+    def add(self, records: int, dead: int) -> None:
+        self.records += records
+        self.batches += 1
+        self.dead += dead
+        now = time.monotonic()
+        if now - self.since >= self.every_s:
+            cpu = time.process_time()
+            log.info(
+                "store: %d records in %d transactions (%d dead letters) in %.0fs; "
+                "process cpu %.2fs", self.records, self.batches, self.dead, now - self.since,
+                cpu - self.cpu,
+            )  # fmt: skip
+            self.records = self.batches = self.dead = 0
+            self.since, self.cpu = now, cpu
 
 
 class StoreConsumer:
@@ -51,6 +82,7 @@ class StoreConsumer:
         self.options = options or ConsumerOptions()
         self.applier = BatchApplier(settings.topics)
         self.stopping = threading.Event()
+        self.stats = _Stats(self.options.stats_every_s)
 
     def apply_batch(self, records: Sequence[Record]) -> BatchReport:
         """Apply records in one unit of work; raises a transient error after rolling back."""
@@ -70,6 +102,8 @@ class StoreConsumer:
             heartbeat_interval_ms=o.heartbeat_interval_ms,
             max_poll_interval_ms=o.max_poll_interval_ms,
             max_partition_fetch_bytes=o.max_partition_fetch_bytes,
+            fetch_min_bytes=o.fetch_min_bytes,
+            fetch_max_wait_ms=o.fetch_max_wait_ms,
         )
         backoff = o.backoff_first_s
         try:
@@ -79,7 +113,7 @@ class StoreConsumer:
                     continue
                 records = [r for recs in batches.values() for r in recs]
                 try:
-                    self.apply_batch(records)
+                    report = self.apply_batch(records)
                 except Exception as exc:
                     if not is_transient(exc):
                         raise
@@ -93,6 +127,7 @@ class StoreConsumer:
                     continue
                 backoff = o.backoff_first_s
                 self._commit(consumer, batches)
+                self.stats.add(len(records), len(report.dead))
         finally:
             consumer.close(autocommit=False)
 
