@@ -60,15 +60,7 @@ def list_staff(session: SessionDep, admin: AdminDep):
 
 @router.post("/staff", response_model=presenters.StaffOut, status_code=201)
 def add_staff(body: schemas.StaffIn, uow: UowDep, admin: AdminDep):
-    staff = actions.staff.add_staff(
-        uow,
-        body.name,
-        body.email,
-        body.password,
-        is_admin=body.is_admin,
-        department_ids=body.department_ids,
-    )
-    return presenters.staff_out(staff)
+    return presenters.staff_out(actions.staff.add_staff(uow, **body.model_dump()))
 
 
 @router.get("/staff/{staff_id}", response_model=presenters.StaffOut)
@@ -210,14 +202,7 @@ def list_replies(session: SessionDep, admin: AdminDep):
 
 @router.post("/predefined-replies", response_model=presenters.ReplyOut, status_code=201)
 def add_reply(body: schemas.ReplyIn, uow: UowDep, admin: AdminDep):
-    reply = actions.predefined_replies.add_predefined_reply(
-        uow,
-        body.title,
-        body.text,
-        scope=body.scope,
-        department_id=body.department_id,
-        staff_id=body.staff_id,
-    )
+    reply = actions.predefined_replies.add_predefined_reply(uow, **body.model_dump())
     return presenters.reply_out(reply)
 
 

@@ -3,15 +3,15 @@ departments under the incident rule, replies, ratings of staff replies, and clos
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Request, UploadFile
 
 from services.ticket_store import access, actions, presenters
 from services.ticket_store.api import schemas
-from services.ticket_store.api.deps import ClientDep, SessionDep, UowDep
-from services.ticket_store.api.uploads import store_uploads
+from services.ticket_store.api.deps import ClientDep, SessionDep, UowDep, current_client
+from services.ticket_store.api.uploads import message_routes, store_uploads
+from services.ticket_store.models import Client
 from services.ticket_store.queries.ticket_lists import client_tickets
+from services.ticket_store.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/client", tags=["client"])
 
@@ -48,10 +48,10 @@ def read_ticket(number: int, session: SessionDep, client: ClientDep):
     return presenters.client_ticket_detail(session, access.client_ticket(session, client, number))
 
 
-def _message(
+def message(
     request: Request,
-    uow: UowDep,
-    client: ClientDep,
+    uow: UnitOfWork,
+    client: Client,
     number: int,
     text: str,
     files: list[UploadFile],
@@ -62,31 +62,14 @@ def _message(
     return presenters.client_ticket_detail(uow.session, ticket)
 
 
-@router.post(
+message_routes(
+    router,
     "/tickets/{number}/messages",
+    current_client,
+    message,
     response_model=presenters.ClientTicketDetail,
-    status_code=201,
     summary="Reply in my ticket",
 )
-def reply(number: int, body: schemas.TextIn, request: Request, uow: UowDep, client: ClientDep):
-    return _message(request, uow, client, number, body.text, [])
-
-
-@router.post(
-    "/tickets/{number}/messages/with-files",
-    response_model=presenters.ClientTicketDetail,
-    status_code=201,
-    summary="Reply in my ticket with attached files (multipart form: text, files)",
-)
-def reply_with_files(
-    number: int,
-    request: Request,
-    uow: UowDep,
-    client: ClientDep,
-    text: Annotated[str, Form(min_length=1, max_length=200_000)],
-    files: Annotated[list[UploadFile], File()] = [],  # noqa: B006 - FastAPI's form default
-):
-    return _message(request, uow, client, number, text, files)
 
 
 @router.post("/tickets/{number}/close", response_model=presenters.ClientTicketOut, summary="Close")

@@ -8,18 +8,20 @@ from department membership alone.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, HTTPException, Query, Request, UploadFile
 
 from services.ticket_store import access, actions, presenters
 from services.ticket_store.api import schemas
-from services.ticket_store.api.deps import SessionDep, StaffDep, UowDep
-from services.ticket_store.api.uploads import store_uploads
+from services.ticket_store.api.deps import SessionDep, StaffDep, UowDep, current_staff
+from services.ticket_store.api.uploads import message_routes, store_uploads
+from services.ticket_store.models import Staff
 from services.ticket_store.queries.incoming import incoming_for
 from services.ticket_store.queries.replies import replies_for
 from services.ticket_store.queries.reply_picker import offered_replies, pick_reply
 from services.ticket_store.queries.ticket_lists import SEARCH_MAX, TicketFilter, staff_tickets
+from services.ticket_store.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["staff: tickets"])
 incoming_router = APIRouter(prefix="/incoming-emails", tags=["staff: incoming emails"])
@@ -53,8 +55,8 @@ def read_ticket(number: int, session: SessionDep, staff: StaffDep):
     return presenters.ticket_detail(session, access.staff_ticket(session, staff, number))
 
 
-def _reply(
-    request: Request, uow: UowDep, staff: StaffDep, number: int, text: str, files: list[UploadFile]
+def reply(
+    request: Request, uow: UnitOfWork, staff: Staff, number: int, text: str, files: list[UploadFile]
 ) -> presenters.MessageOut:
     ticket = access.staff_ticket(uow.session, staff, number)  # before any upload is stored
     msg = actions.messages.staff_reply(
@@ -68,31 +70,14 @@ def _reply(
     return presenters.message_out(uow.session, msg, for_staff=True)
 
 
-@router.post(
+message_routes(
+    router,
     "/tickets/{number}/replies",
+    current_staff,
+    reply,
     response_model=presenters.MessageOut,
-    status_code=201,
     summary="Reply to the client (sent by email)",
 )
-def reply(number: int, body: schemas.TextIn, request: Request, uow: UowDep, staff: StaffDep):
-    return _reply(request, uow, staff, number, body.text, [])
-
-
-@router.post(
-    "/tickets/{number}/replies/with-files",
-    response_model=presenters.MessageOut,
-    status_code=201,
-    summary="Reply to the client with attached files (multipart form: text, files)",
-)
-def reply_with_files(
-    number: int,
-    request: Request,
-    uow: UowDep,
-    staff: StaffDep,
-    text: Annotated[str, Form(min_length=1, max_length=200_000)],
-    files: Annotated[list[UploadFile], File()] = [],  # noqa: B006 - FastAPI's form default
-):
-    return _reply(request, uow, staff, number, text, files)
 
 
 @router.post(

@@ -37,12 +37,7 @@ def support_departments_out(session: Session, client: Client) -> list[SupportDep
     """The Support center's departments, with the client's incidents where support is paid."""
     balance = incident_balance(session, client.id)
     return [
-        SupportDepartmentOut(
-            id=d.id,
-            name=d.name,
-            per_incident=d.per_incident,
-            incidents_left=balance if d.per_incident else None,
-        )
+        SupportDepartmentOut.of(d, incidents_left=balance if d.per_incident else None)
         for d in support_departments(session)
     ]
 
@@ -57,14 +52,7 @@ class StaffOut(Out):
 
 
 def staff_out(staff: Staff) -> StaffOut:
-    return StaffOut(
-        id=staff.id,
-        name=staff.name,
-        email=staff.email,
-        active=staff.active,
-        is_admin=staff.is_admin,
-        department_ids=sorted(d.id for d in staff.departments),
-    )
+    return StaffOut.of(staff, department_ids=sorted(d.id for d in staff.departments))
 
 
 class ClientOut(Out):
@@ -78,12 +66,9 @@ class ClientOut(Out):
 
 
 def client_out(session: Session, client: Client) -> ClientOut:
-    return ClientOut(
-        id=client.id,
-        name=client.name,
+    return ClientOut.of(
+        client,
         emails=[e.email for e in sorted(client.emails, key=lambda e: e.id)],
-        comment=client.comment,
-        created_at=client.created_at,
         incidents_left=incident_balance(session, client.id),
         can_log_in=bool(client.password_hash),
     )
@@ -135,10 +120,8 @@ class GatewayOut(Out):
 
 
 def gateway_out(gw: Gateway) -> GatewayOut:
-    fields = {name: getattr(gw, name) for name in GatewayOut.model_fields if hasattr(gw, name)}
-    fields["has_password"] = bool(gw.password_encrypted)
-    fields["extra_addresses"] = list(gw.extra_addresses or [])
-    return GatewayOut(**fields)
+    extra = list(gw.extra_addresses or [])
+    return GatewayOut.of(gw, has_password=bool(gw.password_encrypted), extra_addresses=extra)
 
 
 class ReplyOut(Out):

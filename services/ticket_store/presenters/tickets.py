@@ -14,6 +14,7 @@ from services.ticket_store.models import (
     Department,
     IncomingEmail,
     Message,
+    MessageAttachment,
     ReplyRating,
     Staff,
     Ticket,
@@ -52,43 +53,39 @@ def _author(session: Session, msg: Message) -> str:
     return msg.from_address
 
 
+def attachment_out(a: MessageAttachment) -> AttachmentOut:
+    return AttachmentOut.of(a, url=f"/api/v1/attachments/{a.id}")
+
+
 def message_out(session: Session, msg: Message, *, for_staff: bool) -> MessageOut:
     """Clients see neither the sender's address nor the delivery status."""
-    return MessageOut(
-        id=msg.id,
-        direction=msg.direction,  # type: ignore[arg-type]
+    return MessageOut.of(
+        msg,
         author=_author(session, msg),
         from_address=msg.from_address if for_staff else "",
-        text=msg.text,
-        html=msg.html,
-        created_at=msg.created_at,
-        attachments=[
-            AttachmentOut(
-                id=a.id,
-                filename=a.filename,
-                content_type=a.content_type,
-                size=a.size,
-                url=f"/api/v1/attachments/{a.id}",
-            )
-            for a in msg.attachments
-        ],
+        attachments=[attachment_out(a) for a in msg.attachments],
         delivery_status=msg.delivery_status if for_staff else "",
     )
 
 
-class TicketOut(Out):
+class TicketCommon(Out):
+    """What staff and the ticket's client both see of a ticket."""
+
     number: int
     id: str
     subject: str
     status: str
     department_id: int
     department: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class TicketOut(TicketCommon):
     client_id: int
     client_name: str
     assigned_staff_id: int | None
     charged: bool
-    created_at: datetime
-    updated_at: datetime
 
 
 class ClientInfo(Out):
@@ -107,34 +104,24 @@ class TicketDetail(TicketOut):
     messages: list[MessageOut]
 
 
-def ticket_out(session: Session, t: Ticket) -> TicketOut:
+def _department(session: Session, t: Ticket) -> str:
     dep = session.get(Department, t.department_id)
+    return dep.name if dep else ""
+
+
+def ticket_out(session: Session, t: Ticket) -> TicketOut:
     client = session.get(Client, t.client_id)
-    return TicketOut(
-        number=t.number,
-        id=t.id,
-        subject=t.subject,
-        status=t.status,
-        department_id=t.department_id,
-        department=dep.name if dep else "",
-        client_id=t.client_id,
-        client_name=client.name if client else "",
-        assigned_staff_id=t.assigned_staff_id,
-        charged=t.charged,
-        created_at=t.created_at,
-        updated_at=t.updated_at,
-    )
+    name = client.name if client else ""
+    return TicketOut.of(t, department=_department(session, t), client_name=name)
 
 
 def ticket_detail(session: Session, t: Ticket) -> TicketDetail:
     client = session.get(Client, t.client_id)
     assert client is not None
-    info = ClientInfo(
-        id=client.id,
-        name=client.name,
+    info = ClientInfo.of(
+        client,
         emails=[e.email for e in client.emails],
         registered_at=client.created_at,
-        comment=client.comment,
         incidents_left=incident_balance(session, client.id),
     )
     return TicketDetail(
@@ -154,15 +141,8 @@ CLIENT_STATUS = {
 }
 
 
-class ClientTicketOut(Out):
-    number: int
-    id: str
-    subject: str
-    status: str
-    department_id: int
-    department: str
-    created_at: datetime
-    updated_at: datetime
+class ClientTicketOut(TicketCommon):
+    """The client's side: BILLmanager's client statuses, nothing about staff or charges."""
 
 
 class MyRatingOut(Out):
@@ -182,17 +162,8 @@ class ClientTicketDetail(ClientTicketOut):
 
 
 def client_ticket_out(session: Session, t: Ticket) -> ClientTicketOut:
-    dep = session.get(Department, t.department_id)
-    return ClientTicketOut(
-        number=t.number,
-        id=t.id,
-        subject=t.subject,
-        status=CLIENT_STATUS.get(t.status, "in_progress"),
-        department_id=t.department_id,
-        department=dep.name if dep else "",
-        created_at=t.created_at,
-        updated_at=t.updated_at,
-    )
+    status = CLIENT_STATUS.get(t.status, "in_progress")
+    return ClientTicketOut.of(t, status=status, department=_department(session, t))
 
 
 def client_ticket_detail(session: Session, t: Ticket) -> ClientTicketDetail:
@@ -220,13 +191,7 @@ class RatingOut(Out):
 
 
 def rating_out(rating: ReplyRating, ticket_number: int) -> RatingOut:
-    return RatingOut(
-        message_id=rating.message_id,
-        ticket_number=ticket_number,
-        score=rating.score,
-        comment=rating.comment,
-        rated_at=rating.rated_at,
-    )
+    return RatingOut.of(rating, ticket_number=ticket_number)
 
 
 class IncomingOut(Out):
@@ -250,11 +215,8 @@ class IncomingDetail(IncomingOut):
 
 
 def incoming_detail(row: IncomingEmail) -> IncomingDetail:
-    return IncomingDetail(
-        **IncomingOut.model_validate(row).model_dump(),
-        text=row.text,
-        html=row.html,
-        reason=row.reason,
+    return IncomingDetail.of(
+        row,
         attachments=[
             AttachmentOut(
                 id=i,
