@@ -29,15 +29,20 @@ def admin_home(view: View) -> Response:
 def departments_page(view: View) -> Response:
     """Every department, and the form to add one."""
     return view.render(
-        "admin_departments.html", departments=all_departments(view.session), form=view.form or {}
+        "admin_departments.html", rows=all_departments(view.session), form=view.form or {}
     )
 
 
 @pages.page("/admin/departments/{department_id:int}")
 def department_page(view: View, department_id: int) -> Response:
     dep = found(view.session, Department, department_id, "department")
-    form = view.form or DepartmentForm.model_validate(dep, from_attributes=True).fields()
-    return view.render("admin_department.html", dep=dep, form=form)
+    return view.render(
+        "admin_edit.html",
+        heading=f"Department: {dep.name}",
+        fields="admin_department_fields.html",
+        form=view.form or DepartmentForm.model_validate(dep, from_attributes=True).fields(),
+        back=("/admin/departments", "All departments"),
+    )
 
 
 @pages.action("/admin/departments", DepartmentForm, departments_page)

@@ -24,7 +24,7 @@ def staff_page(view: View) -> Response:
     """Everyone, inactive members too, and the form to add one."""
     return view.render(
         "admin_staff.html",
-        staff=all_staff(view.session, by_name=True),
+        rows=all_staff(view.session, by_name=True),
         departments=all_departments(view.session),
         form=view.form or {"active": True},
     )
@@ -33,11 +33,19 @@ def staff_page(view: View) -> Response:
 @pages.page("/admin/staff/{staff_id:int}")
 def member_page(view: View, staff_id: int) -> Response:
     member = found(view.session, Staff, staff_id, "staff member")
+    form = view.form or StaffForm.of(member)
+    fields = "admin_staff_fields.html"
+    departments = all_departments(view.session)
+    back = ("/admin/staff", "All staff")
+    heading = f"Staff member: {member.name}"
     return view.render(
-        "admin_staff_member.html",
+        "admin_edit.html",
+        heading=heading,
+        fields=fields,
+        form=form,
+        back=back,
         member=member,
-        departments=all_departments(view.session),
-        form=view.form or StaffForm.of(member),
+        departments=departments,
     )
 
 
