@@ -70,7 +70,7 @@ class OutboxRelay:
             )
         return len(pending)
 
-    def run(self, idle_wait: float = 0.2, gather_wait: float = 0.05) -> None:
+    def run(self, idle_wait: float = 0.2, gather_wait: float = 0.2) -> None:
         backoff = 0.5
         while not self.stopping.is_set():
             try:

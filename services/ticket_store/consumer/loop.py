@@ -40,8 +40,8 @@ class ConsumerOptions:
     # and let the broker gather up to fetch_min_bytes (or wait fetch_max_wait_ms): a
     # store that keeps up otherwise applies (and commits) a few records at a time.
     max_partition_fetch_bytes: int = 8 * 1024 * 1024
-    fetch_min_bytes: int = 256 * 1024
-    fetch_max_wait_ms: int = 100
+    fetch_min_bytes: int = 1024 * 1024
+    fetch_max_wait_ms: int = 250
     stats_every_s: float = 10.0
     backoff_first_s: float = 0.5
     backoff_max_s: float = 30.0
