@@ -12,6 +12,7 @@ from kernel.crypto import encrypt
 from services.ticket_store import access, actions, presenters
 from services.ticket_store.api import schemas
 from services.ticket_store.api.deps import AdminDep, SessionDep, UowDep
+from services.ticket_store.api.routes import created
 from services.ticket_store.domain.errors import NotFound
 from services.ticket_store.models import Client, Gateway, Staff
 from services.ticket_store.queries import directory
@@ -37,7 +38,7 @@ def list_departments(session: SessionDep, admin: AdminDep):
     return directory.all_departments(session)
 
 
-@router.post("/departments", response_model=presenters.DepartmentOut, status_code=201)
+@created(router, "/departments", presenters.DepartmentOut)
 def add_department(body: schemas.DepartmentIn, uow: UowDep, admin: AdminDep):
     return actions.departments.add_department(uow, **body.model_dump())
 
@@ -58,7 +59,7 @@ def list_staff(session: SessionDep, admin: AdminDep):
     return [presenters.staff_out(s) for s in directory.all_staff(session)]
 
 
-@router.post("/staff", response_model=presenters.StaffOut, status_code=201)
+@created(router, "/staff", presenters.StaffOut)
 def add_staff(body: schemas.StaffIn, uow: UowDep, admin: AdminDep):
     return presenters.staff_out(actions.staff.add_staff(uow, **body.model_dump()))
 
@@ -93,7 +94,7 @@ def list_clients(
     return [presenters.client_out(session, c) for c in found]
 
 
-@router.post("/clients", response_model=presenters.ClientOut, status_code=201)
+@created(router, "/clients", presenters.ClientOut)
 def add_client(body: schemas.ClientIn, uow: UowDep, admin: AdminDep):
     client = actions.clients.add_client(uow, body.name, body.emails)
     if body.password or body.comment:
@@ -116,7 +117,7 @@ def edit_client(client_id: int, body: schemas.ClientPatch, uow: UowDep, admin: A
     )
 
 
-@router.post("/clients/{client_id}/emails", response_model=presenters.ClientOut, status_code=201)
+@created(router, "/clients/{client_id}/emails", presenters.ClientOut)
 def add_client_email(client_id: int, body: schemas.EmailIn, uow: UowDep, admin: AdminDep):
     client = _found(uow.session, Client, client_id, "client")
     actions.clients.add_client_email(uow, client, body.email)
@@ -136,9 +137,7 @@ def client_incidents(client_id: int, session: SessionDep, admin: AdminDep):
     return presenters.incidents_out(session, client_id)
 
 
-@router.post(
-    "/clients/{client_id}/incidents", response_model=presenters.IncidentsOut, status_code=201
-)
+@created(router, "/clients/{client_id}/incidents", presenters.IncidentsOut)
 def grant_incidents(client_id: int, body: schemas.IncidentsIn, uow: UowDep, admin: AdminDep):
     """Grant (positive) or adjust (negative); a repeated grant_id grants once."""
     if body.amount == 0:
@@ -164,7 +163,7 @@ def read_gateway(gateway_id: str, session: SessionDep, admin: AdminDep):
     return presenters.gateway_out(_found(session, Gateway, gateway_id, "gateway"))
 
 
-@router.post("/gateways", response_model=presenters.GatewayOut, status_code=201)
+@created(router, "/gateways", presenters.GatewayOut)
 def add_gateway(body: schemas.GatewayIn, request: Request, uow: UowDep, admin: AdminDep):
     """The password is encrypted before it is stored and is never returned."""
     password = encrypt(request.app.state.settings, body.password)
@@ -200,7 +199,7 @@ def list_replies(session: SessionDep, admin: AdminDep):
     return [presenters.reply_out(r) for r in directory.all_replies(session)]
 
 
-@router.post("/predefined-replies", response_model=presenters.ReplyOut, status_code=201)
+@created(router, "/predefined-replies", presenters.ReplyOut)
 def add_reply(body: schemas.ReplyIn, uow: UowDep, admin: AdminDep):
     reply = actions.predefined_replies.add_predefined_reply(uow, **body.model_dump())
     return presenters.reply_out(reply)

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request, UploadFile
 from services.ticket_store import access, actions, presenters
 from services.ticket_store.api import schemas
 from services.ticket_store.api.deps import ClientDep, SessionDep, UowDep, current_client
-from services.ticket_store.api.uploads import message_routes, store_uploads
+from services.ticket_store.api.routes import created, message_routes
+from services.ticket_store.api.uploads import store_uploads
 from services.ticket_store.models import Client
 from services.ticket_store.queries.ticket_lists import client_tickets
 from services.ticket_store.unit_of_work import UnitOfWork
@@ -30,13 +31,9 @@ def my_tickets(session: SessionDep, client: ClientDep):
     return [presenters.client_ticket_out(session, t) for t in client_tickets(session, client)]
 
 
-@router.post(
-    "/tickets",
-    response_model=presenters.ClientTicketDetail,
-    status_code=201,
-    summary="Open a ticket (uses an incident where support is paid)",
-)
+@created(router, "/tickets", presenters.ClientTicketDetail, "Open a ticket")
 def open_ticket(body: schemas.ClientTicketIn, uow: UowDep, client: ClientDep):
+    """Uses an incident where support is paid."""
     ticket = actions.tickets.open_ticket_by_client(
         uow, client, body.department_id, body.subject, body.text
     )

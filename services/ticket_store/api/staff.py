@@ -15,7 +15,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, UploadFile
 from services.ticket_store import access, actions, presenters
 from services.ticket_store.api import schemas
 from services.ticket_store.api.deps import SessionDep, StaffDep, UowDep, current_staff
-from services.ticket_store.api.uploads import message_routes, store_uploads
+from services.ticket_store.api.routes import created, message_routes
+from services.ticket_store.api.uploads import store_uploads
 from services.ticket_store.models import Staff
 from services.ticket_store.queries.incoming import incoming_for
 from services.ticket_store.queries.replies import replies_for
@@ -80,13 +81,9 @@ message_routes(
 )
 
 
-@router.post(
-    "/tickets/{number}/notes",
-    response_model=presenters.MessageOut,
-    status_code=201,
-    summary="Add an internal note (never shown to the client)",
-)
+@created(router, "/tickets/{number}/notes", presenters.MessageOut, "Add an internal note")
 def note(number: int, body: schemas.TextIn, uow: UowDep, staff: StaffDep):
+    """Never mailed, never shown to the client."""
     ticket = access.staff_ticket(uow.session, staff, number)
     msg = actions.messages.add_note(uow, staff, ticket, body.text)
     return presenters.message_out(uow.session, msg, for_staff=True)
@@ -184,13 +181,9 @@ def read_incoming(incoming_id: int, session: SessionDep, staff: StaffDep):
     return presenters.incoming_detail(access.staff_incoming(session, staff, incoming_id))
 
 
-@incoming_router.post(
-    "/{incoming_id}/convert",
-    response_model=presenters.TicketOut,
-    status_code=201,
-    summary="Create a client from the sender and turn the mail into their ticket",
-)
+@created(incoming_router, "/{incoming_id}/convert", presenters.TicketOut, "Sender to client")
 def convert(incoming_id: int, body: schemas.ConvertIn, uow: UowDep, staff: StaffDep):
+    """Create a client from the sender and turn the mail into their ticket."""
     row = access.staff_incoming(uow.session, staff, incoming_id)
     ticket = actions.incoming_emails.convert_incoming(uow, staff, row, client_name=body.client_name)
     return presenters.ticket_out(uow.session, ticket)

@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import HTTPException, Request, UploadFile
 
 from kernel.blobs import BlobStore
 from schemas.events import Attachment
-from services.ticket_store.api.schemas import TextIn
-from services.ticket_store.http.deps import UowDep
-from services.ticket_store.unit_of_work import UnitOfWork
 
 _CTYPE_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
 
@@ -62,39 +57,3 @@ def store_uploads(request: Request, files: list[UploadFile]) -> list[Attachment]
             )
         )
     return out
-
-
-# (request, uow, the person, ticket number, text, uploaded files) -> the response body
-PostMessage = Callable[[Request, UnitOfWork, Any, int, str, list[UploadFile]], Any]
-
-
-def message_routes(
-    router: APIRouter, path: str, who: Callable[..., Any], post: PostMessage, **route: Any
-) -> None:
-    """A message two ways: a JSON body {"text"} at `path`, and a multipart form (text,
-    files) at `path`/with-files; `who` is the dependency giving the person."""
-
-    def with_text(
-        number: int, body: TextIn, request: Request, uow: UowDep, person: Any = Depends(who)
-    ) -> Any:
-        return post(request, uow, person, number, body.text, [])
-
-    def with_files(
-        number: int,
-        request: Request,
-        uow: UowDep,
-        text: Annotated[str, Form(min_length=1, max_length=200_000)],
-        files: Annotated[list[UploadFile], File()] = [],  # noqa: B006 - FastAPI's form default
-        person: Any = Depends(who),
-    ) -> Any:
-        return post(request, uow, person, number, text, files)
-
-    summary = route.pop("summary")
-    router.post(path, status_code=201, summary=summary, name=post.__name__, **route)(with_text)
-    router.post(
-        f"{path}/with-files",
-        status_code=201,
-        summary=f"{summary}, with attached files (multipart form: text, files)",
-        name=f"{post.__name__}_with_files",
-        **route,
-    )(with_files)

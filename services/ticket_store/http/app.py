@@ -33,9 +33,7 @@ def create_app(
         title="Supportdesk",
         version="1",
         summary="Support center: departments, staff, tickets, pre-defined replies, incoming emails",
-        docs_url="/docs",
-        openapi_url="/openapi.json",
-    )
+    )  # OpenAPI at /openapi.json, its pages at /docs
     app.state.settings = settings
     app.state.db = db or Database(settings.database_url, settings.topics)
     app.state.login_limit = login_limit or LoginLimit()

@@ -157,7 +157,9 @@ class GatewayForm(WebForm):
     address: Email = ""
     extra_addresses: str = ""
     department_id: Number = None
-    poll_interval_s: Annotated[int | None, BeforeValidator(blank_none), Field(ge=10)] = None
+    poll_interval_s: Annotated[Annotated[int, Field(ge=10)] | None, BeforeValidator(blank_none)] = (
+        None
+    )
     after_fetch: Literal["mark-read", "delete"] = "mark-read"
     enabled: Checkbox = False
 

@@ -8,11 +8,13 @@ browsers send (text, ticked boxes, blank numbers) into what the actions take.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar, get_args, get_origin
 
 from fastapi import Depends, Request
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -70,10 +72,24 @@ def message_text(value: str, limit: int = MAX_MESSAGE) -> str:
     return value
 
 
+def rule(holds: Callable[[Any], object], sentence: str) -> AfterValidator:
+    """A field's rule, refused with the page's own sentence."""
+
+    def check(value: Any) -> Any:
+        if not holds(value):
+            raise ValueError(sentence)
+        return value
+
+    return AfterValidator(check)
+
+
+Message = Annotated[str, AfterValidator(message_text)]
+
+
 class WebForm(BaseModel):
     """Every posted form carries the session's CSRF token (checked by `common.act`)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", validate_default=True)
 
     csrf_token: str = ""
 
@@ -181,54 +197,25 @@ class StatusForm(WebForm):
 
 
 class NewTicketForm(WebForm):
-    department_id: FormId = None
-    subject: str = ""
-    text: str = ""
-
-    @field_validator("department_id")
-    @classmethod
-    def _department(cls, value: int | None) -> int:
-        if value is None:
-            raise ValueError("Choose a department.")
-        return value
-
-    @field_validator("subject")
-    @classmethod
-    def _subject(cls, value: str) -> str:
-        if not value.strip() or len(value) > 998:
-            raise ValueError("The subject has 1 to 998 characters.")
-        return value
-
-    @field_validator("text")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        return message_text(value)
+    department_id: Annotated[FormId, rule(lambda v: v is not None, "Choose a department.")] = None
+    subject: Annotated[
+        str, rule(lambda v: v.strip() and len(v) <= 998, "The subject has 1 to 998 characters.")
+    ] = ""
+    text: Message = ""
 
 
 class RatingForm(WebForm):
-    score: FormId = None
+    score: Annotated[FormId, rule(lambda v: v and v <= 5, "Choose a score from 1 to 5.")] = None
     comment: str = Field(default="", max_length=2000)
-
-    @field_validator("score")
-    @classmethod
-    def _score(cls, value: int | None) -> int:
-        if value is None or value > 5:
-            raise ValueError("Choose a score from 1 to 5.")
-        return value
 
 
 # ------------------------------------------------------------------ incoming emails
 
 
 class ConvertForm(WebForm):
-    client_name: Text = ""
-
-    @field_validator("client_name")
-    @classmethod
-    def _length(cls, value: str) -> str:
-        if len(value) > 200:
-            raise ValueError("The client's name is longer than 200 characters.")
-        return value
+    client_name: Annotated[
+        Text, rule(lambda v: len(v) <= 200, "The client's name is longer than 200 characters.")
+    ] = ""
 
 
 class AttachClientForm(WebForm):
@@ -237,14 +224,9 @@ class AttachClientForm(WebForm):
 
 
 class AttachTicketForm(WebForm):
-    ticket_number: FormId = None
-
-    @field_validator("ticket_number")
-    @classmethod
-    def _number(cls, value: int | None) -> int:
-        if value is None:
-            raise ValueError("Give the ticket's number.")
-        return value
+    ticket_number: Annotated[FormId, rule(lambda v: v is not None, "Give the ticket's number.")] = (
+        None
+    )
 
 
 class DiscardForm(WebForm):
@@ -255,20 +237,12 @@ class DiscardForm(WebForm):
 
 
 class PredefinedReplyForm(WebForm):
-    title: str = ""
-    text: str = ""
+    title: Annotated[
+        str,
+        rule(lambda v: v.strip() and len(v) <= 200, "The title has 1 to 200 characters."),
+        AfterValidator(str.strip),
+    ] = ""
+    text: Message = ""
     scope: str = "all"
     department_id: FormId = None
     staff_id: FormId = None
-
-    @field_validator("title")
-    @classmethod
-    def _title(cls, value: str) -> str:
-        if not value.strip() or len(value) > 200:
-            raise ValueError("The title has 1 to 200 characters.")
-        return value.strip()
-
-    @field_validator("text")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        return message_text(value)
