@@ -69,9 +69,10 @@ def add_client(uow: UnitOfWork, admin: Staff, form: ClientForm) -> str:
 @pages.action("/admin/clients/{client_id:int}", ClientEditForm, client_page)
 def edit_client(uow: UnitOfWork, admin: Staff, form: ClientEditForm, client_id: int) -> str:
     """Name and internal comment; a new password (never shown) ends the client's logins."""
-    client = found(uow.session, Client, client_id, "client")
-    actions.clients.update_client(uow, client.id, **form.fields())
-    return f"/admin/clients/{client.id}?done=client-saved"
+    actions.clients.update_client(
+        uow, found(uow.session, Client, client_id, "client").id, **form.fields()
+    )
+    return f"/admin/clients/{client_id}?done=client-saved"
 
 
 @pages.action("/admin/clients/{client_id:int}/emails", EmailForm, client_page)

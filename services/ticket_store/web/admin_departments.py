@@ -14,7 +14,7 @@ from services.ticket_store.models import Department, Staff
 from services.ticket_store.queries.directory import all_departments
 from services.ticket_store.unit_of_work import UnitOfWork
 from services.ticket_store.web.admin_forms import DepartmentForm, found
-from services.ticket_store.web.common import Pages, View
+from services.ticket_store.web.common import Pages, View, edit_page
 
 pages = Pages("admin")
 
@@ -36,13 +36,9 @@ def departments_page(view: View) -> Response:
 @pages.page("/admin/departments/{department_id:int}")
 def department_page(view: View, department_id: int) -> Response:
     dep = found(view.session, Department, department_id, "department")
-    return view.render(
-        "admin_edit.html",
-        heading=f"Department: {dep.name}",
-        fields="admin_department_fields.html",
-        form=view.form or DepartmentForm.model_validate(dep, from_attributes=True).fields(),
-        back=("/admin/departments", "All departments"),
-    )
+    current = DepartmentForm.model_validate(dep, from_attributes=True).fields()
+    back = ("/admin/departments", "All departments")
+    return edit_page(view, f"Department: {dep.name}", "admin_department_fields.html", back, current)
 
 
 @pages.action("/admin/departments", DepartmentForm, departments_page)

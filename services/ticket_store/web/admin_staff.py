@@ -14,7 +14,7 @@ from services.ticket_store.models import Staff
 from services.ticket_store.queries.directory import all_departments, all_staff
 from services.ticket_store.unit_of_work import UnitOfWork
 from services.ticket_store.web.admin_forms import NewStaffForm, StaffForm, found
-from services.ticket_store.web.common import Pages, View
+from services.ticket_store.web.common import Pages, View, edit_page
 
 pages = Pages("admin")
 
@@ -33,19 +33,12 @@ def staff_page(view: View) -> Response:
 @pages.page("/admin/staff/{staff_id:int}")
 def member_page(view: View, staff_id: int) -> Response:
     member = found(view.session, Staff, staff_id, "staff member")
-    form = view.form or StaffForm.of(member)
-    fields = "admin_staff_fields.html"
-    departments = all_departments(view.session)
     back = ("/admin/staff", "All staff")
+    departments = all_departments(view.session)
+    fields = "admin_staff_fields.html"
     heading = f"Staff member: {member.name}"
-    return view.render(
-        "admin_edit.html",
-        heading=heading,
-        fields=fields,
-        form=form,
-        back=back,
-        member=member,
-        departments=departments,
+    return edit_page(
+        view, heading, fields, back, StaffForm.of(member), member=member, departments=departments
     )
 
 

@@ -309,6 +309,17 @@ class Pages:
         return register
 
 
+def edit_page(
+    view: View, heading: str, fields: str, back: tuple[str, str], current: dict, **context: Any
+) -> Response:
+    """One object of the directory and its edit form (`fields`, filled with the `current`
+    values, or as posted after a refusal), with the way `back` to its list."""
+    form = view.form or current
+    return view.render(
+        "admin_edit.html", heading=heading, fields=fields, back=back, form=form, **context
+    )
+
+
 def error_page(request: Request, status: int, message: str) -> Response:
     """The error page, in a fresh transaction (the failed one has been rolled back)."""
     with request.app.state.db.transaction() as s:

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from services.ticket_store import access, actions, presenters
 from services.ticket_store.domain.errors import NotFound
-from services.ticket_store.models import Department, Staff
+from services.ticket_store.models import Department, IncomingEmail, Staff
 from services.ticket_store.queries.directory import find_client
 from services.ticket_store.queries.incoming import INCOMING_STATUSES, incoming_for
 from services.ticket_store.unit_of_work import UnitOfWork
@@ -22,7 +22,7 @@ from services.ticket_store.web.forms import (
     ConvertForm,
     DiscardForm,
 )
-from services.ticket_store.web.paging import PAGE_SIZE, Paging
+from services.ticket_store.web.paging import paged
 
 pages = Pages("staff")
 
@@ -32,18 +32,18 @@ def incoming(view: View) -> Response:
     """Emails of my departments with a ?status= (new by default); ?page= pages by 50."""
     status = view.query("status", "new")
     status = status if status in INCOMING_STATUSES else "new"
-    shown = Paging.of(view.query("page"))
-    rows = incoming_for(view.session, view.person, status, offset=shown.offset, limit=shown.limit)
-    newer, older = shown.links("/incoming", len(rows) > PAGE_SIZE, status=status)
+
+    def fetch(offset: int, limit: int) -> list[IncomingEmail]:
+        return incoming_for(view.session, view.person, status, offset=offset, limit=limit)
+
+    departments = {d.id: d.name for d in view.person.departments}
+    listing = paged(view.query("page"), "/incoming", fetch, status=status)
     return view.render(
         "incoming.html",
-        rows=rows[:PAGE_SIZE],
         status=status,
-        page=shown.number,
-        newer=newer,
-        older=older,
         statuses=INCOMING_STATUSES,
-        departments={d.id: d.name for d in view.person.departments},
+        departments=departments,
+        **listing,
     )
 
 

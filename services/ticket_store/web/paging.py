@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from services.ticket_store.web.forms import MAX_ID
@@ -42,3 +44,14 @@ class Paging:
             url(self.number - 1) if self.number > 1 else "",
             url(self.number + 1) if more else "",
         )
+
+
+def paged(
+    page: str, path: str, fetch: Callable[[int, int], Sequence[Any]], **filters: str
+) -> dict[str, Any]:
+    """Page `page` (as in ?page=) of a list at `path`: `fetch(offset, limit)` gives its rows;
+    the rows shown, the page's number and the links to the newer and older pages."""
+    shown = Paging.of(page)
+    rows = fetch(shown.offset, shown.limit)
+    newer, older = shown.links(path, len(rows) > PAGE_SIZE, **filters)
+    return {"rows": rows[:PAGE_SIZE], "page": shown.number, "newer": newer, "older": older}

@@ -29,7 +29,7 @@ from services.ticket_store.web.forms import (
     form_number,
     message_text,
 )
-from services.ticket_store.web.paging import PAGE_SIZE, Paging
+from services.ticket_store.web.paging import paged
 
 pages = Pages("staff")
 
@@ -41,22 +41,20 @@ def tickets(view: View) -> Response:
     status = view.query("status")
     status = status if status in STAFF_STATUSES else ""
     q = view.query("q").strip()[:SEARCH_MAX]
-    shown = Paging.of(view.query("page"))
     filters = TicketFilter(statuses=(status,) if status else (), q=q)
-    session = view.session
-    found = staff_tickets(session, view.person, filters, offset=shown.offset, limit=shown.limit)
-    newer, older = shown.links("/tickets", len(found) > PAGE_SIZE, status=status, q=q)
+
+    def fetch(offset: int, limit: int) -> list[presenters.TicketOut]:
+        found = staff_tickets(view.session, view.person, filters, offset=offset, limit=limit)
+        return [presenters.ticket_out(view.session, t) for t in found]
+
     return view.render(
         "tickets.html",
-        rows=[presenters.ticket_out(session, t) for t in found[:PAGE_SIZE]],
-        staff_names=names(session)[1],
+        staff_names=names(view.session)[1],
         status=status,
         q=q,
-        page=shown.number,
-        newer=newer,
-        older=older,
         statuses=STAFF_STATUSES,
         departments=sorted(d.name for d in view.person.departments),
+        **paged(view.query("page"), "/tickets", fetch, status=status, q=q),
     )
 
 
