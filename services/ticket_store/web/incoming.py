@@ -7,6 +7,8 @@ Only staff of the email's department see it (`access.staff_incoming`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi.responses import Response
 
 from services.ticket_store import access, actions, presenters
@@ -15,13 +17,8 @@ from services.ticket_store.models import Department, IncomingEmail, Staff
 from services.ticket_store.queries.directory import find_client
 from services.ticket_store.queries.incoming import INCOMING_STATUSES, incoming_for
 from services.ticket_store.unit_of_work import UnitOfWork
-from services.ticket_store.web.common import Pages, View, safe_html
-from services.ticket_store.web.forms import (
-    AttachClientForm,
-    AttachTicketForm,
-    ConvertForm,
-    DiscardForm,
-)
+from services.ticket_store.web import forms
+from services.ticket_store.web.common import Action, Pages, View, safe_html
 from services.ticket_store.web.paging import paged
 
 pages = Pages("staff")
@@ -60,19 +57,34 @@ def incoming_page(view: View, incoming_id: int) -> Response:
     )
 
 
-@pages.action("/incoming/{incoming_id:int}/convert", ConvertForm, incoming_page)
-def convert(uow: UnitOfWork, staff: Staff, form: ConvertForm, incoming_id: int) -> str:
+def on_email(path: str, model: type[forms.WebForm]) -> Callable[[Action], Action]:
+    """A form of an email's page: `work(uow, staff, form, row)` is given the email, once
+    `access` has let this staff member handle it."""
+
+    def register(work: Action) -> Action:
+        def with_row(uow: UnitOfWork, staff: Staff, form: forms.WebForm, incoming_id: int) -> str:
+            return work(uow, staff, form, access.staff_incoming(uow.session, staff, incoming_id))
+
+        with_row.__name__, with_row.__doc__ = work.__name__, work.__doc__
+        pages.action(f"/incoming/{{incoming_id:int}}/{path}", model, incoming_page)(with_row)
+        return work
+
+    return register
+
+
+@on_email("convert", forms.ConvertForm)
+def convert(uow: UnitOfWork, staff: Staff, form: forms.ConvertForm, row: IncomingEmail) -> str:
     """A new client from the sender; the email becomes their ticket."""
-    row = access.staff_incoming(uow.session, staff, incoming_id)
     name = form.client_name or None
     ticket = actions.incoming_emails.convert_incoming(uow, staff, row, client_name=name)
     return f"/tickets/{ticket.number}?done=converted"
 
 
-@pages.action("/incoming/{incoming_id:int}/attach-client", AttachClientForm, incoming_page)
-def attach_client(uow: UnitOfWork, staff: Staff, form: AttachClientForm, incoming_id: int) -> str:
+@on_email("attach-client", forms.AttachClientForm)
+def attach_client(
+    uow: UnitOfWork, staff: Staff, form: forms.AttachClientForm, row: IncomingEmail
+) -> str:
     """A new ticket of an existing client (given by email or number)."""
-    row = access.staff_incoming(uow.session, staff, incoming_id)
     found = find_client(uow.session, form.client)
     if found is None:
         raise NotFound(f"client {form.client.strip()!r}")
@@ -82,18 +94,18 @@ def attach_client(uow: UnitOfWork, staff: Staff, form: AttachClientForm, incomin
     return f"/tickets/{ticket.number}?done=converted"
 
 
-@pages.action("/incoming/{incoming_id:int}/attach-ticket", AttachTicketForm, incoming_page)
-def attach_ticket(uow: UnitOfWork, staff: Staff, form: AttachTicketForm, incoming_id: int) -> str:
+@on_email("attach-ticket", forms.AttachTicketForm)
+def attach_ticket(
+    uow: UnitOfWork, staff: Staff, form: forms.AttachTicketForm, row: IncomingEmail
+) -> str:
     """The email joins a ticket the staff member may handle, as the client's message."""
-    row = access.staff_incoming(uow.session, staff, incoming_id)
     ticket = access.staff_ticket(uow.session, staff, form.ticket_number)
     actions.incoming_emails.attach_incoming_to_ticket(uow, staff, row, ticket)
     return f"/tickets/{ticket.number}?done=attached"
 
 
-@pages.action("/incoming/{incoming_id:int}/discard", DiscardForm, incoming_page)
-def discard(uow: UnitOfWork, staff: Staff, form: DiscardForm, incoming_id: int) -> str:
+@on_email("discard", forms.DiscardForm)
+def discard(uow: UnitOfWork, staff: Staff, form: forms.DiscardForm, row: IncomingEmail) -> str:
     """Delete, or mark as spam; the row stays for the audit trail."""
-    row = access.staff_incoming(uow.session, staff, incoming_id)
     actions.incoming_emails.discard_incoming(uow, staff, row, form.status)
     return "/incoming?done=discarded"

@@ -20,15 +20,8 @@ from services.ticket_store.queries.ticket_lists import (
     staff_tickets,
 )
 from services.ticket_store.unit_of_work import UnitOfWork
+from services.ticket_store.web import forms
 from services.ticket_store.web.common import Pages, View, shown_messages
-from services.ticket_store.web.forms import (
-    ReplyForm,
-    StatusForm,
-    TextForm,
-    WebForm,
-    form_number,
-    message_text,
-)
 from services.ticket_store.web.paging import paged
 
 pages = Pages("staff")
@@ -66,7 +59,7 @@ def ticket_page(view: View, number: int) -> Response:
     detail = presenters.ticket_detail(session, ticket)
     offered = [(o.reply.id, o.reply.title, o.text) for o in offered_replies(session, staff, ticket)]
     draft = str((view.form or {}).get("text") or "")
-    chosen = None if view.form is not None else form_number(view.query("reply"))
+    chosen = None if view.form is not None else forms.form_number(view.query("reply"))
     if chosen is not None:
         draft = next((text for rid, _t, text in offered if rid == chosen), "")
         chosen = chosen if draft else None
@@ -83,8 +76,10 @@ def ticket_page(view: View, number: int) -> Response:
     )
 
 
-@pages.action("/tickets/{number:int}/reply", ReplyForm, ticket_page)
-def reply(uow: UnitOfWork, staff: Staff, form: ReplyForm, number: int, request: Request) -> str:
+@pages.action("/tickets/{number:int}/reply", forms.ReplyForm, ticket_page)
+def reply(
+    uow: UnitOfWork, staff: Staff, form: forms.ReplyForm, number: int, request: Request
+) -> str:
     """Send a reply by email; with a pre-defined reply and no text, its filled-in text is sent."""
     ticket = access.staff_ticket(uow.session, staff, number)
     text, reply_id = reply_text(uow.session, staff, ticket, form.text, form.predefined_reply_id)
@@ -92,15 +87,15 @@ def reply(uow: UnitOfWork, staff: Staff, form: ReplyForm, number: int, request: 
         uow,
         staff,
         ticket,
-        message_text(text),
+        forms.message_text(text),
         message_id_domain=request.app.state.settings.message_id_domain,
         predefined_reply_id=reply_id,
     )
     return f"/tickets/{number}?done=replied"
 
 
-@pages.action("/tickets/{number:int}/note", TextForm, ticket_page)
-def note(uow: UnitOfWork, staff: Staff, form: TextForm, number: int) -> str:
+@pages.action("/tickets/{number:int}/note", forms.TextForm, ticket_page)
+def note(uow: UnitOfWork, staff: Staff, form: forms.TextForm, number: int) -> str:
     """An internal note: staff only, never mailed, never shown to the client."""
     actions.messages.add_note(
         uow, staff, access.staff_ticket(uow.session, staff, number), form.message()
@@ -108,13 +103,13 @@ def note(uow: UnitOfWork, staff: Staff, form: TextForm, number: int) -> str:
     return f"/tickets/{number}?done=noted"
 
 
-@pages.action("/tickets/{number:int}/assign", WebForm, ticket_page)
-def assign(uow: UnitOfWork, staff: Staff, form: WebForm, number: int) -> str:
+@pages.action("/tickets/{number:int}/assign", forms.WebForm, ticket_page)
+def assign(uow: UnitOfWork, staff: Staff, form: forms.WebForm, number: int) -> str:
     actions.tickets.assign_to_me(uow, staff, access.staff_ticket(uow.session, staff, number))
     return f"/tickets/{number}?done=assigned"
 
 
-@pages.action("/tickets/{number:int}/status", StatusForm, ticket_page)
-def set_status(uow: UnitOfWork, staff: Staff, form: StatusForm, number: int) -> str:
+@pages.action("/tickets/{number:int}/status", forms.StatusForm, ticket_page)
+def set_status(uow: UnitOfWork, staff: Staff, form: forms.StatusForm, number: int) -> str:
     actions.tickets.change_status(uow, access.staff_ticket(uow.session, staff, number), form.status)
     return f"/tickets/{number}?done=status"

@@ -16,14 +16,8 @@ from services.ticket_store.models import Client
 from services.ticket_store.queries.directory import support_departments
 from services.ticket_store.queries.ticket_lists import client_tickets
 from services.ticket_store.unit_of_work import UnitOfWork
+from services.ticket_store.web import forms
 from services.ticket_store.web.common import Pages, View, shown_messages
-from services.ticket_store.web.forms import (
-    NewTicketForm,
-    RatingForm,
-    TextForm,
-    WebForm,
-    form_number,
-)
 
 pages = Pages("client")
 
@@ -46,7 +40,9 @@ def new_ticket_page(view: View) -> Response:
     is paid, and the department's own notice instead of the form when none are left."""
     typed = view.form if view.form is not None else dict(view.request.query_params)
     departments = support_departments(view.session)
-    dep = next((d for d in departments if d.id == form_number(typed.get("department_id"))), None)
+    dep = next(
+        (d for d in departments if d.id == forms.form_number(typed.get("department_id"))), None
+    )
     balance = incident_balance(view.session, view.person.id)
     return view.render(
         "support_new.html",
@@ -59,8 +55,8 @@ def new_ticket_page(view: View) -> Response:
     )
 
 
-@pages.action("/support/tickets", NewTicketForm, new_ticket_page)
-def open_ticket(uow: UnitOfWork, client: Client, form: NewTicketForm) -> str:
+@pages.action("/support/tickets", forms.NewTicketForm, new_ticket_page)
+def open_ticket(uow: UnitOfWork, client: Client, form: forms.NewTicketForm) -> str:
     """A new ticket, under the incident rule of the actions (the same as the API's)."""
     ticket = actions.tickets.open_ticket_by_client(
         uow, client, form.department_id, form.subject, form.text
@@ -79,28 +75,28 @@ def ticket_page(view: View, number: int) -> Response:
     )
 
 
-@pages.action("/support/tickets/{number:int}/reply", TextForm, ticket_page)
-def client_reply(uow: UnitOfWork, client: Client, form: TextForm, number: int) -> str:
+@pages.action("/support/tickets/{number:int}/reply", forms.TextForm, ticket_page)
+def client_reply(uow: UnitOfWork, client: Client, form: forms.TextForm, number: int) -> str:
     ticket = access.client_ticket(uow.session, client, number)
     actions.messages.client_message(uow, client, ticket, form.message())
     return f"/support/tickets/{number}?done=replied"
 
 
-@pages.action("/support/tickets/{number:int}/close", WebForm, ticket_page)
-def client_close(uow: UnitOfWork, client: Client, form: WebForm, number: int) -> str:
+@pages.action("/support/tickets/{number:int}/close", forms.WebForm, ticket_page)
+def client_close(uow: UnitOfWork, client: Client, form: forms.WebForm, number: int) -> str:
     actions.tickets.change_status(uow, access.client_ticket(uow.session, client, number), "closed")
     return f"/support/tickets/{number}?done=closed"
 
 
 @pages.action(
-    "/support/tickets/{number:int}/messages/{message_id:int}/rating", RatingForm, ticket_page
+    "/support/tickets/{number:int}/messages/{message_id:int}/rating", forms.RatingForm, ticket_page
 )
 def client_rate_reply(
-    uow: UnitOfWork, client: Client, form: RatingForm, number: int, message_id: int
+    uow: UnitOfWork, client: Client, form: forms.RatingForm, number: int, message_id: int
 ) -> str:
     """The client's 1–5 rating of a staff reply (the same rules as the API's)."""
     ticket = access.client_ticket(uow.session, client, number)
-    if form_number(message_id) is None:
+    if forms.form_number(message_id) is None:
         raise NotFound(f"message {message_id}")
     actions.ratings.rate_reply(
         uow, client, message_id, form.score, form.comment, ticket_number=ticket.number
