@@ -7,11 +7,23 @@ directory by default; any shared filesystem works across machines.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
 from concurrent.futures import Executor, Future
 from pathlib import Path
+
+
+def private_dirs(path: Path) -> None:
+    """Make `path` and any missing parents 0700 (mkdir's parents=True would use the umask)."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made by a concurrent writer
+            directory.mkdir(mode=0o700)
 
 
 class BlobStore:
@@ -34,12 +46,12 @@ class BlobStore:
         path = self._path(digest)
         if not os.path.exists(path):
             if path.parent not in self._dirs:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                private_dirs(path.parent)
                 self._dirs.add(path.parent)
             try:
                 fd, tmp = tempfile.mkstemp(dir=path.parent)
             except FileNotFoundError:  # removed under us since we made it
-                path.parent.mkdir(parents=True, exist_ok=True)
+                private_dirs(path.parent)
                 fd, tmp = tempfile.mkstemp(dir=path.parent)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)

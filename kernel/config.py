@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,8 +51,13 @@ class Settings(BaseSettings):
     )
 
     kafka_bootstrap: str = "127.0.0.1:9092"
-    database_url: str = "sqlite:///var/supportdesk.db"
-    blob_dir: Path = Path("var/blobs")
+    # Where every file the system writes lives unless a setting below names another place
+    # (`supportdesk up --var DIR` sets it): the SQLite database, the blob store, the secret
+    # key, the mailer's ledger, the router's table data.
+    var_dir: Path = Path("var")
+    database_url: str = ""  # empty: SQLite in var_dir; or postgresql+psycopg://…
+    blob_dir: Path | None = None  # None: var_dir/blobs
+    secret_key_file: Path | None = None  # None: var_dir/secret.key
     # Raw mail larger than this goes to the blob store; the event carries a reference.
     inline_limit_bytes: int = 512 * 1024
     # Files staff and clients attach from the web: per file, and files per message.
@@ -78,7 +83,7 @@ class Settings(BaseSettings):
     mail_from: str = "support@company.net"
     message_id_domain: str = "supportdesk.invalid"
     mailer_group_id: str = "supportdesk-mailer"
-    mailer_ledger: Path = Path("var/mailer-sent.sqlite")
+    mailer_ledger: Path | None = None  # None: var_dir/mailer-sent.sqlite
     # A temporary SMTP failure queues the mail in the mailer's ledger and retries it
     # with backoff (first retry after this many seconds, doubling up to the cap),
     # giving up, reported as failed, after mailer_give_up_s (MTAs use 4-5 days).
@@ -87,6 +92,19 @@ class Settings(BaseSettings):
     mailer_give_up_s: float = 4 * 24 * 3600.0
     topics: Topics = Topics()
     mail_limits: MailLimits = MailLimits()
+
+    @model_validator(mode="after")
+    def _files_under_var_dir(self) -> Settings:
+        """What no setting places goes under var_dir, so one setting moves every file."""
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'supportdesk.db'}"
+        if self.blob_dir is None:
+            self.blob_dir = self.var_dir / "blobs"
+        if self.secret_key_file is None:
+            self.secret_key_file = self.var_dir / "secret.key"
+        if self.mailer_ledger is None:
+            self.mailer_ledger = self.var_dir / "mailer-sent.sqlite"
+        return self
 
 
 @lru_cache(maxsize=1)

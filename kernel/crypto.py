@@ -1,7 +1,7 @@
 """Encryption of gateway passwords at rest and on topics (Fernet).
 
 The key comes from SUPPORTDESK_SECRET_KEY; on a single machine without one, a
-key file is created next to the database so `make run` needs no set-up.
+key file (0600) is created in the var directory so `make run` needs no set-up.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from kernel.blobs import private_dirs
 from kernel.config import Settings
 
 __all__ = ["InvalidToken", "decrypt", "encrypt", "fernet"]
@@ -19,9 +20,9 @@ __all__ = ["InvalidToken", "decrypt", "encrypt", "fernet"]
 def _key(settings: Settings) -> bytes:
     if settings.secret_key is not None:
         return settings.secret_key.get_secret_value().encode()
-    path = Path(os.environ.get("SUPPORTDESK_SECRET_KEY_FILE", "var/secret.key"))
+    path = Path(settings.secret_key_file)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dirs(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(Fernet.generate_key())

@@ -82,8 +82,10 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from kernel.topics import ensure_topics
     from supportdesk.broker import LocalBroker
 
-    var = Path(args.var)
+    var = Path(args.var or settings.var_dir).resolve()
     var.mkdir(parents=True, exist_ok=True)
+    # Every service started below keeps its files here (see kernel.config.Settings.var_dir).
+    os.environ["SUPPORTDESK_VAR_DIR"] = str(var)
     children: list[subprocess.Popen[bytes]] = []
     broker = None
     if not args.external_broker:
@@ -173,7 +175,7 @@ def _demo_smtp_sink(maildir: Path):  # -> aiosmtpd.controller.Controller
 
 
 def cmd_demo_load(args: argparse.Namespace, settings: Settings) -> int:
-    load_demo(settings, Path(args.var))
+    load_demo(settings, Path(args.var or settings.var_dir))
     return 0
 
 
@@ -186,7 +188,9 @@ def load_demo(settings: Settings, var: Path) -> None:
 
 def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
     up = add("up", cmd_up, "run everything on this machine")
-    up.add_argument("--var", default="var")
+    up.add_argument(
+        "--var", help="where every file goes (default: SUPPORTDESK_VAR_DIR, else ./var)"
+    )
     up.add_argument("--kafka-port", type=int, default=9092)
     up.add_argument("--demo", action="store_true", help="load demo data")
     up.add_argument("--web-port", type=int, default=8000)
@@ -207,4 +211,4 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     tp = add("topics", lambda a, s: 0, "Kafka topics").add_subparsers(dest="t", required=True)
     add("create", cmd_topics_create, "create missing topics", tp)
     demo = add("demo", lambda a, s: 0, "demo data").add_subparsers(dest="dm", required=True)
-    add("load", cmd_demo_load, "load demo data", demo).add_argument("--var", default="var")
+    add("load", cmd_demo_load, "load demo data", demo).add_argument("--var")
