@@ -10,8 +10,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
-
 from kernel.config import Settings
 from supportdesk.cli_common import db, print_rows
 
@@ -67,12 +65,12 @@ def _ago(moment: datetime | None) -> str:
 
 
 def cmd_gateway_list(args: argparse.Namespace, settings: Settings) -> int:
-    from services.ticket_store.models import Gateway
+    from services.ticket_store.queries.directory import all_gateways
 
     health = _health(settings) if not args.no_health else None
     with db(settings).transaction() as s:
         rows: list[dict[str, object]] = []
-        for g in s.scalars(select(Gateway).order_by(Gateway.name)):
+        for g in all_gateways(s):
             row: dict[str, object] = {
                 "id": g.id,
                 "name": g.name,
