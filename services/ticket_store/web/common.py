@@ -1,9 +1,11 @@
-"""What every web page shares: templates, who is asking, and the form actions.
+"""What every web page shares: templates, who is asking, and how pages and forms are served.
 
 Who is asking comes from the session cookie, resolved as for the API
-(`http.sessions`); what a person may see is decided by `access`; `act` runs each
-form's action in one unit of work after the CSRF check and turns a refusal into
-the form's page again with the reason (`errors`).
+(`http.sessions`); what a person may see is decided by `access`. A module declares
+its pages and form actions on a `Pages` group: a page is a function of a `View`; an
+action gets the unit of work, the person and the checked form model, and `act`
+runs it after the login and CSRF checks, showing the page again with the reason
+(`errors`) when the core refuses.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar, get_args, get_origin
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args, get_origin
 
 from fastapi import Depends, Request
 from pydantic import (
@@ -20,7 +20,6 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    field_validator,
 )
 
 MAX_ID = 2**31 - 1
@@ -98,7 +97,7 @@ class WebForm(BaseModel):
         return self.model_dump(exclude={"csrf_token"})
 
 
-F = TypeVar("F", bound=WebForm)
+F = TypeVar("F", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -165,13 +164,10 @@ class LoginForm(BaseModel):
 
     email: str = ""
     password: str = ""
-    role: str = "client"
+    role: Annotated[
+        Literal["staff", "client"], BeforeValidator(lambda v: "staff" if v == "staff" else "client")
+    ] = "client"
     login_token: str = ""
-
-    @field_validator("role")
-    @classmethod
-    def _role(cls, value: str) -> str:
-        return "staff" if value == "staff" else "client"
 
 
 # ------------------------------------------------------------------ tickets and messages

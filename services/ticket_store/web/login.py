@@ -78,7 +78,7 @@ def login(request: Request, form: Posted[LoginForm] = posted(LoginForm)) -> Resp
             status=403,
         )
     try:
-        who = check_login(request, body.email, body.password, body.role)  # type: ignore[arg-type]
+        who = check_login(request, body.email, body.password, body.role)
     except LoginRefused as exc:
         return _login_page(
             request, role=body.role, email=body.email, error=MESSAGES[exc.status], status=exc.status
