@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     notice_window_s: int = 24 * 3600
     # Extra CA bundle trusted for gateway TLS (a private CA, or the test CA).
     ca_file: str | None = None
+    # Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the real
+    # client: login limits then count per client, not per proxy. Empty: trust no header.
+    trusted_proxies: str = ""
     router_app_id: str = "supportdesk-router"
     store_group_id: str = "supportdesk-store"
     topic_partitions: int = 4

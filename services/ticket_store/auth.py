@@ -160,40 +160,76 @@ def authenticate_client(session: Session, email: str, password: str) -> Client |
 
 @dataclass(frozen=True)
 class LoginLimit:
-    """Failed logins allowed in `window`, before that login is refused with 429.
+    """How failed logins slow further attempts down; nobody is ever locked out for good.
 
-    Per address from one IP (`per_identity_ip`): guessing from one place stops
-    quickly, and someone who merely knows a staff address cannot lock its owner
-    out from elsewhere. Per address from anywhere (`per_identity`, higher):
-    guessing spread over many IPs still stops. Per IP (`per_ip`): one place
-    trying many addresses stops.
+    Per address from one IP: `per_identity_ip` failures are free, then each further
+    attempt waits `first_wait`, doubling with every failure up to `max_wait` (guessing
+    from one place slows to a crawl). Per address from anywhere: the same after
+    `per_identity` failures, so guessing spread over many IPs slows too, while the
+    owner at their desk is slowed only by that. Per IP: once failures there concern
+    `per_ip` different addresses (one place trying many accounts), that IP waits the
+    same way; one person mistyping their own password behind a shared proxy never
+    blocks the others. Failures older than `window` are forgotten.
     """
 
     per_identity_ip: int = 5
     per_identity: int = 50
     per_ip: int = 20
     window: timedelta = timedelta(minutes=15)
+    first_wait: timedelta = timedelta(seconds=30)
+    max_wait: timedelta = timedelta(minutes=15)
+
+    def wait_after(self, failures: int, free: int) -> timedelta:
+        """How long after the last failure the next attempt must wait."""
+        if failures < free:
+            return timedelta(0)
+        return min(self.max_wait, self.first_wait * 2 ** min(failures - free, 30))
+
+
+def login_wait(session: Session, identity: str, ip: str, limit: LoginLimit) -> int:
+    """Seconds this address must still wait before trying from this IP (0: go ahead)."""
+    now = _now()
+    recent = LoginAttempt.at >= now - limit.window
+
+    def failures(*where: object) -> tuple[int, datetime | None]:
+        count, last = session.execute(
+            select(func.count(), func.max(LoginAttempt.at)).where(recent, *where)
+        ).one()
+        return int(count or 0), _aware(last)
+
+    def accounts_from_ip() -> tuple[int, datetime | None]:
+        count, last = session.execute(
+            select(
+                func.count(func.distinct(LoginAttempt.identity)), func.max(LoginAttempt.at)
+            ).where(recent, LoginAttempt.ip == ip)
+        ).one()
+        return int(count or 0), _aware(last)
+
+    checks = (
+        (failures(LoginAttempt.identity == identity, LoginAttempt.ip == ip), limit.per_identity_ip),
+        (failures(LoginAttempt.identity == identity), limit.per_identity),
+        (accounts_from_ip(), limit.per_ip),
+    )
+    wait = 0.0
+    for (count, last), free in checks:
+        if last is not None:
+            until = last + limit.wait_after(count, free)
+            wait = max(wait, (until - now).total_seconds())
+    return int(wait + 0.999)
 
 
 def login_blocked(session: Session, identity: str, ip: str, limit: LoginLimit) -> bool:
-    since = _now() - limit.window
-
-    def failures(*where: object) -> int:
-        query = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.at >= since)
-        return session.scalar(query.where(*where)) or 0
-
-    return (
-        failures(LoginAttempt.identity == identity, LoginAttempt.ip == ip) >= limit.per_identity_ip
-        or failures(LoginAttempt.identity == identity) >= limit.per_identity
-        or failures(LoginAttempt.ip == ip) >= limit.per_ip
-    )
+    return login_wait(session, identity, ip, limit) > 0
 
 
 def record_failure(session: Session, identity: str, ip: str) -> None:
     session.add(LoginAttempt(identity=identity, ip=ip))
 
 
-def clear_failures(session: Session, identity: str, limit: LoginLimit) -> None:
-    """A successful login forgets that address's failures; old rows are pruned on the way."""
-    session.execute(delete(LoginAttempt).where(LoginAttempt.identity == identity))
+def clear_failures(session: Session, identity: str, ip: str, limit: LoginLimit) -> None:
+    """A successful login forgets that address's failures from this IP only (another
+    IP's guesses at the same address keep counting); old rows are pruned on the way."""
+    session.execute(
+        delete(LoginAttempt).where(LoginAttempt.identity == identity, LoginAttempt.ip == ip)
+    )
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < _now() - limit.window))

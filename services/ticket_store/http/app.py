@@ -11,6 +11,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from kernel.config import Settings, get_settings
 from services.ticket_store import api, web
@@ -35,6 +36,10 @@ def create_app(
         summary="Support center: departments, staff, tickets, pre-defined replies, incoming emails",
     )  # OpenAPI at /openapi.json, its pages at /docs
     app.state.settings = settings
+    if settings.trusted_proxies.strip():
+        # The client address behind a trusted reverse proxy (uvicorn's --forwarded-allow-ips).
+        proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     app.state.db = db or Database(settings.database_url, settings.topics)
     app.state.login_limit = login_limit or LoginLimit()
     app.state.secure_cookies = secure_cookies

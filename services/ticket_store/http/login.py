@@ -35,12 +35,9 @@ def check_login(
     identity = f"{role}:{email.strip().lower()}"
     ip = request.client.host if request.client else ""
     with db.transaction() as s:
-        if auth.login_blocked(s, identity, ip, limit):
-            raise LoginRefused(
-                429,
-                "too many failed logins; try again later",
-                int(limit.window.total_seconds()),
-            )
+        wait = auth.login_wait(s, identity, ip, limit)
+        if wait:
+            raise LoginRefused(429, "too many failed logins; try again later", wait)
         if role == "staff":
             who: Staff | Client | None = auth.authenticate_staff(s, email, password)
         else:
@@ -48,7 +45,7 @@ def check_login(
         if who is None:
             auth.record_failure(s, identity, ip)
         else:
-            auth.clear_failures(s, identity, limit)
+            auth.clear_failures(s, identity, ip, limit)
     if who is None:
         raise LoginRefused(401, "wrong email or password")
     return who
