@@ -1,9 +1,11 @@
 """The support center's JSON API (FastAPI, OpenAPI at /docs), under /api/v1: an adapter
 over the store's application core, sibling of the web pages (`web/`).
 
-Owns the endpoints, their request bodies (`schemas`), who is asking (`deps`) and
-the JSON form of a refusal (`errors`): every refusal is a {"detail": …} with 401,
-402, 403, 404, 409, 422 or 429, never a stack trace. May import the core
+Owns the endpoints (`staff`, `client`, `admin`, `attachments`, `auth_routes`; shared
+route shapes in `routes`, file uploads in `uploads`), their request bodies
+(`schemas`), who is asking (`deps`) and the JSON form of a refusal (`errors`):
+every refusal is a {"detail": …} with 401, 402, 403, 404, 409, 422 or 429, never a
+stack trace. May import the core
 (`actions`, `queries`, `presenters`, `access`, `domain`), `auth`, `http.sessions`,
 `http.login` and `http.deps`; never `web`. `http.create_app` mounts it.
 """

@@ -7,10 +7,12 @@ cookie and login check of `http`, `access` for who may see what, `queries` and
 X-CSRF-Token header, so every POST carries the session's CSRF token in a hidden
 `csrf_token` field. No page is in the OpenAPI document.
 
-Owns the pages, their form models (`forms`, `admin_forms`), templates and the error
-page (`errors`). May import the core, `auth`, `http.sessions`, `http.login` and
-`http.deps`; never `api`. Where things are:
-- `common`: templates, who is asking (`Who`, `need`), `act` for form posts;
+Owns the pages, their form models, templates and the error page (`errors`). May
+import the core, `auth`, `http.sessions`, `http.login` and `http.deps`; never `api`.
+Where things are:
+- `common`: templates, who is asking (`Who`, `need`), `Pages` (a module's pages and
+  form actions), `View` (what a page is shown with), `act` for form posts;
+- `forms`, `admin_forms`: one pydantic model per form; `paging`: the long lists' pages;
 - `login`: `/`, `/login`, `/logout`;
 - `staff_tickets`: `/tickets…`; `incoming`: `/incoming…`; `replies`: `/replies…`;
 - `support`: `/support…` (the clients' pages);
