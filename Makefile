@@ -26,6 +26,7 @@ run: system-deps venv jars
 	$(VENV)/bin/supportdesk up --demo
 
 test: system-deps venv jars
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -ra --durations=15
 	$(PY) -m schemas.codec --check
 	$(VENV)/bin/ruff check .
@@ -42,6 +43,7 @@ fuzz: venv
 	$(PY) -m tests.unit.router.fuzz --minutes $(FUZZ_MINUTES)
 
 lint: venv
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
