@@ -38,13 +38,18 @@ def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
     return broker_main(["run", "--data-dir", str(args.data_dir), "--port", str(args.port)])
 
 
+def _serve(run: Callable[[Settings], None], settings: Settings) -> int:
+    """A service in the foreground until Ctrl-C or SIGTERM, then a clean stop."""
+    stop_on_sigterm()
+    with contextlib.suppress(KeyboardInterrupt):
+        run(settings)
+    return 0
+
+
 def cmd_store(args: argparse.Namespace, settings: Settings) -> int:
     from services.ticket_store.consumer import run_store
 
-    stop_on_sigterm()
-    with contextlib.suppress(KeyboardInterrupt):
-        run_store(settings)
-    return 0
+    return _serve(run_store, settings)
 
 
 def cmd_router(args: argparse.Namespace, settings: Settings) -> int:
@@ -71,10 +76,7 @@ def cmd_fetcher(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_mailer(args: argparse.Namespace, settings: Settings) -> int:
     from services.mailer.worker import run_mailer
 
-    stop_on_sigterm()
-    with contextlib.suppress(KeyboardInterrupt):
-        run_mailer(settings)
-    return 0
+    return _serve(run_mailer, settings)
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
