@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from kernel.config import Settings
 from supportdesk.cli_common import redact, stop_on_sigterm
+from supportdesk.supervisor import Supervisor
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -84,11 +84,12 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from kernel.topics import ensure_topics
     from supportdesk.broker import LocalBroker
 
+    stop_on_sigterm()  # a SIGTERM stops every service as Ctrl-C does
     var = Path(args.var or settings.var_dir).resolve()
     var.mkdir(parents=True, exist_ok=True)
     # Every service started below keeps its files here (see kernel.config.Settings.var_dir).
     os.environ["SUPPORTDESK_VAR_DIR"] = str(var)
-    children: list[subprocess.Popen[bytes]] = []
+    supervisor = Supervisor(report=lambda line: print(line, file=sys.stderr, flush=True))
     broker = None
     if not args.external_broker:
         from supportdesk.broker import free_port, port_in_use
@@ -124,34 +125,25 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
             ("mailer", []),
             ("web", ["--port", str(args.web_port)]),
         ):
-            out = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
-            children.append(
-                subprocess.Popen([*exe, name, *extra], stdout=out, stderr=subprocess.STDOUT)
-            )
-            print(f"started {name} (pid {children[-1].pid}, log {logs / (name + '.log')})")
+            service = supervisor.add(name, [*exe, name, *extra], logs / f"{name}.log")
+            print(f"started {name} (log {service.log_path}); restarted with backoff if it exits")
         print("\nThe pipeline is up. In another shell:")
         print("  .venv/bin/supportdesk tickets list      # tickets made from the demo mail")
         print("  .venv/bin/supportdesk outcomes list     # what became of every mail")
         print("  .venv/bin/supportdesk incoming list     # mail from unknown senders")
         print(f"API: http://127.0.0.1:{args.web_port}/docs")
         print("Press Ctrl-C to stop everything.")
-        while all(c.poll() is None for c in children):
+        while True:
+            supervisor.check()
             time.sleep(1)
-        dead = [c.args[-1] for c in children if c.poll() is not None]
-        print(f"a service stopped: {dead}; stopping the rest", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("\nstopping …")
         return 0
     finally:
-        for c in children:
-            if c.poll() is None:
-                c.send_signal(signal.SIGTERM)
-        for c in children:
-            try:
-                c.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                c.kill()
+        # A second Ctrl-C or SIGTERM must not cut the shutdown short and orphan services.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        supervisor.stop()
         if broker is not None:
             broker.stop()
         if sink is not None:
