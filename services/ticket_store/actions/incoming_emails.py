@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from schemas.ticket_tag import new_ticket_id
 from services.ticket_store.actions.clients import add_client, add_client_email
-from services.ticket_store.actions.tickets import back_to_staff, emit_message_added, new_ticket
+from services.ticket_store.actions.tickets import client_answer, new_ticket
 from services.ticket_store.domain.errors import Conflict, NotFound
 from services.ticket_store.domain.text import normalise_email
 from services.ticket_store.models import (
@@ -125,12 +125,8 @@ def attach_incoming_to_ticket(
     """The mail joins an existing ticket as the client's message."""
     _take_incoming(incoming, staff, "converted")
     msg = _message_from_incoming(incoming, ticket.client_id)
-    ticket.messages.append(msg)
-    ticket.updated_at = utcnow()
     incoming.ticket_number = ticket.number
-    uow.flush()
-    emit_message_added(uow, ticket, msg)
-    back_to_staff(uow, ticket)
+    client_answer(uow, ticket, msg)
     uow.audit("incoming.attach", "incoming_email", incoming.id, ticket=ticket.number)
     return msg
 

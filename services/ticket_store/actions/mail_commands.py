@@ -10,8 +10,9 @@ May import: `unit_of_work`, `domain`, the store's models, `schemas`,
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import insert, select
 
@@ -27,7 +28,7 @@ from schemas.events import (
 from schemas.events import IncomingEmail as IncomingEmailEvent
 from services.ticket_store.actions.events import message_added, ticket_opened
 from services.ticket_store.actions.messages import attachment_rows
-from services.ticket_store.actions.tickets import back_to_staff, emit_message_added
+from services.ticket_store.actions.tickets import client_answer, emit_message_added
 from services.ticket_store.domain.errors import NotFound
 from services.ticket_store.domain.incidents import is_web_charge
 from services.ticket_store.domain.text import normalise_email, sanitise_html
@@ -46,33 +47,53 @@ from services.ticket_store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+# An event that carries the raw email's id: an incoming email or an outcome.
+_E = TypeVar("_E", IncomingEmailEvent, Outcome)
 
-def _message_from_content(content: MailContent, *, client_id: int | None) -> Message:
-    msg = Message(
-        direction="in",
-        author_client_id=client_id,
-        from_address=content.from_address,
-        text=content.text,
-        html=sanitise_html(content.html),
-        email_message_id=content.message_id,
-    )
-    msg.attachments = attachment_rows(content.attachments)
+
+def _content_columns(content: MailContent) -> dict[str, object]:
+    """The mail's text as messages and incoming emails store it, its HTML sanitised."""
+    return {
+        "from_address": content.from_address,
+        "text": content.text,
+        "html": sanitise_html(content.html),
+        "email_message_id": content.message_id,
+    }
+
+
+def _message_columns(cmd: OpenTicket | AddMessage) -> dict[str, object]:
+    """The client's mail as their message: one mapping for the ORM and the bulk INSERT."""
+    return {
+        "direction": "in",
+        "author_client_id": cmd.client_id,
+        "source_email_id": cmd.email_id,
+        **_content_columns(cmd.content),
+    }
+
+
+def _ticket_columns(cmd: OpenTicket) -> dict[str, object]:
+    """The ticket a command opens: one mapping for the ORM and the bulk INSERT."""
+    return {
+        "id": cmd.ticket_id,
+        "department_id": cmd.department_id,
+        "client_id": cmd.client_id,
+        "subject": cmd.content.subject,
+        "reply_to": normalise_email(cmd.content.from_address),
+        "gateway_id": cmd.gateway_id,
+        "source_email_id": cmd.email_id,
+        "charged": cmd.charged,
+    }
+
+
+def _message_from_mail(cmd: OpenTicket | AddMessage) -> Message:
+    msg = Message(**_message_columns(cmd))
+    msg.attachments = attachment_rows(cmd.content.attachments)
     return msg
 
 
 def _ticket_from_command(cmd: OpenTicket) -> tuple[Ticket, Message]:
-    ticket = Ticket(
-        id=cmd.ticket_id,
-        department_id=cmd.department_id,
-        client_id=cmd.client_id,
-        subject=cmd.content.subject,
-        reply_to=normalise_email(cmd.content.from_address),
-        gateway_id=cmd.gateway_id,
-        source_email_id=cmd.email_id,
-        charged=cmd.charged,
-    )
-    msg = _message_from_content(cmd.content, client_id=cmd.client_id)
-    msg.source_email_id = cmd.email_id
+    ticket = Ticket(**_ticket_columns(cmd))
+    msg = _message_from_mail(cmd)
     ticket.messages.append(msg)
     return ticket, msg
 
@@ -159,22 +180,15 @@ def open_tickets_from_mail(uow: UnitOfWork, cmds: Sequence[OpenTicket]) -> int:
 
 
 def _ticket_row(cmd: OpenTicket, now: datetime) -> dict[str, object]:
-    return {
-        "id": cmd.ticket_id, "department_id": cmd.department_id, "client_id": cmd.client_id,
-        "subject": cmd.content.subject, "status": TicketStatus.NEW.value,
-        "reply_to": normalise_email(cmd.content.from_address), "gateway_id": cmd.gateway_id,
-        "source_email_id": cmd.email_id, "charged": cmd.charged, "created_at": now,
+    return _ticket_columns(cmd) | {
+        "status": TicketStatus.NEW.value,
+        "created_at": now,
         "updated_at": now,
-    }  # fmt: skip
+    }
 
 
 def _message_row(cmd: OpenTicket, number: int, now: datetime) -> dict[str, object]:
-    c = cmd.content
-    return {
-        "ticket_number": number, "direction": "in", "author_client_id": cmd.client_id,
-        "from_address": c.from_address, "text": c.text, "html": sanitise_html(c.html),
-        "email_message_id": c.message_id, "source_email_id": cmd.email_id, "created_at": now,
-    }  # fmt: skip
+    return _message_columns(cmd) | {"ticket_number": number, "created_at": now}
 
 
 def add_message_from_mail(uow: UnitOfWork, cmd: AddMessage) -> Message | None:
@@ -185,13 +199,8 @@ def add_message_from_mail(uow: UnitOfWork, cmd: AddMessage) -> Message | None:
     ticket = session.scalar(select(Ticket).where(Ticket.id == cmd.ticket_id))
     if ticket is None:
         raise NotFound(f"ticket {cmd.ticket_id}")
-    msg = _message_from_content(cmd.content, client_id=cmd.client_id)
-    msg.source_email_id = cmd.email_id
-    ticket.messages.append(msg)
-    ticket.updated_at = utcnow()
-    uow.flush()
-    emit_message_added(uow, ticket, msg)
-    back_to_staff(uow, ticket)
+    msg = _message_from_mail(cmd)
+    client_answer(uow, ticket, msg)
     return msg
 
 
@@ -201,16 +210,13 @@ def _incoming_row(event: IncomingEmailEvent) -> dict[str, object]:
         email_id=event.email_id,
         gateway_id=event.gateway_id,
         department_id=event.department_id,
-        from_address=c.from_address,
         from_name=c.from_name,
         subject=c.subject,
-        text=c.text,
-        html=sanitise_html(c.html),
-        email_message_id=c.message_id,
         attachments=[a.model_dump() for a in c.attachments],
         automatic=event.automatic,
         reason=event.reason,
         received_at=c.received_at,
+        **_content_columns(c),
     )
 
 
@@ -225,23 +231,8 @@ def record_incoming(uow: UnitOfWork, event: IncomingEmailEvent) -> IncomingEmail
 
 
 def record_incoming_many(uow: UnitOfWork, events: Sequence[IncomingEmailEvent]) -> int:
-    """`record_incoming` for many: one query for those already there, one INSERT for the
-    rest. Returns how many were new."""
-    have = set(
-        uow.session.scalars(
-            select(IncomingEmail.email_id).where(
-                IncomingEmail.email_id.in_({e.email_id for e in events})
-            )
-        )
-    )
-    rows = []
-    for event in events:
-        if event.email_id not in have:
-            have.add(event.email_id)
-            rows.append(_incoming_row(event) | {"status": "new"})
-    if rows:
-        uow.session.execute(insert(IncomingEmail), rows)
-    return len(rows)
+    """`record_incoming` for many; returns how many were new."""
+    return _insert_new(uow, IncomingEmail, events, lambda e: _incoming_row(e) | {"status": "new"})
 
 
 def _outcome_row(outcome: Outcome) -> dict[str, object]:
@@ -268,22 +259,30 @@ def record_outcome(uow: UnitOfWork, outcome: Outcome) -> MailOutcome | None:
 
 
 def record_outcomes(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> int:
-    """`record_outcome` for many: one query for those already there, one INSERT for the
-    rest. Returns how many were new."""
+    """`record_outcome` for many; returns how many were new."""
+    return _insert_new(uow, MailOutcome, outcomes, _outcome_row)
+
+
+def _insert_new(
+    uow: UnitOfWork,
+    table: type[IncomingEmail] | type[MailOutcome],
+    events: Sequence[_E],
+    row: Callable[[_E], dict[str, object]],
+) -> int:
+    """One query for the email ids already stored, one INSERT for the rest (a repeat
+    within the batch counts once); returns how many rows went in."""
     have = set(
         uow.session.scalars(
-            select(MailOutcome.email_id).where(
-                MailOutcome.email_id.in_({o.email_id for o in outcomes})
-            )
+            select(table.email_id).where(table.email_id.in_({e.email_id for e in events}))
         )
     )
     rows = []
-    for outcome in outcomes:
-        if outcome.email_id not in have:
-            have.add(outcome.email_id)
-            rows.append(_outcome_row(outcome))
+    for event in events:
+        if event.email_id not in have:
+            have.add(event.email_id)
+            rows.append(row(event))
     if rows:
-        uow.session.execute(insert(MailOutcome), rows)
+        uow.session.execute(insert(table), rows)
     return len(rows)
 
 

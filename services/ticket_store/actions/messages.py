@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 
 from schemas.events import Attachment, OutboundEmail
-from services.ticket_store.actions.tickets import back_to_staff, emit_message_added, set_status
+from services.ticket_store.actions.tickets import client_answer, emit_message_added, set_status
 from services.ticket_store.domain.errors import Conflict
 from services.ticket_store.domain.mail_headers import msg_id, new_message_id, reply_subject
 from services.ticket_store.domain.text import normalise_email
@@ -145,9 +145,5 @@ def client_message(
         raise ValueError("the message is empty")
     msg = Message(direction="in", author_client_id=client.id, text=text)
     msg.attachments = attachment_rows(attachments)
-    ticket.messages.append(msg)
-    ticket.updated_at = utcnow()
-    uow.flush()
-    emit_message_added(uow, ticket, msg)
-    back_to_staff(uow, ticket)
+    client_answer(uow, ticket, msg)
     return msg

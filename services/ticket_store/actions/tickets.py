@@ -46,8 +46,13 @@ def set_status(uow: UnitOfWork, ticket: Ticket, new: str) -> bool:
     return True
 
 
-def back_to_staff(uow: UnitOfWork, ticket: Ticket) -> None:
-    """The client answered: the ticket is back with staff (reopened if it was closed)."""
+def client_answer(uow: UnitOfWork, ticket: Ticket, msg: Message) -> None:
+    """The client answered, by mail, from the web or by staff's hand (an incoming email):
+    the message joins the ticket, which is back with staff (reopened if it was closed)."""
+    ticket.messages.append(msg)
+    ticket.updated_at = utcnow()
+    uow.flush()
+    emit_message_added(uow, ticket, msg)
     if ticket.status != TicketStatus.NEW:
         set_status(uow, ticket, TicketStatus.IN_PROGRESS)
 

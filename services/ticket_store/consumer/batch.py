@@ -104,29 +104,20 @@ class BatchApplier:
 
     def __init__(self, topics: Topics) -> None:
         self.topics = topics
-        # topic -> (kind, decoder)
+        # topic -> (kind, decoder); ticket commands are two kinds, told apart once decoded
         self.decoders: dict[str, tuple[str, Callable[[bytes], Any]]] = {
             topics.ticket_commands: (
                 "ticket_commands",
                 partial(_decode, codec.loads_ticket_command, what="ticket command"),
             ),
-            topics.incoming: (
-                "incoming",
-                partial(_decode, partial(codec.loads, IncomingEmailEvent), what="incoming email"),
-            ),
-            topics.outcomes: (
-                "outcomes",
-                partial(_decode, partial(codec.loads, Outcome), what="outcome"),
-            ),
-            topics.delivery: (
-                "delivery",
-                partial(_decode, partial(codec.loads, DeliveryReport), what="delivery report"),
-            ),
-            topics.incidents: (
-                "incidents",
-                partial(_decode, partial(codec.loads, IncidentsGranted), what="incident grant"),
-            ),
         }
+        for topic, kind, schema, what in (
+            (topics.incoming, "incoming", IncomingEmailEvent, "incoming email"),
+            (topics.outcomes, "outcomes", Outcome, "outcome"),
+            (topics.delivery, "delivery", DeliveryReport, "delivery report"),
+            (topics.incidents, "incidents", IncidentsGranted, "incident grant"),
+        ):
+            self.decoders[topic] = (kind, partial(_decode, partial(codec.loads, schema), what=what))
 
     @property
     def topic_names(self) -> list[str]:
