@@ -110,3 +110,34 @@ def test_many_outcomes_and_incoming_emails_at_once_skip_what_is_there(
     assert [(r.email_id, r.status, r.html) for r in stored] == [
         ("in-1", "new", "<b>x</b>"), ("in-2", "new", "<b>x</b>"),
     ]  # fmt: skip
+
+
+TICKET_COLUMNS = ("department_id", "client_id", "reply_to", "gateway_id", "charged", "status")
+MESSAGE_COLUMNS = ("direction", "author_client_id", "from_address", "text", "html",
+                   "email_message_id")  # fmt: skip
+
+
+def test_one_ticket_and_many_store_the_same_columns(uow: FakeUnitOfWork) -> None:
+    dep = builders.department(uow)
+    alice = builders.client(uow)
+    content = {"text": "hello", "html": "<p onclick='x()'>hi</p>", "from_name": "Alice"}
+    one = _command(alice.id, dep.id, 1, **content).model_copy(update={"charged": True})
+    many = _command(alice.id, dep.id, 2, **content).model_copy(update={"charged": True})
+    actions.mail_commands.open_ticket_from_mail(uow, one)
+    assert actions.mail_commands.open_tickets_from_mail(uow, [many]) == 1
+    uow.session.expire_all()
+
+    def columns(email_id: str) -> tuple[dict[str, object], dict[str, object]]:
+        ticket = uow.session.scalar(select(Ticket).where(Ticket.source_email_id == email_id))
+        assert ticket is not None
+        [msg] = ticket.messages
+        t = {c: getattr(ticket, c) for c in TICKET_COLUMNS}
+        m = {c: getattr(msg, c) for c in MESSAGE_COLUMNS}
+        return t, m
+
+    t1, m1 = columns("e-1")
+    t2, m2 = columns("e-2")
+    assert t1 == t2 and t1["charged"] is True and t1["status"] == "new"
+    assert m1 | {"email_message_id": ""} == m2 | {"email_message_id": ""}
+    assert (m1["email_message_id"], m2["email_message_id"]) == ("m1@x", "m2@x")
+    assert "onclick" not in str(m2["html"]) and m2["author_client_id"] == alice.id
