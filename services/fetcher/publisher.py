@@ -11,10 +11,10 @@ import random
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from kafka import KafkaProducer
 from kafka.errors import ProducerFencedError
 
 from kernel.config import Settings
+from kernel.kafka import reliable_producer
 from schemas import codec
 from schemas.events import RawEmail
 from services.fetcher.options import FetcherOptions
@@ -58,10 +58,8 @@ class Publisher:
     def __init__(self, settings: Settings, options: FetcherOptions, gateway_id: str) -> None:
         self.settings = settings
         self.gateway_id = gateway_id
-        self.producer = KafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            acks="all",
-            enable_idempotence=True,
+        self.producer = reliable_producer(
+            settings,
             transactional_id=options.transactional_id(settings, gateway_id),
             linger_ms=5,
             # Inline mail is up to ~700 KB of JSON: the 16 KB default would send one

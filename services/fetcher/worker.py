@@ -26,6 +26,7 @@ from kafka.structs import TopicPartition
 
 from kernel.blobs import BlobStore
 from kernel.config import Settings
+from kernel.kafka import reliable_producer
 from schemas import codec
 from schemas.events import GatewayEntry
 from services.fetcher import metrics
@@ -97,12 +98,8 @@ class Fetcher:
 
     def _health_out(self) -> KafkaProducer:
         if self._health_producer is None:
-            self._health_producer = KafkaProducer(
-                bootstrap_servers=self.settings.kafka_bootstrap,
-                acks="all",
-                enable_idempotence=True,
-                linger_ms=20,
-                client_id="supportdesk-fetcher-health",
+            self._health_producer = reliable_producer(
+                self.settings, linger_ms=20, client_id="supportdesk-fetcher-health"
             )
         return self._health_producer
 

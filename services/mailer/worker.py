@@ -33,6 +33,7 @@ from pydantic import ValidationError
 
 from kernel.blobs import BlobStore
 from kernel.config import Settings
+from kernel.kafka import reliable_producer
 from schemas import codec
 from schemas.events import DeliveryReport, OutboundEmail
 from schemas.ticket_tag import tagged_subject
@@ -176,9 +177,7 @@ class KafkaReporter:
     def __call__(self, report: DeliveryReport) -> None:
         try:
             if self._producer is None:
-                self._producer = KafkaProducer(
-                    bootstrap_servers=self.settings.kafka_bootstrap, acks="all", linger_ms=5
-                )
+                self._producer = reliable_producer(self.settings, linger_ms=5)
             self._producer.send(
                 self.settings.topics.delivery,
                 key=report.outbound_id.encode(),

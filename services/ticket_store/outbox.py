@@ -16,6 +16,7 @@ from kafka.errors import KafkaError
 from sqlalchemy import select, update
 
 from kernel.config import Settings
+from kernel.kafka import reliable_producer
 from services.ticket_store.db import Database, is_transient
 from services.ticket_store.models import OutboxEvent
 
@@ -32,12 +33,7 @@ class OutboxRelay:
 
     def producer(self) -> KafkaProducer:
         if self._producer is None:
-            self._producer = KafkaProducer(
-                bootstrap_servers=self.settings.kafka_bootstrap,
-                acks="all",
-                enable_idempotence=True,
-                linger_ms=5,
-            )
+            self._producer = reliable_producer(self.settings, linger_ms=5)
         return self._producer
 
     def publish_pending(self) -> int:
