@@ -35,7 +35,7 @@ from kafka.errors import KafkaError
 from sqlalchemy import func, select
 
 from bench.fetcher_bench import bulk_fetch
-from bench.router_bench import RouterRun, create_router_topics, run_router
+from bench.router_bench import RouterRun, run_router
 from devtools.dovecot import DovecotServer
 from devtools.mail import mail, unique_topics
 from devtools.pipeline import Pipeline, settings_env
@@ -207,7 +207,6 @@ def run_e2e(
         ca_file=str(dovecot.ca_path),
     )
     ensure_topics(bootstrap, settings)
-    create_router_topics(bootstrap, settings.router_app_id, partitions)
     upgrade(database_url)
     pipe = Pipeline(settings=settings, env=settings_env(settings), workdir=work)
     db = Database(database_url)

@@ -203,26 +203,6 @@ class RouterRun:
         return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 
 
-def create_router_topics(bootstrap: str, app_id: str, partitions: int) -> None:
-    """The router's internal topics (ledger, table changelogs), made before it starts.
-
-    Works around a start-up race: faust 0.15.3 creates them itself, but on a
-    busy broker the consumer subscribes before their metadata arrives, logs
-    "Ignoring missing topic" and never reads the ledger (no ticket ever opens).
-    """
-    compact = {"cleanup.policy": "compact"}
-    new = [NewTopic(f"{app_id}-ledger", partitions, 1)] + [
-        NewTopic(f"{app_id}-{table}-changelog", partitions, 1, topic_configs=compact)
-        for table in ("balances", "grants", "charges", "notices")
-    ]
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        admin.create_topics(new)
-        admin.wait_for_topics([t.name for t in new], timeout_ms=30_000)
-    finally:
-        admin.close()
-
-
 def run_router(
     bootstrap: str,
     topics: dict[str, str],
@@ -242,8 +222,7 @@ def run_router(
     app id, so it starts with empty tables. Returns what it managed within `timeout`.
     """
     run_id = uuid.uuid4().hex[:8]
-    app_id = app_id or f"bench-router-{run_id}"
-    create_router_topics(bootstrap, app_id, partitions)
+    app_id = app_id or f"bench-router-{run_id}"  # its own topics: the router makes them
     env = dict(os.environ)
     env.update({f"SUPPORTDESK_TOPICS__{f.upper()}": t for f, t in topics.items()})
     env.update({

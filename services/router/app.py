@@ -17,15 +17,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import faust
+from faust.streams import _current_event
 
 from kernel.blobs import BlobStore
 from kernel.config import get_settings
 from services.router.directory import DirectoryFeed, InMemoryDirectory
+from services.router.internal_topics import ensure_internal_topics
 from services.router.ledger import Ledger
-from services.router.pipeline import LEDGER, Out, Router
+from services.router.monitor import Stats, Watch, skipped_records
+from services.router.pipeline import LEDGER, Out, Router, group_ledger
 
 log = logging.getLogger(__name__)
 settings = get_settings()
@@ -102,50 +106,7 @@ router = Router(
 )
 
 
-class Stats:
-    """CPU seconds spent in the router's own code, logged periodically (what limits us)."""
-
-    def __init__(self) -> None:
-        self.counts = {"route": 0, "settle": 0}
-        self.cpu = {"route": 0.0, "settle": 0.0, "emit": 0.0}
-        # Wall seconds the route agent spent waiting, by what it waited for.
-        self.waits = {"mail": 0.0, "directory": 0.0, "blob fsync": 0.0, "emit": 0.0}
-        self.batches = 0
-        self.state = "starting"
-
-    def line(self) -> str:
-        parts = [f"{k} {n} in {self.cpu[k]:.2f}s cpu" for k, n in self.counts.items()]
-        emit = f"emit {self.cpu['emit']:.2f}s cpu"
-        waits = ", ".join(f"{k} {v:.2f}s" for k, v in self.waits.items())
-        return (
-            f"router stats: {', '.join(parts)}, {emit}; {self.batches} batches; "
-            f"route agent waited for {waits}; route agent {self.state}"
-        )
-
-
 stats = Stats()
-
-
-class Watch:
-    """Offsets each agent finished, and since when it waits for its next record.
-
-    The skipped-records watchdog below uses them: faust 0.15.3 can drop a
-    fetched batch when it re-seeks during recovery right after a restart
-    (seen as 49 of 50 mails never decided in the incidents race test).
-    """
-
-    def __init__(self) -> None:
-        self.done: dict = {}  # TP -> last offset fully handled
-        self.idle_since: dict[str, float] = {}
-
-    def begin(self, agent: str) -> None:
-        self.idle_since.pop(agent, None)
-
-    def finish(self, agent: str, event) -> None:
-        self.done[event.message.tp] = event.message.offset
-        self.idle_since[agent] = time.monotonic()
-
-
 watch = Watch()
 
 
@@ -192,6 +153,7 @@ async def route(stream) -> None:
     idle_from = time.monotonic()
     async for events in stream.take_events(BATCH_MAX, within=BATCH_WAIT_S):
         stats.waits["mail"] += time.monotonic() - idle_from
+        stats.took("route", events)
         watch.begin("route")
         first = events[0].message
         stats.state = f"routing {len(events)} from {first.tp.partition}@{first.offset}"
@@ -224,7 +186,7 @@ async def route(stream) -> None:
         await sync_blobs()
         t1 = time.monotonic()
         stats.state = "emitting"
-        await emit(outs)
+        await emit(group_ledger(outs))
         stats.waits["blob fsync"] += t1 - t0
         stats.waits["emit"] += time.monotonic() - t1
         stats.batches += 1
@@ -259,60 +221,35 @@ async def forward_grants(stream) -> None:
 
 @app.agent(ledger_topic)
 async def settle(stream) -> None:
-    """Rule 7 (incidents), one client's grants and charges in order.
+    """Rule 7 (incidents): a batch of ledger records at a time, each client's in order.
 
-    One event at a time: faust tables take the changelog partition from the
-    current event, which only per-event iteration sets.
+    A batch is acked after its outputs and table writes are handed to the producer.
+    Tables write their changelog into the partition of faust's current event, which
+    is set here for each record in turn (faust sets it only for per-event iteration).
     """
     watch.idle_since["settle"] = time.monotonic()
-    async for event in stream.events():
+    async for events in stream.take_events(BATCH_MAX, within=BATCH_WAIT_S):
         watch.begin("settle")
+        stats.took("settle", events)
         c0 = time.process_time()
-        outs = router.handle_ledger(event.value, ledger, time.time())
+        outs: list[Out] = []
+        for event in events:
+            _current_event.set(weakref.ref(event))
+            outs.extend(router.handle_ledger(event.value, ledger, time.time()))
         stats.cpu["settle"] += time.process_time() - c0
-        stats.counts["settle"] += 1
+        stats.counts["settle"] += sum(e.value.count(b"\n") // 2 + 1 for e in events if e.value)
         await emit(outs)
-        watch.finish("settle", event)
+        for event in events:
+            watch.finish("settle", event)
 
 
 WATCHED = {topics.raw: "route", topics.incidents: "grants", ledger_topic.get_topic_name(): "settle"}
-IDLE_BEFORE_RESEEK_S = 3.0
 
 
 @app.timer(2.0)
 async def skipped_records_watchdog() -> None:
-    """Seek back when an idle agent's partition was fetched past what it handled.
-
-    Nothing can be fetched and not delivered except through the faust bug
-    described on `Watch`; re-reading is harmless (every effect is idempotent).
-    """
-    consumer = app.consumer
-    inner = getattr(getattr(consumer, "_thread", None), "_consumer", None)
-    if inner is None or app.rebalancing or not app.flow_control.is_active():
-        return
-    now = time.monotonic()
-    committed = getattr(consumer, "_committed_offset", {})
-    for tp in list(consumer.assignment()):
-        agent = WATCHED.get(tp.topic)
-        since = watch.idle_since.get(agent or "")
-        if agent is None or since is None or now - since < IDLE_BEFORE_RESEEK_S:
-            continue
-        try:
-            state = inner._subscription.subscription.assignment.state_value(tp)  # noqa: SLF001
-            position = state.position if state is not None else None
-        except Exception:  # noqa: BLE001 - assignment changing under us: next round
-            continue
-        last = watch.done.get(tp)
-        if last is None and committed.get(tp) is not None:
-            last = committed[tp] - 1
-        if position is None or last is None or position <= last + 1:
-            continue
-        log.warning(
-            "watchdog: %s fetched up to %d but %s handled only up to %d; seeking back",
-            tp, position - 1, agent, last,
-        )  # fmt: skip
-        await consumer.seek(tp, last + 1)
-        watch.idle_since[agent] = now
+    """Seek back an idle agent's partition fetched past a record it never handled."""
+    await skipped_records(app, settings.kafka_bootstrap, WATCHED, watch)
 
 
 def _dump_tasks(*_: object) -> None:
@@ -356,6 +293,12 @@ def main() -> None:
 
     logging.basicConfig(level=logging.INFO)
     signal.signal(signal.SIGUSR2, signal.SIG_IGN)  # until the worker's loop handles it
+    ensure_internal_topics(
+        settings.kafka_bootstrap,
+        ledger_topic.get_topic_name(),
+        [t.changelog_topic.get_topic_name() for t in (balances, grants, charges, notices)],
+        PARTITIONS,
+    )
     worker = faust.Worker(app, loglevel="info")
     worker.execute_from_commandline()
 

@@ -12,6 +12,7 @@ time t, so a mail fetched after a client was added never sees a stale "unknown".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Iterable
@@ -111,6 +112,8 @@ class DirectoryFeed:
         self.refresh_s = refresh_s
         self.synced_at = 0.0  # wall-clock time up to which the view is complete
         self.records = 0
+        self.idle_round_s = 0.05
+        self._wanted = asyncio.Event()  # a mail waits for the view: sync now
 
     async def wait_synced(self, at: float, timeout: float = 10.0) -> bool:
         """Wait until the view holds everything published before `at` (or timeout).
@@ -119,6 +122,8 @@ class DirectoryFeed:
         deadlock on cancellation in CPython 3.11 (gh-112202).
         """
         deadline = time.monotonic() + timeout
+        if self.synced_at < at:
+            self._wanted.set()
         while self.synced_at < at:
             if time.monotonic() >= deadline:
                 log.warning("directory not synced to %.3f after %.1fs; going on", at, timeout)
@@ -137,7 +142,19 @@ class DirectoryFeed:
             auto_offset_reset="earliest",
             metadata_max_age_ms=5000,
         )
+        # End offsets come from a client of their own: on the fetching consumer's
+        # connection a ListOffsets request queues behind the fetch the broker holds
+        # (up to fetch_max_wait_ms, 500 ms) when there is nothing new, which made
+        # every sync round last ~0.5 s and a mail wait up to ~1 s for the view.
+        offsets = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None
+        )
         await consumer.start()
+        try:
+            await offsets.start()
+        except BaseException:
+            await consumer.stop()
+            raise
         try:
             assigned: set[TopicPartition] = set()
             last_meta = 0.0
@@ -151,30 +168,40 @@ class DirectoryFeed:
                         await consumer.seek_to_beginning(*new)
                         assigned = wanted
                     last_meta = now
+                self._wanted.clear()  # a mail asking from now on gets the next round
                 t0 = time.time()
-                batch: dict = {}
+                got = 0
                 if assigned:
                     try:
-                        ends = await asyncio.wait_for(consumer.end_offsets(list(assigned)), 10)
+                        ends = await asyncio.wait_for(offsets.end_offsets(list(assigned)), 10)
                     except (TimeoutError, KafkaError) as exc:
                         log.warning("directory end offsets unavailable (%s); retrying", exc)
                         await asyncio.sleep(0.5)
                         continue
-                    while True:
-                        batch = await consumer.getmany(timeout_ms=50, max_records=5000)
-                        for tp, records in batch.items():
-                            handler = self.handlers[tp.topic]
-                            for r in records:
-                                handler(r.key, r.value)
-                            self.records += len(records)
-                        positions = {tp: await consumer.position(tp) for tp in ends}
-                        if all(positions[tp] >= end for tp, end in ends.items()):
-                            break
+                    got = await self._read_to(consumer, ends)
                 self.synced_at = t0
-                if not batch:
-                    await asyncio.sleep(0.05)
+                if not got:
+                    # Idle: the next round when a mail waits for the view, or soon anyway.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wanted.wait(), self.idle_round_s)
         finally:
+            await offsets.stop()
             await consumer.stop()
+
+    async def _read_to(self, consumer, ends: dict) -> int:
+        """Apply records until every partition's position reaches `ends`; how many."""
+        got = 0
+        while True:
+            positions = {tp: await consumer.position(tp) for tp in ends}
+            if all(positions[tp] >= end for tp, end in ends.items()):
+                return got
+            batch = await consumer.getmany(timeout_ms=50, max_records=5000)
+            for tp, records in batch.items():
+                handler = self.handlers[tp.topic]
+                for r in records:
+                    handler(r.key, r.value)
+                got += len(records)
+                self.records += len(records)
 
     @staticmethod
     async def _partitions(consumer, topics: Iterable[str]) -> set:

@@ -35,7 +35,15 @@ from schemas.events import (
     RawEmail,
 )
 from schemas.raw import raw_bytes
-from services.router.ledger import ChargeRequest, GrantForward, Ledger, dumps_item, loads_item
+from services.router.ledger import (
+    ChargeRequest,
+    GrantForward,
+    Ledger,
+    dumps_item,
+    join_items,
+    loads_item,
+    split_items,
+)
 from services.router.mail import DEFAULT_LIMITS, MAX_BODY_BYTES, ParsedMail, Part
 from services.router.notice import DEFAULT_NOTICE, notice_for
 from services.router.rules import automatic, client, empty, incidents, parse, recipient, thread
@@ -47,6 +55,9 @@ log = logging.getLogger(__name__)
 # Rules 1-6, in order; rule 7 (incidents) runs after the repartition by client id.
 RULES: tuple[ModuleType, ...] = (parse, automatic, recipient, empty, thread, client)
 LEDGER = "ledger"  # pseudo topic name: the router's internal repartition topic
+# A batch's ledger items of one client travel as one record up to this size (the
+# broker refuses records over 1 MB by default; one item alone may be larger).
+LEDGER_RECORD_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,31 @@ class Out:
             return self.data
         assert self.event is not None
         return self.event.model_dump_json().encode()
+
+
+def group_ledger(outs: list[Out], max_bytes: int = LEDGER_RECORD_BYTES) -> list[Out]:
+    """The ledger records of a batch as one record per client (up to about max_bytes
+    each, in their order), the other outputs as they are."""
+    grouped: list[Out] = []
+    parts: dict[int, list[bytes]] = {}  # index in grouped -> the items it will carry
+    open_: dict[str, tuple[int, int]] = {}  # client -> (its open group, bytes so far)
+    for out in outs:
+        if out.topic != LEDGER:
+            grouped.append(out)
+            continue
+        data = out.value()
+        at = open_.get(out.key)
+        if at is not None and at[1] + 1 + len(data) <= max_bytes:
+            parts[at[0]].append(data)
+            open_[out.key] = (at[0], at[1] + 1 + len(data))
+            continue
+        open_[out.key] = (len(grouped), len(data))
+        parts[len(grouped)] = [data]
+        grouped.append(out)
+    for i, items in parts.items():
+        if len(items) > 1:
+            grouped[i] = Out(LEDGER, grouped[i].key, None, join_items(items))
+    return grouped
 
 
 def decide(mail: ParsedMail, ctx: Context, rules: tuple[ModuleType, ...] = RULES) -> Verdict:
@@ -327,8 +363,13 @@ class Router:
     # ------------------------------------------------------------ stage 2: ledger
 
     def handle_ledger(self, value: bytes | None, ledger: Ledger, now: float) -> list[Out]:
+        """Rule 7 for each item of a ledger record, in order."""
+        items = split_items(value or b"")
+        return [out for data in items for out in self._settle(data, ledger, now)]
+
+    def _settle(self, value: bytes, ledger: Ledger, now: float) -> list[Out]:
         try:
-            item, ticket = loads_item(value or b"")
+            item, ticket = loads_item(value)
         except Exception as exc:  # noqa: BLE001 - only our own agent writes this topic
             log.error("bad ledger item dropped: %s", _short(exc))
             ref = "ledger-" + hashlib.sha256(value or b"").hexdigest()[:20]

@@ -1,0 +1,134 @@
+"""What the router reports about itself, and the watchdog for records fetched but never handled.
+
+`Stats` is logged every few seconds (CPU by stage, what the route agent waited for,
+how far behind each agent is). `Watch` and `skipped_records` work around a faust
+0.15.3 bug: it can drop a fetched batch when it re-seeks during recovery right after
+a restart (seen as 49 of 50 mails never decided in the incidents race test). An
+idle agent whose partition was fetched past what it handled is sought back, but
+only when a record lies in between: the consumer's position also moves past the
+commit markers that close every transaction on mail.raw, which are not records.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+IDLE_BEFORE_RESEEK_S = 3.0
+
+
+class Stats:
+    """CPU seconds spent in the router's own code, logged periodically (what limits us)."""
+
+    def __init__(self) -> None:
+        self.counts = {"route": 0, "settle": 0}
+        self.cpu = {"route": 0.0, "settle": 0.0, "emit": 0.0}
+        # Wall seconds the route agent spent waiting, by what it waited for.
+        self.waits = {"mail": 0.0, "directory": 0.0, "blob fsync": 0.0, "emit": 0.0}
+        # Seconds from a record's timestamp to its agent taking it, at the latest batch.
+        self.lag = {"route": 0.0, "settle": 0.0}
+        self.batches = 0
+        self.state = "starting"
+
+    def took(self, agent: str, events: list[Any]) -> None:
+        self.lag[agent] = max(0.0, time.time() - events[0].message.timestamp)
+
+    def line(self) -> str:
+        parts = [f"{k} {n} in {self.cpu[k]:.2f}s cpu" for k, n in self.counts.items()]
+        emit = f"emit {self.cpu['emit']:.2f}s cpu"
+        waits = ", ".join(f"{k} {v:.2f}s" for k, v in self.waits.items())
+        lag = ", ".join(f"{k} {v:.2f}s" for k, v in self.lag.items())
+        return (
+            f"router stats: {', '.join(parts)}, {emit}; {self.batches} batches; "
+            f"route agent waited for {waits}; behind by {lag}; route agent {self.state}"
+        )
+
+
+class Watch:
+    """Offsets each agent finished, and since when it waits for its next record."""
+
+    def __init__(self) -> None:
+        self.done: dict = {}  # TP -> last offset fully handled
+        self.idle_since: dict[str, float] = {}
+        # TP -> (last handled, position) already found to hide no record: not probed again.
+        self.clean: dict = {}
+
+    def begin(self, agent: str) -> None:
+        self.idle_since.pop(agent, None)
+
+    def finish(self, agent: str, event: Any) -> None:
+        self.done[event.message.tp] = event.message.offset
+        self.idle_since[agent] = time.monotonic()
+
+
+async def has_records(bootstrap: str, tp: Any, start: int, end: int, timeout: float = 5.0) -> bool:
+    """Whether a record (not a transaction marker) lies in [start, end) of a partition.
+
+    Read as the agents' consumer reads (read_uncommitted), by a consumer of its own;
+    True when it cannot tell in time (seeking back is harmless).
+    """
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        part = TopicPartition(tp.topic, tp.partition)
+        consumer.assign([part])
+        consumer.seek(part, start)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = await consumer.getmany(part, timeout_ms=200, max_records=1)
+            for record in got.get(part, []):
+                return record.offset < end
+            if await consumer.position(part) >= end:
+                return False  # only markers before `end`
+        return True
+    finally:
+        await consumer.stop()
+
+
+async def skipped_records(app: Any, bootstrap: str, watched: dict[str, str], watch: Watch) -> None:
+    """Seek back each idle agent's partition that was fetched past a record it never handled.
+
+    Nothing can be fetched and not delivered except through the faust bug above;
+    re-reading is harmless (every effect is idempotent).
+    """
+    consumer = app.consumer
+    inner = getattr(getattr(consumer, "_thread", None), "_consumer", None)
+    if inner is None or app.rebalancing or not app.flow_control.is_active():
+        return
+    now = time.monotonic()
+    committed = getattr(consumer, "_committed_offset", {})
+    for tp in list(consumer.assignment()):
+        agent = watched.get(tp.topic)
+        since = watch.idle_since.get(agent or "")
+        if agent is None or since is None or now - since < IDLE_BEFORE_RESEEK_S:
+            continue
+        try:
+            state = inner._subscription.subscription.assignment.state_value(tp)  # noqa: SLF001
+            position = state.position if state is not None else None
+        except Exception:  # noqa: BLE001 - assignment changing under us: next round
+            continue
+        last = watch.done.get(tp)
+        if last is None and committed.get(tp) is not None:
+            last = committed[tp] - 1
+        if position is None or last is None or position <= last + 1:
+            continue
+        if watch.clean.get(tp) == (last, position):
+            continue
+        if not await has_records(bootstrap, tp, last + 1, position):
+            watch.clean[tp] = (last, position)
+            continue
+        if watch.done.get(tp, last) != last or agent not in watch.idle_since:
+            continue  # it moved on meanwhile
+        log.warning(
+            "watchdog: %s fetched up to %d but %s handled only up to %d; seeking back",
+            tp, position - 1, agent, last,
+        )  # fmt: skip
+        await consumer.seek(tp, last + 1)
+        watch.idle_since[agent] = time.monotonic()
