@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from kafka import KafkaConsumer
 from kafka.errors import KafkaError
@@ -45,6 +45,11 @@ class ConsumerOptions:
     stats_every_s: float = 10.0
     backoff_first_s: float = 0.5
     backoff_max_s: float = 30.0
+
+    def kafka_settings(self) -> dict[str, int]:
+        """The KafkaConsumer settings among these options (all but the store's own)."""
+        own = {"stats_every_s", "backoff_first_s", "backoff_max_s"}
+        return {name: value for name, value in asdict(self).items() if name not in own}
 
 
 class _Stats:
@@ -97,13 +102,7 @@ class StoreConsumer:
             group_id=self.settings.store_group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=o.max_poll_records,
-            session_timeout_ms=o.session_timeout_ms,
-            heartbeat_interval_ms=o.heartbeat_interval_ms,
-            max_poll_interval_ms=o.max_poll_interval_ms,
-            max_partition_fetch_bytes=o.max_partition_fetch_bytes,
-            fetch_min_bytes=o.fetch_min_bytes,
-            fetch_max_wait_ms=o.fetch_max_wait_ms,
+            **o.kafka_settings(),
         )
         backoff = o.backoff_first_s
         try:
