@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     # Files staff and clients attach from the web: per file, and files per message.
     max_attachment_bytes: int = 10 * 1024 * 1024
     max_attachments_per_message: int = 10
+    # Request bodies, checked before they are parsed (over the limit: 413): JSON, and
+    # forms without files; multipart forms may carry the attachments above on top.
+    max_json_bytes: int = 1024 * 1024
+    max_form_bytes: int = 2 * 1024 * 1024
+    # Where users reach the web pages and the API; https:// makes the session cookie Secure.
+    public_url: str = ""
     # Fernet key that encrypts gateway passwords at rest and on topics.
     secret_key: SecretStr | None = None
     # Key for ticket ids derived from email ids (see schemas.ticket_tag).

@@ -4,8 +4,8 @@ over the store's application core, sibling of the web pages (`web/`).
 Owns the endpoints (`staff`, `client`, `admin`, `attachments`, `auth_routes`; shared
 route shapes in `routes`, file uploads in `uploads`), their request bodies
 (`schemas`), who is asking (`deps`) and the JSON form of a refusal (`errors`):
-every refusal is a {"detail": …} with 401, 402, 403, 404, 409, 422 or 429, never a
-stack trace. May import the core
+every refusal is a {"detail": …} with 400, 401, 402, 403, 404, 409, 413, 422 or 429,
+each documented in the OpenAPI document, never a stack trace. May import the core
 (`actions`, `queries`, `presenters`, `access`, `domain`), `auth`, `http.sessions`,
 `http.login` and `http.deps`; never `web`. `http.create_app` mounts it.
 """
@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.ticket_store.api.errors import refusal
+from services.ticket_store.api.errors import RESPONSES, invalid_request, refusal
 
 API_PREFIX = "/api/v1"
 
-__all__ = ["API_PREFIX", "refusal", "register"]
+__all__ = ["API_PREFIX", "invalid_request", "refusal", "register"]
 
 
 def register(app: FastAPI) -> None:
@@ -33,4 +33,4 @@ def register(app: FastAPI) -> None:
         client.router,
         admin.router,
     ):
-        app.include_router(r, prefix=API_PREFIX)
+        app.include_router(r, prefix=API_PREFIX, responses=RESPONSES)

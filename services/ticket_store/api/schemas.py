@@ -1,22 +1,47 @@
 """What the API accepts: the request bodies (`*In`, `*Patch`), and the login answers.
 
 What it returns is in `presenters` (shared with the web pages and the CLI). Bodies
-refuse unknown fields, so a typo is a 422 and not a silent no-op.
+refuse unknown fields, so a typo is a 422 and not a silent no-op; they are strict
+(`true` is not a number, `1` is not text); names, titles and subjects are one line,
+addresses one plain address (`domain.text`); a PATCH refuses `null` for a field that
+must have a value.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from services.ticket_store.domain.gateway_kinds import gateway_type
+from services.ticket_store.domain.text import clean_text, one_line, plain_address
 from services.ticket_store.presenters import Out
 
 
 class In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Patch(In):
+    """Only the fields given change; `null` only where it means something (NULLABLE)."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            nulls = sorted(k for k, v in data.items() if v is None and k not in cls.NULLABLE)
+            if nulls:
+                raise ValueError(f"{', '.join(nulls)}: give a value or leave the field out")
+        return data
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(one_line)]
+Line = Annotated[str, AfterValidator(one_line)]  # a host, a folder, a user name
+Address = Annotated[str, Field(max_length=320), AfterValidator(plain_address)]
+Text = Annotated[str, AfterValidator(clean_text)]
 
 
 # ------------------------------------------------------------------ auth
@@ -29,7 +54,7 @@ class LoginIn(In):
 
 
 class TokenIn(LoginIn):
-    name: str = Field(default="script", max_length=200)
+    name: Annotated[str, Field(max_length=200), AfterValidator(one_line)] = "script"
 
 
 class Me(Out):
@@ -53,30 +78,30 @@ class TokenOut(Out):
 
 
 class DepartmentIn(In):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     show_in_support_center: bool = False
     per_incident: bool = False
-    insufficient_notice: str = ""
+    insufficient_notice: Text = Field(default="", max_length=200_000)
 
 
-class DepartmentPatch(In):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+class DepartmentPatch(Patch):
+    name: Name | None = None
     show_in_support_center: bool | None = None
     per_incident: bool | None = None
-    insufficient_notice: str | None = None
+    insufficient_notice: Text | None = Field(default=None, max_length=200_000)
 
 
 class StaffIn(In):
-    name: str = Field(min_length=1, max_length=200)
-    email: str = Field(max_length=320)
+    name: Name
+    email: Address
     password: str = Field(min_length=8, max_length=1000)
     is_admin: bool = False
     department_ids: list[int] = []
 
 
-class StaffPatch(In):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    email: str | None = Field(default=None, max_length=320)
+class StaffPatch(Patch):
+    name: Name | None = None
+    email: Address | None = None
     password: str | None = Field(default=None, min_length=8, max_length=1000)
     active: bool | None = None
     is_admin: bool | None = None
@@ -87,25 +112,25 @@ class StaffPatch(In):
 
 
 class ClientIn(In):
-    name: str = Field(min_length=1, max_length=200)
-    emails: list[str] = Field(min_length=1)
+    name: Name
+    emails: list[Address] = Field(min_length=1, max_length=100)
     password: str | None = Field(default=None, min_length=8, max_length=1000)
-    comment: str = ""
+    comment: Text = Field(default="", max_length=10_000)
 
 
-class ClientPatch(In):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    comment: str | None = None
+class ClientPatch(Patch):
+    name: Name | None = None
+    comment: Text | None = Field(default=None, max_length=10_000)
     password: str | None = Field(default=None, min_length=8, max_length=1000)
 
 
 class EmailIn(In):
-    email: str = Field(max_length=320)
+    email: Address
 
 
 class IncidentsIn(In):
     amount: int = Field(description="incidents to add; negative takes them back")
-    reason: str = Field(default="granted by hand", max_length=1000)
+    reason: Annotated[str, Field(max_length=1000), AfterValidator(one_line)] = "granted by hand"
     grant_id: str | None = Field(
         default=None, max_length=64, description="idempotency key: the same id grants once"
     )
@@ -115,18 +140,18 @@ class IncidentsIn(In):
 
 
 class GatewayIn(In):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     protocol: Literal["imap", "pop3", "maildir"] = "imap"
-    host: str = ""
+    host: Line = Field(default="", max_length=255)
     port: int = Field(default=0, ge=0, le=65535)
     security: Literal["tls", "starttls", "none"] = "tls"
     verify_tls: bool = True
-    username: str = ""
-    password: str = Field(default="", repr=False)
-    folder: str = "INBOX"
-    maildir_path: str = ""
-    address: str = Field(max_length=320)
-    extra_addresses: list[str] = []
+    username: Line = Field(default="", max_length=320)
+    password: str = Field(default="", repr=False, max_length=1000)
+    folder: Line = Field(default="INBOX", max_length=1000)
+    maildir_path: Line = Field(default="", max_length=4096)
+    address: Address
+    extra_addresses: list[Address] = Field(default=[], max_length=100)
     department_id: int
     poll_interval_s: int = Field(default=300, ge=10)
     after_fetch: Literal["mark-read", "delete"] = "mark-read"
@@ -141,20 +166,20 @@ class GatewayIn(In):
         return fields
 
 
-class GatewayPatch(In):
+class GatewayPatch(Patch):
     """Only the fields given change; a password given is encrypted, never returned."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    host: str | None = None
+    name: Name | None = None
+    host: Line | None = Field(default=None, max_length=255)
     port: int | None = Field(default=None, ge=0, le=65535)
     security: Literal["tls", "starttls", "none"] | None = None
     verify_tls: bool | None = None
-    username: str | None = None
-    password: str | None = Field(default=None, repr=False)
-    folder: str | None = None
-    maildir_path: str | None = None
-    address: str | None = Field(default=None, max_length=320)
-    extra_addresses: list[str] | None = None
+    username: Line | None = Field(default=None, max_length=320)
+    password: str | None = Field(default=None, repr=False, max_length=1000)
+    folder: Line | None = Field(default=None, max_length=1000)
+    maildir_path: Line | None = Field(default=None, max_length=4096)
+    address: Address | None = None
+    extra_addresses: list[Address] | None = Field(default=None, max_length=100)
     department_id: int | None = None
     poll_interval_s: int | None = Field(default=None, ge=10)
     after_fetch: Literal["mark-read", "delete"] | None = None
@@ -165,7 +190,7 @@ class GatewayPatch(In):
 
 
 class TextIn(In):
-    text: str = Field(min_length=1, max_length=200_000)
+    text: Text = Field(min_length=1, max_length=200_000)
 
 
 StatusName = Literal["new", "in_progress", "awaiting_client", "closed", "archived"]
@@ -177,29 +202,31 @@ class StatusIn(In):
 
 class ClientTicketIn(In):
     department_id: int
-    subject: str = Field(min_length=1, max_length=998)
-    text: str = Field(min_length=1, max_length=200_000)
+    subject: Annotated[str, Field(min_length=1, max_length=998), AfterValidator(one_line)]
+    text: Text = Field(min_length=1, max_length=200_000)
 
 
 class RatingIn(In):
     score: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")
-    comment: str = Field(default="", max_length=2000)
+    comment: Text = Field(default="", max_length=2000)
 
 
 # ------------------------------------------------------------------ pre-defined replies
 
 
 class ReplyIn(In):
-    title: str = Field(min_length=1, max_length=200)
-    text: str = Field(min_length=1, max_length=200_000)
+    title: Name
+    text: Text = Field(min_length=1, max_length=200_000)
     scope: Literal["all", "department", "staff"] = "all"
     department_id: int | None = None
     staff_id: int | None = None
 
 
-class ReplyPatch(In):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    text: str | None = Field(default=None, min_length=1, max_length=200_000)
+class ReplyPatch(Patch):
+    NULLABLE = frozenset({"department_id", "staff_id"})
+
+    title: Name | None = None
+    text: Text | None = Field(default=None, min_length=1, max_length=200_000)
     scope: Literal["all", "department", "staff"] | None = None
     department_id: int | None = None
     staff_id: int | None = None
@@ -209,7 +236,7 @@ class ReplyPatch(In):
 
 
 class ConvertIn(In):
-    client_name: str | None = Field(default=None, max_length=200)
+    client_name: Name | None = None
 
 
 class AttachIn(In):

@@ -1,8 +1,11 @@
 """The app factory: the JSON API under /api/v1 and the web pages, on one Database.
 
 `supportdesk web` serves it with uvicorn. A refusal of the core (not found,
-forbidden, conflict, invalid input …) is answered by the adapter the request
-went to: a JSON {"detail": …} under /api/v1, the error page anywhere else.
+forbidden, conflict, invalid input …), a body over its limit (`limits`) and a
+request of the wrong shape are answered by the adapter the request went to: a
+JSON {"detail": …} under /api/v1, the error page anywhere else. The session cookie
+is Secure when the public URL is https (or when asked); log lines escape control
+characters (`logs`); /docs and /redoc work offline (`docs`).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -17,6 +21,9 @@ from kernel.config import Settings, get_settings
 from services.ticket_store import api, web
 from services.ticket_store.auth import LoginLimit
 from services.ticket_store.db import Database
+from services.ticket_store.http.docs import mount_docs
+from services.ticket_store.http.limits import BodyLimit, BodyTooLarge
+from services.ticket_store.http.logs import escape_log_lines
 from services.ticket_store.http.refusals import REFUSALS
 
 log = logging.getLogger(__name__)
@@ -30,21 +37,26 @@ def create_app(
     secure_cookies: bool = False,
 ) -> FastAPI:
     settings = settings or get_settings()
+    escape_log_lines()
     app = FastAPI(
         title="Supportdesk",
         version="1",
         summary="Support center: departments, staff, tickets, pre-defined replies, incoming emails",
-    )  # OpenAPI at /openapi.json, its pages at /docs
+        docs_url=None,
+        redoc_url=None,
+    )  # OpenAPI at /openapi.json, its pages at /docs and /redoc (`docs`)
     app.state.settings = settings
+    app.add_middleware(BodyLimit, settings=settings)
     if settings.trusted_proxies.strip():
         # The client address behind a trusted reverse proxy (uvicorn's --forwarded-allow-ips).
         proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     app.state.db = db or Database(settings.database_url, settings.topics)
     app.state.login_limit = login_limit or LoginLimit()
-    app.state.secure_cookies = secure_cookies
+    app.state.secure_cookies = secure_cookies or settings.public_url.lower().startswith("https:")
     api.register(app)
     web.register(app)
+    mount_docs(app)
 
     def refusal(request: Request, exc: Exception) -> Response:
         if request.url.path.startswith(api.API_PREFIX):
@@ -53,6 +65,18 @@ def create_app(
 
     for kind in REFUSALS:
         app.add_exception_handler(kind, refusal)
+
+    @app.exception_handler(BodyTooLarge)
+    def _too_large(request: Request, exc: BodyTooLarge) -> Response:
+        if request.url.path.startswith(api.API_PREFIX):
+            return JSONResponse({"detail": exc.detail}, status_code=413)
+        return web.error_page(request, 413, "The form sent is too large.")
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith(api.API_PREFIX):
+            return api.invalid_request(request, exc)
+        return web.error_page(request, 422, "The address or the form is not valid.")
 
     @app.exception_handler(Exception)
     def _bug(request: Request, exc: Exception) -> JSONResponse:

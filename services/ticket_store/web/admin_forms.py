@@ -6,26 +6,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 from sqlalchemy.orm import Session
 
 from services.ticket_store.domain.errors import NotFound
 from services.ticket_store.domain.gateway_kinds import gateway_type
+from services.ticket_store.domain.text import clean_text
 from services.ticket_store.models import Gateway, Staff
 from services.ticket_store.web.forms import (
     MAX_ID,
     Checkbox,
     Email,
+    Line,
     Name,
     NewPassword,
     Number,
     Password,
-    Text,
+    PlainAddresses,
     WebForm,
     blank_none,
     form_number,
     lines,
-    strip,
 )
 
 T = TypeVar("T")
@@ -37,7 +38,7 @@ class DepartmentForm(WebForm):
     name: Name = ""
     show_in_support_center: Checkbox = False
     per_incident: Checkbox = False
-    insufficient_notice: str = ""
+    insufficient_notice: Annotated[str, AfterValidator(clean_text)] = ""
 
 
 def _choice(value: object) -> int:
@@ -82,9 +83,9 @@ class ClientForm(WebForm):
     """A new client: at least one address (typed one per line); a password lets them log in."""
 
     name: Name = ""
-    emails: str = ""
+    emails: Annotated[str, PlainAddresses] = ""
     password: NewPassword = None
-    comment: str = ""
+    comment: Annotated[str, AfterValidator(clean_text)] = ""
 
     @field_validator("emails")
     @classmethod
@@ -101,7 +102,7 @@ class ClientEditForm(WebForm):
     """Name and internal comment; an empty password keeps the current one."""
 
     name: Name = ""
-    comment: str = ""
+    comment: Annotated[str, AfterValidator(clean_text)] = ""
     password: NewPassword = None
 
     def fields(self) -> dict[str, Any]:
@@ -114,7 +115,7 @@ class EmailForm(WebForm):
 
 class IncidentsForm(WebForm):
     amount: int = 0
-    reason: Annotated[str, BeforeValidator(strip), Field(max_length=1000)] = ""
+    reason: Annotated[Line, Field(max_length=1000)] = ""
 
     @field_validator("reason")
     @classmethod
@@ -144,18 +145,18 @@ class GatewayForm(WebForm):
     """A gateway's edit form: it keeps its type and protocol; an empty password keeps the
     stored one, an empty name the current one."""
 
-    name: Annotated[str, BeforeValidator(strip), Field(max_length=200)] = ""
+    name: Annotated[Line, Field(max_length=200)] = ""
     protocol: str = "imap"
-    host: Text = ""
+    host: Line = ""
     port: Annotated[int, BeforeValidator(_blank_zero), Field(ge=0, le=65535)] = 0
     security: Literal["tls", "starttls", "none"] = "tls"
     verify_tls: Checkbox = False
-    username: Text = ""
+    username: Line = ""
     password: str = Field(default="", repr=False)
-    folder: Text = ""
-    maildir_path: Text = ""
+    folder: Line = ""
+    maildir_path: Line = ""
     address: Email = ""
-    extra_addresses: str = ""
+    extra_addresses: Annotated[str, PlainAddresses] = ""
     department_id: Number = None
     poll_interval_s: Annotated[Annotated[int, Field(ge=10)] | None, BeforeValidator(blank_none)] = (
         None

@@ -22,6 +22,8 @@ from pydantic import (
     ValidationError,
 )
 
+from services.ticket_store.domain.text import clean_text, one_line, plain_address
+
 MAX_ID = 2**31 - 1
 MAX_MESSAGE = 200_000
 
@@ -52,12 +54,45 @@ def _ticked(value: object) -> bool:
     return str(value if value is not None else "").strip().lower() in {"1", "on", "yes", "true"}
 
 
+def _in_words(check: Callable[[str], str], sentence: str) -> AfterValidator:
+    """A rule of `domain.text`, refused with the page's own sentence."""
+
+    def run(value: str) -> str:
+        try:
+            return check(value)
+        except ValueError:
+            raise ValueError(sentence) from None
+
+    return AfterValidator(run)
+
+
+OneLine = _in_words(
+    one_line, "Names, titles and subjects are one line, without control characters."
+)
+
+
+def address_or_blank(value: str) -> str:
+    return plain_address(value) if value else value
+
+
+def addresses(value: str) -> str:
+    """Addresses typed one per line: each one plain address."""
+    for part in lines(value):
+        plain_address(part)
+    return value
+
+
+PlainAddress = _in_words(address_or_blank, "Give one plain email address (name@example.org).")
+PlainAddresses = _in_words(
+    addresses, "Give plain email addresses (name@example.org), one per line."
+)
 Checkbox = Annotated[bool, BeforeValidator(_ticked)]
 FormId = Annotated[int | None, BeforeValidator(form_number)]
 Number = Annotated[int | None, BeforeValidator(blank_none)]
 Text = Annotated[str, BeforeValidator(strip)]
-Name = Annotated[str, BeforeValidator(strip), Field(min_length=1, max_length=200)]
-Email = Annotated[str, BeforeValidator(strip), Field(max_length=320)]
+Line = Annotated[str, BeforeValidator(strip), OneLine]  # a host, a folder, a user name
+Name = Annotated[str, BeforeValidator(strip), Field(min_length=1, max_length=200), OneLine]
+Email = Annotated[str, BeforeValidator(strip), Field(max_length=320), PlainAddress]
 Password = Annotated[str, Field(min_length=8, max_length=1000)]
 NewPassword = Annotated[Password | None, BeforeValidator(blank_none)]
 
@@ -68,7 +103,10 @@ def message_text(value: str, limit: int = MAX_MESSAGE) -> str:
         raise ValueError("The message is empty.")
     if len(value) > limit:
         raise ValueError(f"The message is longer than {limit} characters.")
-    return value
+    try:
+        return clean_text(value)
+    except ValueError:
+        raise ValueError("The message holds a NUL character or invalid Unicode.") from None
 
 
 def rule(holds: Callable[[Any], object], sentence: str) -> AfterValidator:
@@ -195,14 +233,16 @@ class StatusForm(WebForm):
 class NewTicketForm(WebForm):
     department_id: Annotated[FormId, rule(lambda v: v is not None, "Choose a department.")] = None
     subject: Annotated[
-        str, rule(lambda v: v.strip() and len(v) <= 998, "The subject has 1 to 998 characters.")
+        str,
+        rule(lambda v: v.strip() and len(v) <= 998, "The subject has 1 to 998 characters."),
+        OneLine,
     ] = ""
     text: Message = ""
 
 
 class RatingForm(WebForm):
     score: Annotated[FormId, rule(lambda v: v and v <= 5, "Choose a score from 1 to 5.")] = None
-    comment: str = Field(default="", max_length=2000)
+    comment: Annotated[str, Field(max_length=2000), AfterValidator(clean_text)] = ""
 
 
 # ------------------------------------------------------------------ incoming emails
@@ -210,7 +250,9 @@ class RatingForm(WebForm):
 
 class ConvertForm(WebForm):
     client_name: Annotated[
-        Text, rule(lambda v: len(v) <= 200, "The client's name is longer than 200 characters.")
+        Text,
+        rule(lambda v: len(v) <= 200, "The client's name is longer than 200 characters."),
+        OneLine,
     ] = ""
 
 
@@ -237,6 +279,7 @@ class PredefinedReplyForm(WebForm):
         str,
         rule(lambda v: v.strip() and len(v) <= 200, "The title has 1 to 200 characters."),
         AfterValidator(str.strip),
+        OneLine,
     ] = ""
     text: Message = ""
     scope: str = "all"
