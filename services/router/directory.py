@@ -112,7 +112,7 @@ class DirectoryFeed:
         self.refresh_s = refresh_s
         self.synced_at = 0.0  # wall-clock time up to which the view is complete
         self.records = 0
-        self.idle_round_s = 0.05
+        self.idle_round_s = 0.5
         self._wanted = asyncio.Event()  # a mail waits for the view: sync now
 
     async def wait_synced(self, at: float, timeout: float = 10.0) -> bool:
@@ -170,7 +170,6 @@ class DirectoryFeed:
                     last_meta = now
                 self._wanted.clear()  # a mail asking from now on gets the next round
                 t0 = time.time()
-                got = 0
                 if assigned:
                     try:
                         ends = await asyncio.wait_for(offsets.end_offsets(list(assigned)), 10)
@@ -178,12 +177,12 @@ class DirectoryFeed:
                         log.warning("directory end offsets unavailable (%s); retrying", exc)
                         await asyncio.sleep(0.5)
                         continue
-                    got = await self._read_to(consumer, ends)
+                    await self._read_to(consumer, ends)
                 self.synced_at = t0
-                if not got:
-                    # Idle: the next round when a mail waits for the view, or soon anyway.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wanted.wait(), self.idle_round_s)
+                # The next round when a mail waits for the view, else after idle_round_s:
+                # records arriving meanwhile are fetched in the background all the same.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wanted.wait(), self.idle_round_s)
         finally:
             await offsets.stop()
             await consumer.stop()
