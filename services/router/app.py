@@ -30,6 +30,7 @@ from services.router.internal_topics import ensure_internal_topics
 from services.router.ledger import Ledger
 from services.router.monitor import Stats, Watch, skipped_records
 from services.router.pipeline import LEDGER, Out, Router, group_ledger
+from services.router.transport import install as install_consumer
 
 log = logging.getLogger(__name__)
 settings = get_settings()
@@ -67,6 +68,9 @@ app = faust.App(
     # every offset commit, and 20 ms is nothing next to mail polling intervals.
     producer_linger_ms=20,
 )
+
+
+install_consumer(app)
 
 
 def _topic(name: str, **kw):
