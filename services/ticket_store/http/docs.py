@@ -3,7 +3,8 @@
 Their scripts and styles come from a pinned Python dependency (`fastapi-offline`, MIT,
 which ships Swagger UI and ReDoc) and are served from here, never from a CDN; the
 pages run no inline script (Swagger UI is started by `docs_static/swagger-init.js`)
-and send a CSP that allows this origin only.
+and send a CSP that allows this origin only. ReDoc builds its styles at run time
+(styled-components), so /redoc alone allows inline styles; never inline scripts.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
+}
+REDOC_HEADERS = HEADERS | {
+    "Content-Security-Policy": CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 }
 
 SWAGGER = """<!doctype html>
@@ -57,4 +61,4 @@ def mount_docs(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
-        return HTMLResponse(REDOC.format(title=app.title), headers=HEADERS)
+        return HTMLResponse(REDOC.format(title=app.title), headers=REDOC_HEADERS)
