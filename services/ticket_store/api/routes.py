@@ -7,8 +7,10 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from pydantic import AfterValidator
 
 from services.ticket_store.api.schemas import TextIn
+from services.ticket_store.domain.text import clean_text
 from services.ticket_store.http.deps import UowDep
 from services.ticket_store.unit_of_work import UnitOfWork
 
@@ -37,7 +39,7 @@ def message_routes(
         number: int,
         request: Request,
         uow: UowDep,
-        text: Annotated[str, Form(min_length=1, max_length=200_000)],
+        text: Annotated[str, Form(min_length=1, max_length=200_000), AfterValidator(clean_text)],
         files: Annotated[list[UploadFile], File()] = [],  # noqa: B006 - FastAPI's form default
         person: Any = Depends(who),
     ) -> Any:

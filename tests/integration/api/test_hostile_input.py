@@ -177,3 +177,13 @@ def test_a_422_never_echoes_the_input(world: World) -> None:
         assert secret[:20] not in r.text and '"input"' not in r.text
         assert "errors.pydantic.dev" not in r.text and "codec" not in r.text
         assert len(r.content) < 2000
+
+
+def test_a_multipart_message_with_nul_is_refused(world: World) -> None:
+    r = world.app.post(
+        f"/api/v1/tickets/{world.alice_ticket}/replies/with-files",
+        data={"text": "a\x00b"},
+        files={"files": ("a.txt", b"hello", "text/plain")},
+        headers=world.as_("john"),
+    )
+    _refused(r, "text")
