@@ -73,8 +73,9 @@ async def has_records(bootstrap: str, tp: Any, start: int, end: int, timeout: fl
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
-    )
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+        auto_offset_reset="earliest",  # `start` before the log start: from the log start
+    )  # fmt: skip
     await consumer.start()
     try:
         part = TopicPartition(tp.topic, tp.partition)
@@ -117,12 +118,15 @@ async def skipped_records(app: Any, bootstrap: str, watched: dict[str, str], wat
         last = watch.done.get(tp)
         if last is None and committed.get(tp) is not None:
             last = committed[tp] - 1
-        if position is None or last is None or position <= last + 1:
+        if last is None:  # nothing handled or committed yet: it read from the start
+            last = -1
+        if position is None or position <= last + 1:
             continue
         if watch.clean.get(tp) == (last, position):
             continue
         if not await has_records(bootstrap, tp, last + 1, position):
             watch.clean[tp] = (last, position)
+            log.info("skipped-records check: %s up to %d holds only markers", tp, position - 1)
             continue
         if watch.done.get(tp, last) != last or agent not in watch.idle_since:
             continue  # it moved on meanwhile
