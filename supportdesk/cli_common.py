@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from kernel.config import Settings
+from services.ticket_store.domain import text as input_rules
 
 
 def db(settings: Settings):  # -> services.ticket_store.db.Database
@@ -78,3 +79,22 @@ def _cell(value: object) -> object:
     if isinstance(value, str):
         return " ".join(value.splitlines())
     return "" if value is None else value
+
+
+def checked(rule: Callable[[str], str]) -> Callable[[str], str]:
+    """An argparse type applying one of the store's input rules, with its reason: the CLI
+    refuses what the API and the web refuse (a second address, CR/LF in a name …)."""
+
+    def convert(value: str) -> str:
+        try:
+            return rule(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+
+    convert.__name__ = rule.__name__
+    return convert
+
+
+ADDRESS = checked(input_rules.plain_address)
+ONE_LINE = checked(input_rules.one_line)
+TEXT = checked(input_rules.clean_text)

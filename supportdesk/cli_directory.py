@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kernel.config import Settings
-from supportdesk.cli_common import add_listing, db, print_rows
+from supportdesk.cli_common import ADDRESS, ONE_LINE, add_listing, db, print_rows
 
 
 def cmd_department_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -99,7 +99,7 @@ def _incoming(s: Session) -> Iterable[BaseModel]:
 def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
     dep = add("department", lambda a, s: 0, "departments").add_subparsers(dest="d", required=True)
     da = add("add", cmd_department_add, "add a department", dep)
-    da.add_argument("name")
+    da.add_argument("name", type=ONE_LINE)
     da.add_argument("--show", action="store_true", help="show in the Support center")
     da.add_argument("--per-incident", action="store_true", help="per-incident (paid) support")
     da.add_argument("--notice", help="text of the insufficient-incidents email")
@@ -113,8 +113,8 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
 
     cl = add("client", lambda a, s: 0, "clients").add_subparsers(dest="c", required=True)
     ca = add("add", cmd_client_add, "add a client", cl)
-    ca.add_argument("name")
-    ca.add_argument("--email", action="append", required=True)
+    ca.add_argument("name", type=ONE_LINE)
+    ca.add_argument("--email", action="append", required=True, type=ADDRESS)
     add_listing(add, cl, "list clients", _clients, ("id", "name", "emails", "incidents_left"))
 
     inc = add("incidents", lambda a, s: 0, "support incidents").add_subparsers(

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kernel.config import Settings
-from supportdesk.cli_common import db, print_rows
+from supportdesk.cli_common import ADDRESS, ONE_LINE, db, print_rows
 
 
 def cmd_gateway_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -204,17 +204,17 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
         "add a gateway (password from SUPPORTDESK_GATEWAY_PASSWORD or a prompt)",
         gw,
     )
-    ga.add_argument("--name", required=True)
+    ga.add_argument("--name", required=True, type=ONE_LINE)
     ga.add_argument("--protocol", choices=["imap", "pop3", "maildir"], default="imap")
-    ga.add_argument("--host")
+    ga.add_argument("--host", type=ONE_LINE)
     ga.add_argument("--port", type=int)
     ga.add_argument("--security", choices=["tls", "starttls", "none"], default="tls")
     ga.add_argument("--no-verify-tls", action="store_true")
-    ga.add_argument("--username")
-    ga.add_argument("--folder", default="INBOX")
+    ga.add_argument("--username", type=ONE_LINE)
+    ga.add_argument("--folder", default="INBOX", type=ONE_LINE)
     ga.add_argument("--maildir")
-    ga.add_argument("--address", required=True, help="the gateway's email address")
-    ga.add_argument("--extra-address", action="append")
+    ga.add_argument("--address", required=True, type=ADDRESS, help="the gateway's email address")
+    ga.add_argument("--extra-address", action="append", type=ADDRESS)
     ga.add_argument("--department-id", type=int, required=True)
     ga.add_argument("--interval", type=int, default=300)
     ga.add_argument("--after-fetch", choices=["mark-read", "delete"], default="mark-read")
@@ -229,17 +229,17 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
         gw,
     )
     ge.add_argument("name")
-    ge.add_argument("--new-name")
-    ge.add_argument("--host")
+    ge.add_argument("--new-name", type=ONE_LINE)
+    ge.add_argument("--host", type=ONE_LINE)
     ge.add_argument("--port", type=int)
     ge.add_argument("--security", choices=["tls", "starttls", "none"])
     ge.add_argument("--verify-tls", dest="verify_tls", action="store_true", default=None)
     ge.add_argument("--no-verify-tls", dest="verify_tls", action="store_false")
-    ge.add_argument("--username")
+    ge.add_argument("--username", type=ONE_LINE)
     ge.add_argument("--password", action="store_true", help="set a new password")
-    ge.add_argument("--folder")
+    ge.add_argument("--folder", type=ONE_LINE)
     ge.add_argument("--maildir")
-    ge.add_argument("--address")
+    ge.add_argument("--address", type=ADDRESS)
     ge.add_argument("--extra-address", action="append", help="replaces the list; '' clears it")
     ge.add_argument("--department-id", type=int)
     ge.add_argument("--interval", type=int, help="poll interval in seconds (>= 10)")

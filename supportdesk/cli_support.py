@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from kernel.config import Settings
-from supportdesk.cli_common import add_listing, db
+from supportdesk.cli_common import ADDRESS, ONE_LINE, TEXT, add_listing, db
 
 
 def _password(prompt: str) -> str:
@@ -128,8 +128,8 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
         "add a staff member (password: SUPPORTDESK_STAFF_PASSWORD or a prompt)",
         st,
     )
-    sa.add_argument("name")
-    sa.add_argument("--email", required=True)
+    sa.add_argument("name", type=ONE_LINE)
+    sa.add_argument("--email", required=True, type=ADDRESS)
     sa.add_argument("--department-id", type=int, action="append", help="repeat for several")
     sa.add_argument("--admin", action="store_true", help="administrator")
     add_listing(
@@ -152,10 +152,11 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
         dest="rp", required=True
     )
     ra = add("add", cmd_reply_add, "add a pre-defined reply", rp)
-    ra.add_argument("--title", required=True)
+    ra.add_argument("--title", required=True, type=ONE_LINE)
     ra.add_argument(
         "--text",
         required=True,
+        type=TEXT,
         help="placeholders: {client_name} {ticket_number} {ticket_subject} "
         "{staff_name} {department} {client_email}",
     )

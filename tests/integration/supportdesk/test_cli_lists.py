@@ -59,3 +59,25 @@ def test_an_admin_error_is_a_message_not_a_traceback(
 ) -> None:
     assert main(["department", "add", "Sales"]) == 2
     assert "a department named 'Sales' exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["client", "add", "Eve", "--email", "a@b.c\r\nBcc: x@y.z"],
+        ["client", "add", "Eve", "--email", "Eve <eve@example.org>"],
+        ["client", "add", "Eve\r\nX-Injected: 1", "--email", "eve@example.org"],
+        ["department", "add", "\x00"],
+        ["reply", "add", "--title", "Hi\nthere", "--text", "x"],
+        ["reply", "add", "--title", "Hi", "--text", "a\x00b"],
+    ],
+)
+def test_the_cli_refuses_what_the_api_refuses(
+    demo_db: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(argv)
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert "one plain email address" in err or "control characters" in err or "NUL" in err
+    assert _json(capsys, "client", "list")[-1]["name"] == "Bob Client"  # nothing was added
