@@ -67,6 +67,5 @@ num.recovery.threads.per.data.dir=1
 )
 
 
-
 class BrokerError(RuntimeError):
     """The broker could not be fetched, formatted, started or reached."""
