@@ -91,10 +91,28 @@ def ensure_topics(
     changing partitions or configs of a live topic is an operator's decision.
     """
     settings = settings or Settings()
-    num_partitions = partitions if partitions is not None else settings.topic_partitions
     specs = topic_specs(settings)
     for name, configs in (extra or {}).items():
         specs[name] = dict(configs)
+    return create_missing(
+        bootstrap,
+        specs,
+        partitions if partitions is not None else settings.topic_partitions,
+        replication_factor=replication_factor,
+        timeout_s=timeout_s,
+    )
+
+
+def create_missing(
+    bootstrap: str,
+    specs: Mapping[str, Mapping[str, str]],
+    partitions: int,
+    *,
+    replication_factor: int = 1,
+    timeout_s: float = 30.0,
+) -> list[str]:
+    """Create whichever of `specs` (name -> configs) is missing, wait until every partition
+    has a leader, and return the names created; losing a creation race is not an error."""
     with _admin(bootstrap, timeout_s) as admin:
         existing = set(admin.list_topics())
         missing = {name: cfg for name, cfg in specs.items() if name not in existing}
@@ -102,9 +120,9 @@ def ensure_topics(
             return []
         request = {
             name: {
-                "num_partitions": num_partitions,
+                "num_partitions": partitions,
                 "replication_factor": replication_factor,
-                "configs": cfg,
+                "configs": dict(cfg),
             }
             for name, cfg in missing.items()
         }

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import faust
 from faust.streams import _current_event
 
-from kernel.blobs import BlobStore
+from kernel.blobs import BlobStore, private_dirs
 from kernel.config import get_settings
 from services.router.directory import DirectoryFeed, InMemoryDirectory
 from services.router.internal_topics import ensure_internal_topics
@@ -47,6 +47,8 @@ app = faust.App(
     settings.router_app_id,
     broker=f"kafka://{settings.kafka_bootstrap}",
     store="memory://",
+    # Under the var directory with every other file the system writes (not the cwd).
+    datadir=str(settings.var_dir / f"{settings.router_app_id}-data"),
     web_enabled=False,
     topic_partitions=PARTITIONS,
     topic_replication_factor=1,
@@ -297,6 +299,7 @@ def main() -> None:
 
     logging.basicConfig(level=logging.INFO)
     signal.signal(signal.SIGUSR2, signal.SIG_IGN)  # until the worker's loop handles it
+    private_dirs(settings.var_dir)  # faust makes its data dir there, but not the parents
     ensure_internal_topics(
         settings.kafka_bootstrap,
         ledger_topic.get_topic_name(),
