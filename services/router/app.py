@@ -29,7 +29,8 @@ from services.router.directory import DirectoryFeed, InMemoryDirectory
 from services.router.internal_topics import ensure_internal_topics
 from services.router.ledger import Ledger
 from services.router.monitor import Stats, Watch, skipped_records
-from services.router.pipeline import LEDGER, Out, Router, group_ledger
+from services.router.outputs import LEDGER, Out, group_ledger
+from services.router.pipeline import Router
 from services.router.transport import install as install_consumer
 
 log = logging.getLogger(__name__)

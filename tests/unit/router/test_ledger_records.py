@@ -7,7 +7,8 @@ import json
 
 from schemas.events import DepartmentEntry, IncidentsGranted
 from services.router.ledger import Ledger, split_items
-from services.router.pipeline import LEDGER, Out, Router, group_ledger
+from services.router.outputs import LEDGER, Out, group_ledger
+from services.router.pipeline import Router
 from tests.unit.router.helpers import KEY, directory, raw_event, simple
 
 PAID = DepartmentEntry(department_id=2, name="paid", per_incident=True, insufficient_notice="No")
