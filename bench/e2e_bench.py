@@ -39,6 +39,7 @@ from bench.router_bench import RouterRun, run_router
 from devtools.dovecot import DovecotServer
 from devtools.mail import mail, unique_topics
 from devtools.pipeline import Pipeline, settings_env
+from devtools.procstat import tree_cpu_seconds
 from kernel.config import Settings, Topics
 from kernel.topics import ensure_topics
 from services.ticket_store.db import Database, upgrade
@@ -83,29 +84,6 @@ class E2EResult:
 
 
 # ------------------------------------------------------------------ processes
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """User+system CPU of a process, its live descendants and its reaped children (/proc)."""
-    children: dict[int, list[int]] = {}
-    times: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        # fields[1] is ppid; 11-14 are utime, stime, cutime, cstime (in ticks)
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-        times[int(entry.name)] = sum(int(f) for f in fields[11:15]) / tick
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        total += times.get(p, 0.0)
-        todo.extend(children.get(p, ()))
-    return total
 
 
 def group_stable(bootstrap: str, group_id: str) -> bool:
