@@ -328,6 +328,12 @@ class Mailer:
             group_id=self.settings.mailer_group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            # A dead mailer's partitions move in 10 s, not kafka-python's 45 s; a poll's
+            # mail is sent (or queued for retry) well within max_poll_interval_ms.
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=3_000,
+            max_poll_records=100,
+            max_poll_interval_ms=300_000,
         )
         try:
             while not self.stopping.is_set():
