@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 from sqlalchemy import func, select
@@ -37,8 +36,8 @@ from sqlalchemy import func, select
 from bench.fetcher_bench import bulk_fetch
 from bench.router_bench import RouterRun, run_router
 from devtools.dovecot import DovecotServer
-from devtools.mail import mail, unique_topics
-from devtools.pipeline import Pipeline, settings_env
+from devtools.mail import mail
+from devtools.pipeline import Pipeline, isolated_settings, settings_env
 from devtools.procstat import tree_cpu_seconds
 from kernel.config import Settings, Topics
 from kernel.topics import ensure_topics
@@ -171,18 +170,8 @@ def run_e2e(
     database = database_url.split(":", 1)[0].split("+", 1)[0]
     run_id = uuid.uuid4().hex[:8]
     work.mkdir(parents=True, exist_ok=True)
-    settings = Settings(
-        kafka_bootstrap=bootstrap,
-        database_url=database_url,
-        blob_dir=work / "blobs",
-        secret_key=Fernet.generate_key().decode(),
-        router_app_id=f"e2e-router-{run_id}",
-        store_group_id=f"e2e-store-{run_id}",
-        mailer_group_id=f"e2e-mailer-{run_id}",
-        mailer_ledger=work / "mailer.sqlite",
-        topic_partitions=partitions,
-        topics=unique_topics(f"e2e{run_id}"),
-        ca_file=str(dovecot.ca_path),
+    settings = isolated_settings(
+        bootstrap, database_url, work, "e2e-", partitions, ca_file=str(dovecot.ca_path)
     )
     ensure_topics(bootstrap, settings)
     upgrade(database_url)

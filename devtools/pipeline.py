@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +21,38 @@ from kernel.config import Settings
 REPO = Path(__file__).resolve().parents[1]
 
 
+def isolated_settings(
+    bootstrap: str, database_url: str, work: Path, prefix: str, partitions: int, **more: object
+) -> Settings:
+    """Settings of one test or benchmark run: its own topics, groups, router app id, key,
+    and every file under `work`, so runs sharing a broker never see each other's mail."""
+    from cryptography.fernet import Fernet
+
+    from devtools.mail import unique_topics
+
+    run_id = uuid.uuid4().hex[:10]
+    return Settings(
+        kafka_bootstrap=bootstrap,
+        database_url=database_url,
+        var_dir=work,
+        blob_dir=work / "blobs",
+        secret_key=Fernet.generate_key().decode(),
+        router_app_id=f"{prefix}router-{run_id}",
+        store_group_id=f"{prefix}store-{run_id}",
+        mailer_group_id=f"{prefix}mailer-{run_id}",
+        mailer_ledger=work / "mailer.sqlite",
+        topic_partitions=partitions,
+        topics=unique_topics(f"{prefix.rstrip('-')}t{run_id}"),
+        **more,
+    )
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     """The SUPPORTDESK_* variables that reproduce these settings in a subprocess."""
     env = {
         "SUPPORTDESK_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "SUPPORTDESK_DATABASE_URL": settings.database_url,
+        "SUPPORTDESK_VAR_DIR": str(settings.var_dir),
         "SUPPORTDESK_BLOB_DIR": str(settings.blob_dir),
         "SUPPORTDESK_ROUTER_APP_ID": settings.router_app_id,
         "SUPPORTDESK_STORE_GROUP_ID": settings.store_group_id,

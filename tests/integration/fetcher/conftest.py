@@ -5,7 +5,6 @@ The helpers themselves live in devtools.mail (the benchmarks use them too).
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from devtools.mail import (
     publish_gateways,
     read_raw,
 )
+from devtools.pipeline import wait_until
 from kernel.config import Settings, Topics
 from services.fetcher.options import FetcherOptions
 
@@ -72,13 +72,7 @@ def fetch_settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str, step: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    return wait_until(predicate, timeout, what, step)
 
 
 @pytest.fixture
