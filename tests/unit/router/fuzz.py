@@ -26,10 +26,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.events import DepartmentEntry
-from services.router.ledger import Ledger
-from services.router.pipeline import LEDGER, Router
+from services.router.pipeline import Router
 from services.router.rules import parse as parse_rule
-from tests.unit.router.helpers import KEY, directory, raw_event
+from tests.unit.router.helpers import KEY, directory, raw_event, route_and_settle
 
 ROOT = Path(__file__).parents[3]
 CRASHES = ROOT / "tests" / "corpus" / "fuzz"
@@ -170,13 +169,7 @@ def check_one(data: bytes) -> None:
         # A paid department with no incidents: a new ticket would cost a notice.
         router = Router(directory(departments=[PAID]), KEY)
         value = raw_event(data, department_id=PAID.department_id).model_dump_json().encode()
-        outs = router.handle_raw(b"gw1", value)
-        final = []
-        for o in outs:
-            if o.topic == LEDGER:
-                final.extend(router.handle_ledger(o.value(), Ledger({}, {}, {}, {}), 0.0))
-            else:
-                final.append(o)
+        final = route_and_settle(router, value)
         outcomes = [o.event for o in final if o.topic == "outcomes"]
         assert len(outcomes) == 1
         if any(o.topic == "outbound" for o in final):  # a notice only for a plain new ticket

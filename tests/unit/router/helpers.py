@@ -15,7 +15,10 @@ from schemas.events import (
     email_id_for,
 )
 from services.router.directory import InMemoryDirectory
+from services.router.ledger import Ledger
 from services.router.mail import ParsedMail, parse
+from services.router.outputs import LEDGER, Out
+from services.router.pipeline import Router
 from services.router.rules.base import Context
 
 GATEWAY = "support@company.NET"
@@ -87,3 +90,16 @@ def context(
 ) -> tuple[ParsedMail, Context]:
     raw = raw_event(data, **raw_kw)
     return parse(data), Context(raw=raw, directory=d or directory(), ticket_key=KEY)
+
+
+def route_and_settle(router: Router, value: bytes, ledger: Ledger | None = None) -> list[Out]:
+    """The outputs for one raw record, with its ledger records settled as the settle agent
+    would (each in a fresh, empty ledger unless one is given): what a mail finally causes."""
+    final: list[Out] = []
+    for out in router.handle_raw(b"gw1", value):
+        if out.topic != LEDGER:
+            final.append(out)
+            continue
+        state = ledger if ledger is not None else Ledger({}, {}, {}, {})
+        final.extend(router.handle_ledger(out.value(), state, 0.0))
+    return final

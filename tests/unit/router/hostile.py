@@ -172,9 +172,8 @@ def _cpu() -> float:
 def child(value_file: str, cpu_s: float, extra_mb: int, limits_json: str = "{}") -> dict:
     from kernel.blobs import BlobStore
     from kernel.config import MailLimits
-    from services.router.ledger import Ledger
-    from services.router.pipeline import LEDGER, Router
-    from tests.unit.router.helpers import KEY, directory, raw_event, simple
+    from services.router.pipeline import Router
+    from tests.unit.router.helpers import KEY, directory, raw_event, route_and_settle, simple
 
     limits = MailLimits.model_validate_json(limits_json)
     with tempfile.TemporaryDirectory() as tmp:
@@ -190,13 +189,7 @@ def child(value_file: str, cpu_s: float, extra_mb: int, limits_json: str = "{}")
         as_limit = _vm_bytes() + (extra_mb + 64) * MB  # + 64: allocator slack, not RSS
         resource.setrlimit(resource.RLIMIT_AS, (as_limit, resource.RLIM_INFINITY))
         start, wall = _cpu(), time.monotonic()
-        outs = router.handle_raw(b"gw1", value)
-        final = []
-        for o in outs:
-            if o.topic == LEDGER:
-                final.extend(router.handle_ledger(o.value(), Ledger({}, {}, {}, {}), 0.0))
-            else:
-                final.append(o)
+        final = route_and_settle(router, value)
         cpu = _cpu() - start
         wall = time.monotonic() - wall
         peak_kb = _status_kb("VmHWM")

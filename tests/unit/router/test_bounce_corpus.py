@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 
 from schemas.events import DepartmentEntry
-from services.router.ledger import Ledger
 from services.router.mail import parse
-from services.router.pipeline import LEDGER, Router
+from services.router.pipeline import Router
 from services.router.rules.automatic import bounce_reason
-from tests.unit.router.helpers import KEY, directory, raw_event
+from tests.unit.router.helpers import KEY, directory, raw_event, route_and_settle
 
 CORPUS = Path(__file__).parents[2] / "corpus" / "bounces"
 FILES = sorted(CORPUS.glob("*.eml"))
@@ -33,14 +32,7 @@ def test_each_is_a_bounce(path: Path) -> None:
     assert "@" in mail.from_address
     assert bounce_reason(mail), path.name
     router = Router(directory(clients={mail.from_address: 7}, departments=[PAID]), KEY)
-    outs = router.handle_raw(b"gw1", raw_event(data, department_id=2).model_dump_json().encode())
-    final = []
-    for o in outs:
-        final.extend(
-            router.handle_ledger(o.value(), Ledger({}, {}, {}, {}), 0.0)
-            if o.topic == LEDGER
-            else [o]
-        )
+    final = route_and_settle(router, raw_event(data, department_id=2).model_dump_json().encode())
     outcomes = [o.event for o in final if o.topic == "outcomes"]
     assert len(outcomes) == 1 and outcomes[0].decision.value == "automatic"
     assert {o.topic for o in final} == {"outcomes"}  # no notice, no ticket, no charge

@@ -6,16 +6,10 @@ import pytest
 
 from kernel.config import MailLimits, Settings
 from services.router.bounded import REGISTRY_MAX
-from services.router.ledger import Ledger
 from services.router.mail import parse
-from services.router.pipeline import LEDGER, Router
-from tests.unit.router.helpers import KEY, build, directory, raw_event, simple
+from services.router.pipeline import Router
+from tests.unit.router.helpers import KEY, build, directory, raw_event, route_and_settle, simple
 from tests.unit.router.hostile import encoded_subject, many_parts, many_to, nested
-
-
-def LEDGER_STATE() -> Ledger:  # noqa: N802
-    return Ledger({}, {}, {}, {})
-
 
 SMALL = MailLimits(
     header_block_bytes=4096,
@@ -29,13 +23,7 @@ SMALL = MailLimits(
 def route(data: bytes, limits: MailLimits = SMALL) -> list:
     """The outputs, the ledger stage included (a new ticket is settled there)."""
     router = Router(directory(), KEY, limits=limits)
-    outs = router.handle_raw(b"gw1", raw_event(data).model_dump_json().encode())
-    final = []
-    for o in outs:
-        final.extend(
-            router.handle_ledger(o.value(), LEDGER_STATE(), 0.0) if o.topic == LEDGER else [o]
-        )
-    return final
+    return route_and_settle(router, raw_event(data).model_dump_json().encode())
 
 
 def test_defaults() -> None:

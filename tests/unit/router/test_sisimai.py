@@ -15,8 +15,8 @@ import pytest
 from schemas.events import DepartmentEntry
 from services.router.ledger import Ledger
 from services.router.mail import parse
-from services.router.pipeline import LEDGER, Router
-from tests.unit.router.helpers import KEY, directory, raw_event
+from services.router.pipeline import Router
+from tests.unit.router.helpers import KEY, directory, raw_event, route_and_settle
 
 CORPUS = Path(os.environ.get("SISIMAI_MAILDIR", "/work/shared/corpora/sisimai-bounces/maildir"))
 
@@ -35,10 +35,7 @@ def run_all(make_router, gateway_for) -> tuple[collections.Counter, int, int]:
         data = path.read_bytes()
         router, led = make_router(path, data)
         raw = raw_event(data, address=gateway_for(data), department_id=2)
-        outs = router.handle_raw(b"gw1", raw.model_dump_json().encode())
-        final = []
-        for o in outs:
-            final.extend(router.handle_ledger(o.value(), led, 0.0) if o.topic == LEDGER else [o])
+        final = route_and_settle(router, raw.model_dump_json().encode(), led)
         outcomes = [o.event for o in final if o.topic == "outcomes"]
         assert len(outcomes) == 1, path
         outbound += sum(o.topic == "outbound" for o in final)

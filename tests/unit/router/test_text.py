@@ -7,25 +7,17 @@ import json
 
 import pytest
 
-from services.router.ledger import Ledger
 from services.router.mail import parse
-from services.router.pipeline import LEDGER, Router
+from services.router.pipeline import Router
 from services.router.text import decode_bytes, decode_words, safe_text
-from tests.unit.router.helpers import KEY, build, directory, raw_event
+from tests.unit.router.helpers import KEY, build, directory, raw_event, route_and_settle
 
 REFUSED = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\ufffe", "\uffff"]
 
 
 def route(data: bytes, clients: dict[str, int] | None = None) -> list:
     router = Router(directory(clients=clients), KEY)
-    outs = router.handle_raw(b"gw1", raw_event(data).model_dump_json().encode())
-    final = []
-    for o in outs:
-        final.extend(
-            router.handle_ledger(o.value(), Ledger({}, {}, {}, {}), 0.0)
-            if o.topic == LEDGER
-            else [o]
-        )
+    final = route_and_settle(router, raw_event(data).model_dump_json().encode())
     return final
 
 

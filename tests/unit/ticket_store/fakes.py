@@ -8,14 +8,14 @@ test), so actions run their real queries; what they emit and audit lands in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from kernel.config import Topics
+from services.ticket_store.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -27,13 +27,12 @@ class Audited:
     details: dict[str, object] = field(default_factory=dict)
 
 
-class FakeUnitOfWork:
-    """Same interface as `UnitOfWork`; `emitted` holds (topic, key, event) in order."""
+class FakeUnitOfWork(UnitOfWork):
+    """A `UnitOfWork` that records what it would write: `emitted` holds (topic, key, event)
+    in order, `audits` the audit entries; the session (flush, savepoints) is the real one."""
 
     def __init__(self, session: Session, topics: Topics, actor: str = "system") -> None:
-        self.session = session
-        self.topics = topics
-        self.actor = actor
+        super().__init__(session, topics, actor)
         self.emitted: list[tuple[str, str, BaseModel | None]] = []
         self.audits: list[Audited] = []
 
@@ -47,14 +46,6 @@ class FakeUnitOfWork:
         self, action: str, obj: str, obj_id: object, *, actor: str | None = None, **details: object
     ) -> None:
         self.audits.append(Audited(actor or self.actor, action, obj, str(obj_id), details))
-
-    def flush(self) -> None:
-        self.session.flush()
-
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        with self.session.begin_nested():
-            yield
 
     # ------------------------------------------------------------ for assertions
 
