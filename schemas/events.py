@@ -156,6 +156,9 @@ class MailContent(BaseModel):
     html: str = ""
     attachments: tuple[Attachment, ...] = ()
     received_at: datetime = Field(default_factory=utcnow)
+    # The mail's To and Cc (normalised addresses), kept so staff can answer everyone.
+    to_addresses: tuple[str, ...] = ()
+    cc_addresses: tuple[str, ...] = ()
 
 
 class OpenTicket(Event):
@@ -177,6 +180,8 @@ class AddMessage(Event):
     ticket_id: str
     client_id: int
     content: MailContent
+    # "cc": written by an address Cc'd on the ticket, not by its client (content.from_address).
+    author: Literal["client", "cc"] = "client"
 
 
 TicketCommand = Annotated[OpenTicket | AddMessage, Field(discriminator="kind")]
@@ -213,6 +218,8 @@ class OutboundEmail(Event):
     kind: Literal["insufficient_incidents", "staff_reply", "notification"] = "staff_reply"
     # Files staff attached to the reply, in the blob store; the mailer attaches them.
     attachments: tuple[Attachment, ...] = ()
+    # Reply-all: the ticket's Cc'd addresses (never a gateway's, never `to`).
+    cc: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------- tickets.events
@@ -244,6 +251,9 @@ class MessageAdded(TicketEventBase):
     # Message-ID header of the mail this message was sent as or received as.
     email_message_id: str = ""
     client_id: int | None = None
+    # Addresses this message Cc'd on the ticket (its To and Cc, or a reply-all's Cc), gateway
+    # and client addresses left out: the router threads their mail into the ticket.
+    cc_addresses: tuple[str, ...] = ()
 
 
 class TicketStatusChanged(TicketEventBase):

@@ -32,6 +32,7 @@ class InMemoryDirectory:
         self.departments: dict[int, DepartmentEntry] = {}
         self.ticket_clients: dict[str, int] = {}
         self.message_tickets: dict[str, str] = {}
+        self.ticket_ccs: dict[str, frozenset[str]] = {}
 
     # lookups
     def client_for(self, address: str) -> ClientEntry | None:
@@ -45,6 +46,10 @@ class InMemoryDirectory:
 
     def ticket_for_message(self, message_id: str) -> str | None:
         return self.message_tickets.get(normalise_message_id(message_id)) if message_id else None
+
+    def ticket_cc(self, ticket_id: str) -> frozenset[str]:
+        """Addresses Cc'd on the ticket so far (normalised)."""
+        return self.ticket_ccs.get(ticket_id, frozenset())
 
     # feeding
     def apply_client(self, key: bytes | None, value: bytes | None) -> None:
@@ -80,6 +85,9 @@ class InMemoryDirectory:
             event = loads_ticket_event(value)
         except Exception:  # noqa: BLE001 - events we do not know are not ours to judge
             return
+        if isinstance(event, MessageAdded) and event.cc_addresses:
+            cc = {normalise_address(a) for a in event.cc_addresses}
+            self.ticket_ccs[event.ticket_id] = self.ticket_cc(event.ticket_id) | cc
         if isinstance(event, TicketOpened):
             self.ticket_clients[event.ticket_id] = event.client_id
         elif (

@@ -79,6 +79,7 @@ class ParsedMail:
     from_name: str = ""
     from_problem: str = ""  # why From gave no usable address, '' if it did
     to_addresses: list[str] = field(default_factory=list)
+    cc_addresses: list[str] = field(default_factory=list)
     subject: str = ""
     message_id: str = ""
     in_reply_to: list[str] = field(default_factory=list)
@@ -287,6 +288,7 @@ def parse(data: bytes, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
     mail = ParsedMail(msg=msg)
     _sender(mail, limits)
     mail.to_addresses = [a for _, a in addresses(msg, "To", limits) if "@" in a]
+    mail.cc_addresses = [a for _, a in addresses(msg, "Cc", limits) if "@" in a]
     mail.subject = _WS_RE.sub(" ", unstructured(msg, "Subject", limits)).strip()
     mail.message_id = safe_text(normalise_message_id(mail.header("Message-ID")))
     mail.in_reply_to = [normalise_message_id(m) for m in message_ids(mail.header("In-Reply-To"))]

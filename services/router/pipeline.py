@@ -167,6 +167,7 @@ class Router:
                         ticket_id=v.ticket_id,
                         client_id=v.client_id,
                         content=content,
+                        author=v.author,
                     ),
                 )
             )
@@ -238,6 +239,8 @@ class Router:
             html=html,
             attachments=attachments,
             received_at=raw.fetched_at,
+            to_addresses=tuple(dict.fromkeys(mail.to_addresses))[:100],
+            cc_addresses=tuple(dict.fromkeys(mail.cc_addresses))[:100],
         )
 
     def _dead(self, email_id: str, gateway_id: str, rule: str, reason: str) -> list[Out]:

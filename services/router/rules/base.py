@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol
 
 from schemas.events import ClientEntry, Decision, DepartmentEntry, RawEmail
 from services.router.mail import ParsedMail
@@ -26,6 +26,8 @@ class Directory(Protocol):
     def ticket_client(self, ticket_id: str) -> int | None: ...
 
     def ticket_for_message(self, message_id: str) -> str | None: ...
+
+    def ticket_cc(self, ticket_id: str) -> frozenset[str]: ...
 
 
 class Action(StrEnum):
@@ -46,6 +48,8 @@ class Verdict:
     action: Action = Action.NONE
     ticket_id: str | None = None
     client_id: int | None = None
+    # ADD_MESSAGE: "cc" when a Cc'd address, not the ticket's client, wrote it.
+    author: Literal["client", "cc"] = "client"
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 The ticket is named by a tag in the subject or by In-Reply-To/References
 naming a message we sent. A tag alone grants nothing: the sender must be the
-ticket's client (tags are keyed hashes, so they cannot be guessed either).
+ticket's client (tags are keyed hashes, so they cannot be guessed either),
+or an address Cc'd on the ticket (`cc.match`: added as from that person).
 From anyone else the mail goes to Incoming emails. Unknown tags are ignored.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 from schemas.events import Decision
 from schemas.ticket_tag import find_ticket_ids
 from services.router.mail import ParsedMail
+from services.router.rules import cc
 from services.router.rules.base import Action, Context, Verdict
 
 NAME = "thread"
@@ -45,6 +47,8 @@ def check(mail: ParsedMail, ctx: Context) -> Verdict | None:
                 ticket_id=tid,
                 client_id=client.client_id,
             )
+    if (by_cc := cc.match(mail, ctx, found)) is not None:
+        return by_cc
     tid, how = found[0]
     return Verdict(
         Decision.INCOMING,
