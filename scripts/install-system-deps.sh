@@ -37,6 +37,10 @@ fi
 have_cmd openssl || missing+=(openssl)
 have_cmd java || missing+=(openjdk-17-jre-headless)
 have_cmd mvn || missing+=(maven)
+# Chromium for the browser tests (Playwright drives /usr/bin/chromium; no browser download)
+# and a font for its screenshots (docs/screenshots/).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -d /usr/share/fonts/truetype/liberation ] || missing+=(fonts-liberation)
 
 if [ "${#missing[@]}" -eq 0 ]; then
     log "all system dependencies present; apt not needed"

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.smtp",
     "tests.fixtures.pipeline",
+    "tests.fixtures.browser",
 ]
