@@ -391,3 +391,5 @@ __all__ = [
     "TicketStatus",
     "staff_departments",
 ]
+
+from services.ticket_store import models_operations  # noqa: E402,F401 - tables of issue 11

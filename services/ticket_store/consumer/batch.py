@@ -36,7 +36,7 @@ from schemas.events import (
     Outcome,
 )
 from schemas.events import IncomingEmail as IncomingEmailEvent
-from services.ticket_store.actions import mail_commands
+from services.ticket_store.actions import mail_commands, operations
 from services.ticket_store.db import is_transient
 from services.ticket_store.domain.errors import NotFound
 from services.ticket_store.unit_of_work import UnitOfWork
@@ -243,4 +243,9 @@ class BatchApplier:
         log.warning("dead letter from %s@%s: %s", record.topic, record.offset, reason)
         letter = DeadLetter(email_id=key, stage=f"store:{record.topic}", reason=reason)
         uow.emit(self.topics.dead, key, letter)
+        # Kept with the record itself, so an administrator can reprocess it after a fix.
+        operations.record_dead_letter(
+            uow, letter, source_topic=record.topic,
+            source_key=(record.key or b"").decode(errors="replace"), payload=record.value,
+        )  # fmt: skip
         report.dead.append(letter)

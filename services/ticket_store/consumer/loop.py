@@ -156,6 +156,7 @@ def run_store(settings: Settings) -> None:
 
     SIGTERM lets the current batch finish and its offsets be committed, then closes.
     """
+    from services.ticket_store.consumer.operations import start_operations
     from services.ticket_store.outbox import OutboxRelay
 
     db = Database(settings.database_url, topics=settings.topics)
@@ -165,9 +166,11 @@ def run_store(settings: Settings) -> None:
         signal.signal(signal.SIGTERM, lambda *_: consumer.stopping.set())
     relay_thread = threading.Thread(target=relay.run, name="outbox-relay", daemon=True)
     relay_thread.start()
+    operations = start_operations(settings, db)  # dead letters, mail log, gateway health
     try:
         consumer.run()
     finally:
+        operations.stopping.set()
         relay.stopping.set()
         relay_thread.join(timeout=10)
         db.dispose()

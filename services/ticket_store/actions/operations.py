@@ -1,0 +1,197 @@
+"""What the operations consumer records: raw mail locations, dead letters, gateway health,
+and the outcome that resolves a reprocessed dead letter.
+
+Each is idempotent on its key (email id; email id and stage; gateway id), so a
+redelivered record changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+
+from schemas.events import DeadLetter, Decision, Outcome
+from services.ticket_store.models import MailOutcome
+from services.ticket_store.models_operations import (
+    DeadLetterRecord,
+    DeadLetterStatus,
+    GatewayHealthRecord,
+    MailSource,
+)
+from services.ticket_store.timestamps import utcnow
+from services.ticket_store.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class RawLocation:
+    """One `mail.raw` record as the mail log keeps it."""
+
+    email_id: str
+    gateway_id: str
+    from_address: str
+    subject: str
+    size: int
+    blob_ref: str | None
+    topic: str
+    partition: int
+    offset: int
+    fetched_at: datetime
+
+
+def record_sources(uow: UnitOfWork, sources: Sequence[RawLocation]) -> int:
+    """Rows for the raw mails not yet known; the first record of a mail wins (a fetcher
+    re-publishing the same mail points at the same bytes). Returns how many were new."""
+    wanted = {s.email_id: s for s in sources}
+    if not wanted:
+        return 0
+    have = set(uow.session.scalars(select(MailSource.email_id).where(
+        MailSource.email_id.in_(wanted))))  # fmt: skip
+    new = [s for eid, s in wanted.items() if eid not in have]
+    uow.session.add_all(MailSource(**vars(s)) for s in new)
+    return len(new)
+
+
+class HealthReport(BaseModel):
+    """A fetcher's health record (the fetcher's GatewayHealth, read by its field names)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    gateway_id: str
+    owner: str = ""
+    status: Literal["ok", "failing", "stopped", "starting"] = "starting"
+    last_success: datetime | None = None
+    last_error: str = ""
+    last_error_at: datetime | None = None
+    consecutive_failures: int = 0
+    mails_taken: int = 0
+    idle: bool = False
+    updated_at: datetime
+
+
+def record_health(uow: UnitOfWork, report: HealthReport) -> GatewayHealthRecord:
+    """The latest report per gateway; an older one (out of order) changes nothing."""
+    row = uow.session.get(GatewayHealthRecord, report.gateway_id)
+    if row is None:
+        row = GatewayHealthRecord(gateway_id=report.gateway_id, reported_at=report.updated_at)
+        uow.session.add(row)
+    elif row.reported_at > report.updated_at:
+        return row
+    for name in ("owner", "status", "idle", "last_success", "last_error", "last_error_at",
+                 "consecutive_failures", "mails_taken"):  # fmt: skip
+        setattr(row, name, getattr(report, name))
+    row.last_error = row.last_error[:2000]
+    row.reported_at = report.updated_at
+    return row
+
+
+def forget_health(uow: UnitOfWork, gateway_id: str) -> None:
+    """A tombstone: the gateway is gone from the fetchers."""
+    row = uow.session.get(GatewayHealthRecord, gateway_id)
+    if row is not None:
+        uow.session.delete(row)
+
+
+def record_dead_letter(
+    uow: UnitOfWork,
+    letter: DeadLetter,
+    *,
+    source_topic: str = "",
+    source_key: str = "",
+    payload: bytes | None = None,
+) -> DeadLetterRecord:
+    """One row per mail and stage. A repeat of a letter already seen (same time) changes
+    nothing; a newer one (the mail failed again, e.g. after reprocessing) reopens it."""
+    email_id = letter.email_id[:200]
+    stage = letter.stage[:100]
+    row = uow.session.scalar(
+        select(DeadLetterRecord).where(
+            DeadLetterRecord.email_id == email_id, DeadLetterRecord.stage == stage
+        )
+    )
+    if row is None:
+        row = DeadLetterRecord(
+            email_id=email_id,
+            stage=stage,
+            gateway_id=letter.gateway_id[:64],
+            reason=letter.reason,
+            status=DeadLetterStatus.OPEN,
+            occurrences=1,
+            first_at=letter.at,
+            last_at=letter.at,
+            source_topic=source_topic,
+            source_key=source_key[:998],
+            payload=payload,
+            reprocess_count=0,
+            reprocessed_by="",
+            result="",
+        )
+        uow.session.add(row)
+        return row
+    if payload is not None:  # the store's own letter: what it failed on, for reprocessing
+        row.source_topic, row.source_key, row.payload = source_topic, source_key[:998], payload
+    if letter.at > row.last_at:
+        row.occurrences += 1
+        row.last_at = letter.at
+        row.reason = letter.reason
+        if row.status != DeadLetterStatus.OPEN:
+            row.status = DeadLetterStatus.OPEN
+            row.resolved_at = None
+            row.result = ""
+    return row
+
+
+def resolve_from_outcomes(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> int:
+    """Outcomes of mails being reprocessed: each becomes the mail's outcome (replacing the
+    one recorded before, if older) and resolves its dead letters. A `malformed` outcome
+    resolves nothing: the router dead-letters the mail again, which reopens the letter.
+    Returns how many dead letters were resolved."""
+    latest: dict[str, Outcome] = {}
+    for o in outcomes:
+        latest[o.email_id] = o
+    if not latest:
+        return 0
+    rows = list(
+        uow.session.scalars(
+            select(DeadLetterRecord).where(
+                DeadLetterRecord.status == DeadLetterStatus.REPROCESSING,
+                DeadLetterRecord.email_id.in_(latest),
+            )
+        )
+    )
+    resolved = 0
+    for row in rows:
+        outcome = latest[row.email_id]
+        if row.reprocessed_at is not None and outcome.decided_at < row.reprocessed_at:
+            continue  # the outcome of before the reprocessing (a redelivery)
+        replace_outcome(uow, outcome)
+        if outcome.decision is Decision.MALFORMED:
+            continue
+        row.status = DeadLetterStatus.RESOLVED
+        row.resolved_at = utcnow()
+        row.result = outcome.decision.value
+        resolved += 1
+    return resolved
+
+
+def replace_outcome(uow: UnitOfWork, outcome: Outcome) -> MailOutcome:
+    """The mail's outcome is its newest decision (the store keeps the first otherwise)."""
+    row = uow.session.get(MailOutcome, outcome.email_id)
+    if row is None:
+        row = MailOutcome(email_id=outcome.email_id, decided_at=outcome.decided_at)
+        uow.session.add(row)
+    elif row.decided_at > outcome.decided_at:
+        return row
+    row.gateway_id = outcome.gateway_id
+    row.decision = outcome.decision.value
+    row.rule = outcome.rule
+    row.reason = outcome.reason
+    row.ticket_id = outcome.ticket_id
+    row.client_id = outcome.client_id
+    row.automatic = outcome.automatic
+    row.decided_at = outcome.decided_at
+    return row

@@ -1,0 +1,166 @@
+"""The store's operations consumer: what operators look at, kept up to date.
+
+Reads, in its own consumer group (so it never slows the mail consumer down):
+- `mail.raw`: where each mail is, and its sender and subject (the mail log);
+- `mail.dead`: every dead letter with its reason (any stage);
+- `fetcher.state`: the fetchers' `health:<gateway>` records (gateway health);
+- `mail.outcomes`: the new outcome of a mail whose dead letter was reprocessed.
+Each poll is applied in one unit of work and committed before the offsets, and
+every effect is idempotent, so a redelivered record changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+from kafka import KafkaConsumer
+from kafka.structs import OffsetAndMetadata
+
+from kernel.blobs import BlobStore
+from kernel.config import Settings
+from schemas import codec
+from schemas.events import DeadLetter, Outcome, RawEmail
+from services.ticket_store.actions import operations
+from services.ticket_store.consumer.batch import Record
+from services.ticket_store.db import Database, is_transient
+from services.ticket_store.domain.raw_headers import HEADER_LIMIT, sender_and_subject
+from services.ticket_store.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+HEALTH_PREFIX = b"health:"  # the fetcher's key for its health records on fetcher.state
+
+
+class OperationsApplier:
+    def __init__(self, settings: Settings) -> None:
+        self.topics = settings.topics
+        self.blobs = BlobStore(settings.blob_dir)
+
+    @property
+    def topic_names(self) -> list[str]:
+        t = self.topics
+        return [t.raw, t.dead, t.fetcher_state, t.outcomes]
+
+    def apply(self, uow: UnitOfWork, records: Sequence[Record]) -> int:
+        """Apply one poll's records; returns how many were of use."""
+        t = self.topics
+        sources: list[operations.RawLocation] = []
+        outcomes: list[Outcome] = []
+        used = 0
+        for r in records:
+            try:
+                if r.topic == t.raw and r.value is not None:
+                    sources.append(self._location(r, RawEmail.model_validate_json(r.value)))
+                elif r.topic == t.dead and r.value is not None:
+                    operations.record_dead_letter(uow, codec.loads(DeadLetter, r.value))
+                    used += 1
+                elif r.topic == t.fetcher_state and (r.key or b"").startswith(HEALTH_PREFIX):
+                    if r.value is None:
+                        gateway = (r.key or b"")[len(HEALTH_PREFIX) :].decode(errors="replace")
+                        operations.forget_health(uow, gateway)
+                    else:
+                        report = operations.HealthReport.model_validate_json(r.value)
+                        operations.record_health(uow, report)
+                    used += 1
+                elif r.topic == t.outcomes and r.value is not None:
+                    outcomes.append(codec.loads(Outcome, r.value))
+            except ValueError as exc:  # not ours to fix: the router dead-letters bad mail
+                log.info("operations: %s@%s skipped (%s)", r.topic, r.offset, str(exc)[:200])
+        used += operations.record_sources(uow, sources)
+        operations.resolve_from_outcomes(uow, outcomes)
+        return used
+
+    def _location(self, r: Record, raw: RawEmail) -> operations.RawLocation:
+        head = raw.inline_bytes()
+        if head is None:
+            try:
+                head = self.blobs.get(raw.blob_ref or "")[:HEADER_LIMIT]
+            except (OSError, ValueError):
+                head = b""  # the mail page says the blob is missing
+        sender, subject = sender_and_subject(head)
+        return operations.RawLocation(
+            email_id=raw.email_id,
+            gateway_id=raw.gateway_id,
+            from_address=sender,
+            subject=subject,
+            size=raw.size,
+            blob_ref=raw.blob_ref,
+            topic=r.topic,
+            partition=r.partition,
+            offset=r.offset,
+            fetched_at=raw.fetched_at,
+        )
+
+
+class OperationsConsumer:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.applier = OperationsApplier(settings)
+        self.stopping = threading.Event()
+
+    @property
+    def group_id(self) -> str:
+        return f"{self.settings.store_group_id}-operations"
+
+    def apply_batch(self, records: Sequence[Record]) -> int:
+        with self.db.unit_of_work(actor="mail") as uow:
+            return self.applier.apply(uow, records)
+
+    def run(self) -> None:
+        """Until `stopping`; a database or broker outage is waited out, never fatal."""
+        backoff = 0.5
+        while not self.stopping.is_set():
+            try:
+                self._consume()
+                return
+            except Exception as exc:
+                log.error("operations consumer: %s: %s; again in %.1fs", type(exc).__name__,
+                          str(exc).splitlines()[0] if str(exc) else "", backoff)  # fmt: skip
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    def _consume(self) -> None:
+        consumer = KafkaConsumer(
+            *self.applier.topic_names,
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",  # mail.raw and fetcher.state are transactional
+            max_poll_records=500,
+            client_id="supportdesk-store-operations",
+        )
+        try:
+            while not self.stopping.is_set():
+                batches = consumer.poll(timeout_ms=500)
+                if not batches:
+                    continue
+                records = [r for recs in batches.values() for r in recs]
+                try:
+                    self.apply_batch(records)
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    for tp, recs in batches.items():  # again from the batch's start
+                        consumer.seek(tp, recs[0].offset)
+                    log.error("operations: database unavailable (%s); retrying", exc)
+                    self.stopping.wait(1.0)
+                    continue
+                consumer.commit(
+                    {
+                        tp: OffsetAndMetadata(recs[-1].offset + 1, "", -1)
+                        for tp, recs in batches.items()
+                    }  # fmt: skip
+                )
+        finally:
+            consumer.close(autocommit=False)
+
+
+def start_operations(settings: Settings, db: Database) -> OperationsConsumer:
+    """The consumer in a daemon thread of the store process; `stopping.set()` ends it."""
+    consumer = OperationsConsumer(settings, db)
+    threading.Thread(target=consumer.run, name="store-operations", daemon=True).start()
+    return consumer
