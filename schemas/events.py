@@ -35,12 +35,15 @@ class MailSource(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    protocol: Literal["imap", "pop3", "maildir"]
+    protocol: Literal["imap", "pop3", "maildir", "lmtp"]
     mailbox: str = "INBOX"
     uidvalidity: int | None = None
     uid: int | None = None
     uidl: str | None = None
     filename: str | None = None
+    # LMTP: sha256 of the envelope sender and the content (services.lmtp.delivery), so an
+    # MTA's retry of the same delivery is the same email.
+    envelope_hash: str | None = None
 
     def identity(self) -> str:
         if self.protocol == "imap":
@@ -51,6 +54,10 @@ class MailSource(BaseModel):
             if not self.uidl:
                 raise ValueError("a POP3 source needs a UIDL (or a content hash in its place)")
             return f"pop3:{self.uidl}"
+        if self.protocol == "lmtp":
+            if not self.envelope_hash:
+                raise ValueError("an LMTP source needs the envelope hash")
+            return f"lmtp:{self.envelope_hash}"
         if not self.filename:
             raise ValueError("a Maildir source needs the file name")
         # Maildir flags after ':2,' change when a message is read; the unique part does not.
@@ -292,7 +299,8 @@ class GatewayEntry(Event):
     gateway_id: str
     name: str
     type: Literal["external", "local"]
-    protocol: Literal["imap", "pop3", "maildir"]
+    # lmtp: a local gateway the MTA delivers to (`supportdesk lmtp`); nothing polls it.
+    protocol: Literal["imap", "pop3", "maildir", "lmtp"]
     host: str = ""
     port: int = 0
     security: Literal["tls", "starttls", "none"] = "tls"
@@ -307,6 +315,11 @@ class GatewayEntry(Event):
     poll_interval_s: int = Field(default=300, ge=10)
     after_fetch: Literal["mark-read", "delete"] = "mark-read"
     enabled: bool = True
+
+    @property
+    def polled(self) -> bool:
+        """A fetcher polls it: enabled, and not one the MTA pushes to over LMTP."""
+        return self.enabled and self.protocol != "lmtp"
 
 
 class IncidentsGranted(Event):

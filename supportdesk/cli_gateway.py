@@ -13,19 +13,22 @@ from pathlib import Path
 from kernel.config import Settings
 from supportdesk.cli_common import ADDRESS, ONE_LINE, db, print_rows
 
+# Gateways on this machine: a Maildir the fetcher reads, or LMTP the MTA delivers to.
+LOCAL_PROTOCOLS = ("maildir", "lmtp")
+
 
 def cmd_gateway_add(args: argparse.Namespace, settings: Settings) -> int:
     from kernel.crypto import encrypt
     from services.ticket_store import actions
 
     password = ""
-    if args.protocol != "maildir":
+    if args.protocol not in LOCAL_PROTOCOLS:
         password = _password_from_user()
     with db(settings).unit_of_work(actor="cli") as uow:
         gw = actions.gateways.add_gateway(
             uow,
             name=args.name,
-            type="local" if args.protocol == "maildir" else "external",
+            type="local" if args.protocol in LOCAL_PROTOCOLS else "external",
             protocol=args.protocol,
             host=args.host or "",
             port=args.port or 0,
@@ -205,7 +208,7 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
         gw,
     )
     ga.add_argument("--name", required=True, type=ONE_LINE)
-    ga.add_argument("--protocol", choices=["imap", "pop3", "maildir"], default="imap")
+    ga.add_argument("--protocol", choices=["imap", "pop3", "maildir", "lmtp"], default="imap")
     ga.add_argument("--host", type=ONE_LINE)
     ga.add_argument("--port", type=int)
     ga.add_argument("--security", choices=["tls", "starttls", "none"], default="tls")

@@ -148,7 +148,7 @@ class Fetcher:
         )
 
     def _start_gateway(self, entry: GatewayEntry) -> None:
-        if not entry.enabled or entry.gateway_id in self.threads:
+        if not entry.polled or entry.gateway_id in self.threads:
             return
         t = GatewayThread(self.make_runner(entry))
         self.threads[entry.gateway_id] = t
@@ -210,7 +210,7 @@ class Fetcher:
         if old == entry:
             return
         self._stop_gateways([key])
-        if entry is None or not entry.enabled:
+        if entry is None or not entry.polled:
             self._health_tombstone(key)
         else:
             self._start_gateway(entry)
@@ -294,7 +294,7 @@ class Fetcher:
         threads = [
             threading.Thread(target=one, args=(e,), name=f"gateway-{e.name}")
             for e in gateways.values()
-            if e.enabled
+            if e.polled
         ]
         for t in threads:
             t.start()

@@ -141,7 +141,7 @@ class IncidentsIn(In):
 
 class GatewayIn(In):
     name: Name
-    protocol: Literal["imap", "pop3", "maildir"] = "imap"
+    protocol: Literal["imap", "pop3", "maildir", "lmtp"] = "imap"
     host: Line = Field(default="", max_length=255)
     port: int = Field(default=0, ge=0, le=65535)
     security: Literal["tls", "starttls", "none"] = "tls"
