@@ -28,6 +28,10 @@ class Topics(BaseModel):
     incidents: str = "billing.incidents"
     dead: str = "mail.dead"
     delivery: str = "mail.delivery"
+    # Gateways' OAuth2 tokens (kernel.oauth2.records), encrypted, compacted.
+    gateway_tokens: str = "gateway.tokens"
+    # Replay commands (`supportdesk replay --apply`) the router decides again.
+    replay: str = "mail.replay"
 
 
 class MailLimits(BaseModel):
@@ -39,6 +43,14 @@ class MailLimits(BaseModel):
     addresses_per_header: int = 1000
     multipart_depth: int = 50
     parts_per_mail: int = 2000
+    # Outlook winmail.dat (TNEF) unpacking; over one of these the part stays as it was,
+    # with a note (the mail itself is not refused).
+    tnef_bytes: int = 32 * 1024 * 1024
+    tnef_attributes: int = 10_000
+    tnef_properties: int = 20_000
+    tnef_copy_bytes: int = 1024 * 1024 * 1024  # what tnefparse copies (quadratic in attributes)
+    tnef_depth: int = 2  # Outlook items attached inside Outlook items
+    tnef_rtf_bytes: int = 128 * 1024  # compressed RTF body (inflated in pure Python)
 
 
 class Settings(BaseSettings):
@@ -51,6 +63,10 @@ class Settings(BaseSettings):
     )
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # A stable name for this running instance (e.g. the host, or host-N with several per
+    # host): consumer groups then use static membership, so a restart rejoins without a
+    # rebalance. Unique per instance of a service; empty: dynamic membership.
+    instance_name: str = ""
     # Where every file the system writes lives unless a setting below names another place
     # (`supportdesk up --var DIR` sets it): the SQLite database, the blob store, the secret
     # key, the mailer's ledger, the router's table data.
@@ -89,6 +105,8 @@ class Settings(BaseSettings):
     smtp_security: Literal["none", "starttls", "tls"] = "none"
     smtp_username: str = ""
     smtp_password: SecretStr = SecretStr("")
+    # Send with SASL XOAUTH2 using this gateway's OAuth2 token (gateway.tokens) instead.
+    smtp_oauth2_gateway: str = ""
     mail_from: str = "support@company.net"
     message_id_domain: str = "supportdesk.invalid"
     mailer_group_id: str = "supportdesk-mailer"

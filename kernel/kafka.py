@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
 
 from kernel.config import Settings
 
@@ -23,3 +24,18 @@ def reliable_producer(settings: Settings, **options: Any) -> KafkaProducer:
         enable_idempotence=True,
         **options,
     )
+
+
+def group_membership(settings: Settings, role: str) -> dict[str, Any]:
+    """How a kafka-python consumer joins its group, the same for every service.
+
+    The cooperative sticky assignor moves only the partitions that change owner, so the
+    other members keep working through a rebalance. With `instance_name` set, the member
+    is static (KIP-345): a restarted instance takes back its partitions within the
+    session timeout without a rebalance of the whole group. The name must be unique
+    per running instance of a role; unset, membership is dynamic.
+    """
+    options: dict[str, Any] = {"partition_assignment_strategy": (CooperativeStickyAssignor,)}
+    if settings.instance_name:
+        options["group_instance_id"] = f"{settings.instance_name}-{role}"
+    return options

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -89,6 +90,8 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     var.mkdir(parents=True, exist_ok=True)
     # Every service started below keeps its files here (see kernel.config.Settings.var_dir).
     os.environ["SUPPORTDESK_VAR_DIR"] = str(var)
+    # One instance of each service: the host names them for static group membership.
+    os.environ.setdefault("SUPPORTDESK_INSTANCE_NAME", f"{socket.gethostname()}-up")
     supervisor = Supervisor(report=lambda line: print(line, file=sys.stderr, flush=True))
     broker = None
     if not args.external_broker:
@@ -118,6 +121,8 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         logs = var / "logs"
         logs.mkdir(exist_ok=True)
         exe = [sys.executable, "-m", "supportdesk.cli"]
+        # Raw mail's blobs past mail.raw's retention, removed daily (`supportdesk blobs gc`).
+        supervisor.every(24 * 3600, "blobs gc", [*exe, "blobs", "gc"], logs / "blobs-gc.log")
         for name, extra in (
             ("store", []),
             ("router", []),
@@ -127,6 +132,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         ):
             service = supervisor.add(name, [*exe, name, *extra], logs / f"{name}.log")
             print(f"started {name} (log {service.log_path}); restarted with backoff if it exits")
+        lmtp_started = _start_lmtp_if_wanted(supervisor, settings, exe, logs)
         print("\nThe pipeline is up. In another shell:")
         print("  .venv/bin/supportdesk tickets list      # tickets made from the demo mail")
         print("  .venv/bin/supportdesk outcomes list     # what became of every mail")
@@ -136,6 +142,8 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         while True:
             supervisor.check()
             time.sleep(1)
+            if not lmtp_started and int(time.monotonic()) % 10 == 0:  # a gateway added since
+                lmtp_started = _start_lmtp_if_wanted(supervisor, settings, exe, logs)
     except KeyboardInterrupt:
         print("\nstopping …")
         return 0
@@ -148,6 +156,19 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
             broker.stop()
         if sink is not None:
             sink.stop()
+
+
+def _start_lmtp_if_wanted(
+    supervisor: Supervisor, settings: Settings, exe: list[str], logs: Path
+) -> bool:
+    """`supportdesk lmtp` under the supervisor once a local gateway is set up for LMTP."""
+    from supportdesk.cli_lmtp import lmtp_wanted
+
+    if not lmtp_wanted(settings):
+        return False
+    service = supervisor.add("lmtp", [*exe, "lmtp"], logs / "lmtp.log")
+    print(f"started lmtp (log {service.log_path}): an LMTP gateway is configured")
+    return True
 
 
 def _demo_smtp_sink(maildir: Path):  # -> aiosmtpd.controller.Controller

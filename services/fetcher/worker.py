@@ -26,7 +26,9 @@ from kafka.structs import TopicPartition
 
 from kernel.blobs import BlobStore
 from kernel.config import Settings
-from kernel.kafka import reliable_producer
+from kernel.kafka import group_membership, reliable_producer
+from kernel.oauth2.records import KafkaTokenStore
+from kernel.oauth2.tokens import TokenManager
 from schemas import codec
 from schemas.events import GatewayEntry
 from services.fetcher import metrics
@@ -93,6 +95,8 @@ class Fetcher:
         self.threads: dict[str, GatewayThread] = {}
         self._consumer: KafkaConsumer | None = None
         self.ready = threading.Event()  # set once every assigned partition is loaded
+        # OAuth2 gateways' tokens: one manager (and one reader of gateway.tokens) per process.
+        self.tokens = TokenManager(settings, KafkaTokenStore(settings))
 
     # ------------------------------------------------------------ health
 
@@ -145,6 +149,7 @@ class Fetcher:
             ca_file=self.ca_file,
             owner=self.owner,
             health_sink=self.publish_health,
+            tokens=self.tokens,
         )
 
     def _start_gateway(self, entry: GatewayEntry) -> None:
@@ -252,6 +257,7 @@ class Fetcher:
             heartbeat_interval_ms=self.options.heartbeat_interval_ms,
             max_poll_interval_ms=self.options.max_poll_interval_ms,
             client_id=f"supportdesk-fetcher-{self.owner}",
+            **group_membership(self.settings, "fetcher"),
         )
         self._consumer = consumer
         consumer.subscribe([self.settings.topics.gateways], listener=_Listener(self))

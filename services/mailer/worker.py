@@ -33,10 +33,13 @@ from pydantic import ValidationError
 
 from kernel.blobs import BlobStore
 from kernel.config import Settings
-from kernel.kafka import reliable_producer
+from kernel.kafka import group_membership, reliable_producer
+from kernel.oauth2.records import KafkaTokenStore
+from kernel.oauth2.tokens import OAuth2Failure, TokenManager, xoauth2
 from schemas import codec
 from schemas.events import DeliveryReport, OutboundEmail
 from schemas.ticket_tag import tagged_subject
+from services.mailer.recipients import cc_recipients, envelope
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,8 @@ def build_message(
     msg = EmailMessage()
     msg["From"] = _one_line(out.from_address) or settings.mail_from
     msg["To"] = recipient(out.to)
+    if cc := cc_recipients(out, str(msg["To"]), str(msg["From"]), recipient):
+        msg["Cc"] = ", ".join(cc)
     subject = _one_line(out.subject)
     msg["Subject"] = tagged_subject(subject, out.ticket_id) if out.ticket_id else subject
     msg["Date"] = formatdate(localtime=False)
@@ -199,6 +204,7 @@ class Mailer:
         self.stopping = threading.Event()
         self.report: Reporter = report or KafkaReporter(settings)
         self._server_down_until = 0.0
+        self.tokens: TokenManager | None = None  # set on first use when sending with OAuth2
 
     def send(self, msg: EmailMessage) -> None:
         s = self.settings
@@ -208,10 +214,21 @@ class Mailer:
         with cls(s.smtp_host, s.smtp_port, timeout=30, **kwargs) as smtp:
             if s.smtp_security == "starttls":
                 smtp.starttls(context=ctx)
-            if s.smtp_username:
+            if s.smtp_oauth2_gateway:
+                self._xoauth2(smtp)
+            elif s.smtp_username:
                 smtp.login(s.smtp_username, s.smtp_password.get_secret_value())
-            # The envelope recipient is the one checked address, never re-read from headers.
-            smtp.send_message(msg, to_addrs=[str(msg["To"])])
+            # The envelope: the checked To and Cc (`recipients.envelope`), never Bcc or others.
+            smtp.send_message(msg, to_addrs=envelope(msg))
+
+    def _xoauth2(self, smtp: smtplib.SMTP) -> None:
+        """SASL XOAUTH2 with the named gateway's token (Microsoft 365, Google): the same
+        record the fetchers refresh, so a rotation by either is seen by both."""
+        if self.tokens is None:
+            self.tokens = TokenManager(self.settings, KafkaTokenStore(self.settings))
+        user, token = self.tokens.access_token(self.settings.smtp_oauth2_gateway)
+        smtp.ehlo_or_helo_if_needed()
+        smtp.auth("XOAUTH2", lambda challenge=None: "" if challenge else xoauth2(user, token))
 
     def handle(self, value: bytes, now: float | None = None) -> None:
         """One mail.outbound record: sent, refused, or queued for a retry; never blocks long."""
@@ -302,6 +319,8 @@ class Mailer:
                 self._report(out, "failed", f"{exc.smtp_code} {detail}".strip())
                 return None
             return f"{exc.smtp_code} {detail}".strip()[:500]
+        except OAuth2Failure as exc:  # no token: queued and retried; the reason names no secret
+            return f"SMTP OAuth2: {exc}"[:500]
         except (OSError, smtplib.SMTPException) as exc:
             self._server_down_until = now + self.SERVER_DOWN_PAUSE_S
             return f"SMTP server unavailable: {type(exc).__name__}: {exc}"[:500]
@@ -334,6 +353,7 @@ class Mailer:
             heartbeat_interval_ms=3_000,
             max_poll_records=100,
             max_poll_interval_ms=300_000,
+            **group_membership(self.settings, "mailer"),
         )
         try:
             while not self.stopping.is_set():

@@ -25,12 +25,14 @@ from faust.streams import _current_event
 
 from kernel.blobs import BlobStore, private_dirs
 from kernel.config import get_settings
+from kernel.topics import create_missing, topic_config_for
 from services.router.directory import DirectoryFeed, InMemoryDirectory
 from services.router.internal_topics import ensure_internal_topics
 from services.router.ledger import Ledger
 from services.router.monitor import Stats, Watch, skipped_records
 from services.router.outputs import LEDGER, Out, group_ledger
 from services.router.pipeline import Router
+from services.router.replay.commands import Replayer
 from services.router.transport import install as install_consumer
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,11 @@ app = faust.App(
     broker_session_timeout=20.0,
     broker_heartbeat_interval=2.0,
     broker_rebalance_timeout=30.0,
+    # Static membership (see kernel.kafka.group_membership): a restarted router takes back
+    # its partitions and tables without rebalancing the other routers.
+    consumer_group_instance_id=(
+        f"{settings.instance_name}-router" if settings.instance_name else None
+    ),
     consumer_auto_offset_reset="earliest",
     producer_acks=-1,
     producer_max_request_size=4 * 1024 * 1024,
@@ -81,6 +88,7 @@ def _topic(name: str, **kw):
 
 
 raw_topic = _topic(topics.raw)
+replay_topic = _topic(topics.replay)
 grants_topic = _topic(topics.incidents)
 ledger_topic = _topic(f"{settings.router_app_id}-ledger", partitions=PARTITIONS, internal=True)
 out_topics = {
@@ -113,6 +121,7 @@ router = Router(
 )
 
 
+replayer = Replayer(router, directory)
 stats = Stats()
 watch = Watch()
 
@@ -226,6 +235,25 @@ async def forward_grants(stream) -> None:
         watch.finish("grants", event)
 
 
+@app.agent(replay_topic)
+async def replay(stream) -> None:
+    """Applied replays (`supportdesk replay --apply`): raw emails decided again, for real,
+    a batch at a time (acked after its outputs are produced, as `route`)."""
+    async for events in stream.take_events(BATCH_MAX, within=BATCH_WAIT_S):
+        cmds = [replayer.decode(event.value) for event in events]
+        # The view must include what was published before the replay was asked for.
+        asked = max(event.message.timestamp for event in events)
+        await feed.wait_synced(min(asked, time.time()))
+        outs: list[Out] = []
+        for event, cmd in zip(events, cmds, strict=True):
+            if cmd is None:
+                log.warning("not a replay command at offset %s: skipped", event.message.offset)
+                continue
+            outs.extend(replayer.handle(cmd))
+        await sync_blobs()
+        await emit(group_ledger(outs))
+
+
 @app.agent(ledger_topic)
 async def settle(stream) -> None:
     """Rule 7 (incidents): a batch of ledger records at a time, each client's in order.
@@ -307,6 +335,9 @@ def main() -> None:
         [t.changelog_topic.get_topic_name() for t in (balances, grants, charges, notices)],
         PARTITIONS,
     )
+    # The replay topic is the pipeline's (7 days), made here too for older deployments.
+    create_missing(settings.kafka_bootstrap, {topics.replay: topic_config_for("replay")},
+                   PARTITIONS)  # fmt: skip
     worker = faust.Worker(app, loglevel="info")
     worker.execute_from_commandline()
 

@@ -162,6 +162,8 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     source_email_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     charged: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The sequence of the ticket's last event on tickets.events (UnitOfWork.next_sequence).
+    event_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UtcDateTime(), default=utcnow, onupdate=utcnow

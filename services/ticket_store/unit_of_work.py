@@ -11,24 +11,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from kernel.config import Topics
 from schemas import codec
-from services.ticket_store.models import AuditEntry, OutboxEvent
+from schemas.events import LifecycleEnvelope, TicketEventBase
+from services.ticket_store.models import AuditEntry, OutboxEvent, Ticket
+
+E = TypeVar("E", bound=LifecycleEnvelope)
 
 
 class UnitOfWork:
     """A session in a transaction, the acting person (``staff:3``, ``client:7``, ``mail``…),
-    and the topic names events go to."""
+    what caused the work (``request:<id>``, ``email:<id>``, or ''), and the topic names
+    events go to."""
 
-    def __init__(self, session: Session, topics: Topics, actor: str = "system") -> None:
+    def __init__(
+        self, session: Session, topics: Topics, actor: str = "system", cause: str = ""
+    ) -> None:
         self.session = session
         self.topics = topics
         self.actor = actor
+        self.cause = cause
 
     def emit(self, topic: str, key: str, event: BaseModel | None) -> None:
         """An event for `topic`, published by the outbox relay after commit; None is a tombstone."""
@@ -44,6 +52,56 @@ class UnitOfWork:
         ]
         if rows:
             self.session.execute(insert(OutboxEvent), rows)
+
+    @contextmanager
+    def caused_by(self, cause: str) -> Iterator[None]:
+        """Within the block, events name `cause` (the consumer's batch: one email each)."""
+        outer, self.cause = self.cause, cause
+        try:
+            yield
+        finally:
+            self.cause = outer
+
+    def next_sequence(self, ticket: Ticket) -> int:
+        """The ticket's next event sequence, counted in its row in this transaction.
+
+        One atomic UPDATE: on PostgreSQL it row-locks the ticket until commit, so
+        concurrent writers to one ticket take numbers in commit order; on SQLite the
+        unit of work holds the write lock anyway. A rollback takes its numbers back,
+        so the sequence has no gaps.
+        """
+        self.session.flush()
+        return self.session.execute(
+            update(Ticket)
+            .where(Ticket.number == ticket.number)
+            .values(event_sequence=Ticket.event_sequence + 1)
+            .returning(Ticket.event_sequence)
+        ).scalar_one()
+
+    def stamped(
+        self, event: E, sequence: int, *, actor: str | None = None, cause: str | None = None
+    ) -> E:
+        """`event` with its sequence, actor and cause (the unit's own unless given)."""
+        return event.model_copy(
+            update={
+                "sequence": sequence,
+                "actor": actor or self.actor,
+                "cause": self.cause if cause is None else cause,
+            }
+        )
+
+    def ticket_event(
+        self,
+        ticket: Ticket,
+        event: TicketEventBase,
+        *,
+        actor: str | None = None,
+        cause: str | None = None,
+    ) -> None:
+        """A lifecycle event of `ticket` on tickets.events (keyed by the ticket id), with
+        the ticket's next sequence and who and what caused it."""
+        stamped = self.stamped(event, self.next_sequence(ticket), actor=actor, cause=cause)
+        self.emit(self.topics.ticket_events, ticket.id, stamped)
 
     def audit(
         self, action: str, obj: str, obj_id: object, *, actor: str | None = None, **details: object

@@ -1,5 +1,7 @@
 """The entries and events the actions publish, built from rows in one place.
 
+Ticket events are built without their sequence, actor and cause: the unit of
+work stamps those when it emits them (`UnitOfWork.ticket_event`).
 May import: `schemas`, the store's models, `domain`. Emits nothing itself.
 """
 
@@ -9,14 +11,26 @@ import uuid
 
 from schemas.events import (
     ClientEntry,
+    DeliveryResult,
     DepartmentEntry,
     GatewayEntry,
+    IncomingEmailAttached,
+    IncomingEmailConverted,
+    IncomingEmailDiscarded,
     MessageAdded,
+    TicketAssigned,
     TicketOpened,
     TicketStatusChanged,
 )
 from services.ticket_store.domain.text import normalise_email
-from services.ticket_store.models import Client, Department, Gateway, Message, Ticket
+from services.ticket_store.models import (
+    Client,
+    Department,
+    Gateway,
+    IncomingEmail,
+    Message,
+    Ticket,
+)
 
 
 def event_id() -> str:
@@ -88,4 +102,64 @@ def message_added(ticket: Ticket, msg: Message) -> MessageAdded:
 def status_changed(ticket: Ticket, old: str, new: str) -> TicketStatusChanged:
     return TicketStatusChanged(
         event_id=event_id(), ticket_id=ticket.id, old_status=old, new_status=new
+    )
+
+
+def assigned(ticket: Ticket, previous_staff_id: int | None) -> TicketAssigned:
+    return TicketAssigned(
+        event_id=event_id(),
+        ticket_id=ticket.id,
+        staff_id=ticket.assigned_staff_id,
+        previous_staff_id=previous_staff_id,
+    )
+
+
+def incoming_converted(
+    ticket: Ticket, incoming: IncomingEmail, *, new_client: bool
+) -> IncomingEmailConverted:
+    return IncomingEmailConverted(
+        event_id=event_id(),
+        ticket_id=ticket.id,
+        email_id=incoming.email_id,
+        incoming_email_id=incoming.id,
+        client_id=ticket.client_id,
+        new_client=new_client,
+    )
+
+
+def incoming_attached(
+    ticket: Ticket, incoming: IncomingEmail, msg: Message
+) -> IncomingEmailAttached:
+    return IncomingEmailAttached(
+        event_id=event_id(),
+        ticket_id=ticket.id,
+        email_id=incoming.email_id,
+        incoming_email_id=incoming.id,
+        message_id=msg.id,
+    )
+
+
+def incoming_discarded_key(incoming: IncomingEmail) -> str:
+    """The record key of an incoming email that became no ticket."""
+    return f"incoming:{incoming.email_id}"
+
+
+def incoming_discarded(incoming: IncomingEmail) -> IncomingEmailDiscarded:
+    return IncomingEmailDiscarded(
+        event_id=event_id(),
+        email_id=incoming.email_id,
+        incoming_email_id=incoming.id,
+        department_id=incoming.department_id,
+        status=incoming.status,  # type: ignore[arg-type]
+    )
+
+
+def delivery_result(ticket: Ticket, msg: Message) -> DeliveryResult:
+    return DeliveryResult(
+        event_id=event_id(),
+        ticket_id=ticket.id,
+        message_id=msg.id,
+        outbound_id=msg.outbound_id or "",
+        status=msg.delivery_status,  # type: ignore[arg-type]
+        detail=msg.delivery_detail,
     )

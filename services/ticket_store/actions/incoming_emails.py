@@ -3,7 +3,7 @@ new or existing client, add it to a ticket, or discard it.
 
 Staff chose to open these, so no incident is charged.
 May import: `unit_of_work`, `domain`, the store's models, `schemas`,
-`actions.clients`, `actions.tickets`.
+`actions.clients`, `actions.events`, `actions.tickets`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,12 @@ from sqlalchemy import select
 
 from schemas.ticket_tag import new_ticket_id
 from services.ticket_store.actions.clients import add_client, add_client_email
+from services.ticket_store.actions.events import (
+    incoming_attached,
+    incoming_converted,
+    incoming_discarded,
+    incoming_discarded_key,
+)
 from services.ticket_store.actions.tickets import client_answer, new_ticket
 from services.ticket_store.domain.errors import Conflict, NotFound
 from services.ticket_store.domain.text import normalise_email
@@ -75,7 +81,7 @@ def convert_incoming(
         raise Conflict(f"{address} belongs to a client already: attach the email to that client")
     name = (client_name or incoming.from_name or address).strip()
     client = add_client(uow, name, [address])
-    return _ticket_from_incoming(uow, incoming, client)
+    return _ticket_from_incoming(uow, incoming, client, new_client=True)
 
 
 def attach_incoming_to_client(
@@ -94,10 +100,12 @@ def attach_incoming_to_client(
     _take_incoming(incoming, staff, "converted")
     if register_address:
         add_client_email(uow, client, incoming.from_address)
-    return _ticket_from_incoming(uow, incoming, client)
+    return _ticket_from_incoming(uow, incoming, client, new_client=False)
 
 
-def _ticket_from_incoming(uow: UnitOfWork, incoming: IncomingEmail, client: Client) -> Ticket:
+def _ticket_from_incoming(
+    uow: UnitOfWork, incoming: IncomingEmail, client: Client, *, new_client: bool
+) -> Ticket:
     ticket = new_ticket(
         uow,
         ticket_id=new_ticket_id(),
@@ -109,6 +117,7 @@ def _ticket_from_incoming(uow: UnitOfWork, incoming: IncomingEmail, client: Clie
         source_email_id=incoming.email_id,
     )
     incoming.ticket_number = ticket.number
+    uow.ticket_event(ticket, incoming_converted(ticket, incoming, new_client=new_client))
     uow.audit(
         "incoming.convert",
         "incoming_email",
@@ -127,6 +136,7 @@ def attach_incoming_to_ticket(
     msg = _message_from_incoming(incoming, ticket.client_id)
     incoming.ticket_number = ticket.number
     client_answer(uow, ticket, msg)
+    uow.ticket_event(ticket, incoming_attached(ticket, incoming, msg))
     uow.audit("incoming.attach", "incoming_email", incoming.id, ticket=ticket.number)
     return msg
 
@@ -138,5 +148,8 @@ def discard_incoming(
     if status not in DISCARD_STATUSES:
         raise ValueError("status must be deleted or spam")
     _take_incoming(incoming, staff, status)
+    # No ticket, so its own key; handled once, so its first and only event.
+    event = uow.stamped(incoming_discarded(incoming), 1)
+    uow.emit(uow.topics.ticket_events, incoming_discarded_key(incoming), event)
     uow.audit(f"incoming.{status}", "incoming_email", incoming.id)
     return incoming

@@ -26,7 +26,7 @@ from schemas.events import (
     TicketOpened,
 )
 from schemas.events import IncomingEmail as IncomingEmailEvent
-from services.ticket_store.actions.events import message_added, ticket_opened
+from services.ticket_store.actions.events import delivery_result, message_added, ticket_opened
 from services.ticket_store.actions.messages import attachment_rows
 from services.ticket_store.actions.tickets import client_answer, emit_message_added
 from services.ticket_store.domain.errors import NotFound
@@ -85,6 +85,10 @@ def _ticket_columns(cmd: OpenTicket) -> dict[str, object]:
     }
 
 
+def _cause(cmd: OpenTicket | AddMessage) -> str:
+    return f"email:{cmd.email_id}"
+
+
 def _message_from_mail(cmd: OpenTicket | AddMessage) -> Message:
     msg = Message(**_message_columns(cmd))
     msg.attachments = attachment_rows(cmd.content.attachments)
@@ -108,8 +112,9 @@ def open_ticket_from_mail(uow: UnitOfWork, cmd: OpenTicket) -> Ticket | None:
     ticket, msg = _ticket_from_command(cmd)
     session.add(ticket)
     uow.flush()
-    uow.emit(uow.topics.ticket_events, ticket.id, ticket_opened(ticket, cmd.email_id))
-    emit_message_added(uow, ticket, msg)
+    with uow.caused_by(_cause(cmd)):
+        uow.ticket_event(ticket, ticket_opened(ticket, cmd.email_id))
+        emit_message_added(uow, ticket, msg)
     return ticket
 
 
@@ -173,8 +178,12 @@ def open_tickets_from_mail(uow: UnitOfWork, cmds: Sequence[OpenTicket]) -> int:
             id=message_ids[cmd.email_id], direction="in", source_email_id=cmd.email_id,
             email_message_id=cmd.content.message_id,
         )  # fmt: skip
-        events.append((topic, ticket.id, ticket_opened(ticket, cmd.email_id)))
-        events.append((topic, ticket.id, message_added(ticket, msg)))
+        # Sequences 1 and 2: the rows went in with event_sequence 2 (`_ticket_row`).
+        cause = _cause(cmd)
+        events.append(
+            (topic, ticket.id, uow.stamped(ticket_opened(ticket, cmd.email_id), 1, cause=cause))
+        )
+        events.append((topic, ticket.id, uow.stamped(message_added(ticket, msg), 2, cause=cause)))
     uow.emit_many(events)
     return len(new)
 
@@ -182,6 +191,7 @@ def open_tickets_from_mail(uow: UnitOfWork, cmds: Sequence[OpenTicket]) -> int:
 def _ticket_row(cmd: OpenTicket, now: datetime) -> dict[str, object]:
     return _ticket_columns(cmd) | {
         "status": TicketStatus.NEW.value,
+        "event_sequence": 2,  # TicketOpened and MessageAdded
         "created_at": now,
         "updated_at": now,
     }
@@ -200,7 +210,8 @@ def add_message_from_mail(uow: UnitOfWork, cmd: AddMessage) -> Message | None:
     if ticket is None:
         raise NotFound(f"ticket {cmd.ticket_id}")
     msg = _message_from_mail(cmd)
-    client_answer(uow, ticket, msg)
+    with uow.caused_by(_cause(cmd)):
+        client_answer(uow, ticket, msg)
     return msg
 
 
@@ -298,6 +309,8 @@ def record_delivery(
     msg.delivery_status = status
     msg.delivery_detail = detail
     msg.delivered_at = utcnow() if status == "sent" else None
+    with uow.caused_by(f"outbound:{outbound_id}"):
+        uow.ticket_event(msg.ticket, delivery_result(msg.ticket, msg))
     return msg
 
 

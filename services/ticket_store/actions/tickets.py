@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from schemas.events import IncidentsGranted
 from schemas.ticket_tag import new_ticket_id
-from services.ticket_store.actions.events import message_added, status_changed, ticket_opened
+from services.ticket_store.actions.events import (
+    assigned,
+    message_added,
+    status_changed,
+    ticket_opened,
+)
 from services.ticket_store.domain.errors import InsufficientIncidents, NotFound
 from services.ticket_store.domain.incidents import (
     incident_balance,
@@ -31,7 +36,7 @@ from services.ticket_store.unit_of_work import UnitOfWork
 
 
 def emit_message_added(uow: UnitOfWork, ticket: Ticket, msg: Message) -> None:
-    uow.emit(uow.topics.ticket_events, ticket.id, message_added(ticket, msg))
+    uow.ticket_event(ticket, message_added(ticket, msg))
 
 
 def set_status(uow: UnitOfWork, ticket: Ticket, new: str) -> bool:
@@ -41,7 +46,7 @@ def set_status(uow: UnitOfWork, ticket: Ticket, new: str) -> bool:
         return False
     ticket.status = new
     ticket.closed_at = utcnow() if new in CLOSED_STATUSES else None
-    uow.emit(uow.topics.ticket_events, ticket.id, status_changed(ticket, old, new))
+    uow.ticket_event(ticket, status_changed(ticket, old, new))
     uow.audit("ticket.status", "ticket", ticket.number, old=old, new=new)
     return True
 
@@ -67,7 +72,10 @@ def change_status(uow: UnitOfWork, ticket: Ticket, new: str) -> Ticket:
 
 def assign_to_me(uow: UnitOfWork, staff: Staff, ticket: Ticket) -> Ticket:
     """ "Assign ticket to me": a new ticket is then in progress."""
+    previous = ticket.assigned_staff_id
     ticket.assigned_staff_id = staff.id
+    if previous != staff.id:
+        uow.ticket_event(ticket, assigned(ticket, previous))
     if ticket.status == TicketStatus.NEW:
         set_status(uow, ticket, TicketStatus.IN_PROGRESS)
     uow.audit("ticket.assign", "ticket", ticket.number, staff=staff.id)
@@ -100,7 +108,7 @@ def new_ticket(
     ticket.messages.append(first)
     uow.session.add(ticket)
     uow.flush()
-    uow.emit(uow.topics.ticket_events, ticket.id, ticket_opened(ticket, source_email_id))
+    uow.ticket_event(ticket, ticket_opened(ticket, source_email_id))
     emit_message_added(uow, ticket, first)
     return ticket
 

@@ -21,6 +21,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from kernel.config import Settings
+from kernel.kafka import group_membership
 from services.ticket_store.consumer.batch import BatchApplier, BatchReport, Record
 from services.ticket_store.db import Database, is_transient
 
@@ -103,6 +104,7 @@ class StoreConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             **o.kafka_settings(),
+            **group_membership(self.settings, "store"),
         )
         backoff = o.backoff_first_s
         try:

@@ -25,6 +25,7 @@ from services.ticket_store.http.docs import mount_docs
 from services.ticket_store.http.limits import BodyLimit, BodyTooLarge
 from services.ticket_store.http.logs import escape_log_lines
 from services.ticket_store.http.refusals import REFUSALS
+from services.ticket_store.http.request_id import RequestId
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ def create_app(
     )  # OpenAPI at /openapi.json, its pages at /docs and /redoc (`docs`)
     app.state.settings = settings
     app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(RequestId)  # X-Request-ID: the cause of the request's ticket events
     if settings.trusted_proxies.strip():
         # The client address behind a trusted reverse proxy (uvicorn's --forwarded-allow-ips).
         proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]

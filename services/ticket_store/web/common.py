@@ -29,6 +29,7 @@ from services.ticket_store.auth import Principal
 from services.ticket_store.domain.text import sanitise_html
 from services.ticket_store.http import sessions
 from services.ticket_store.http.deps import SessionDep
+from services.ticket_store.http.request_id import request_cause
 from services.ticket_store.models import Client, Staff
 from services.ticket_store.presenters import MessageOut
 from services.ticket_store.unit_of_work import UnitOfWork
@@ -252,7 +253,9 @@ def act(
             check_csrf(who, form)  # before anything else is said about the request
             if kind == "admin":
                 access.require_admin(who.person)
-            uow = UnitOfWork(s, request.app.state.settings.topics, sessions.actor(who.principal))
+            actor = sessions.actor(who.principal)
+            topics = request.app.state.settings.topics
+            uow = UnitOfWork(s, topics, actor, cause=request_cause(request))
             target = work(uow, who.person)
     except FORM_REFUSALS as exc:
         status, message = explain(exc)

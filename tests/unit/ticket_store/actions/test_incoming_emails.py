@@ -21,7 +21,11 @@ def test_converting_makes_a_client_and_their_ticket_without_a_charge(uow: FakeUn
     assert row.handled_by_staff_id == john.id
     [entry] = uow.events(uow.topics.clients)
     assert isinstance(entry, ClientEntry) and entry.name == "New Person"
-    assert uow.kinds(uow.topics.ticket_events) == ["ticket_opened", "message_added"]
+    assert uow.kinds(uow.topics.ticket_events) == [
+        "ticket_opened",
+        "message_added",
+        "incoming_converted",
+    ]
     assert uow.actions() == ["client.add", "incoming.convert"]
     assert uow.audits[-1].details == {"ticket": ticket.number, "client": entry.client_id}
 
@@ -65,7 +69,11 @@ def test_attaching_to_a_ticket_adds_the_clients_message(uow: FakeUnitOfWork) -> 
     msg = actions.incoming_emails.attach_incoming_to_ticket(uow, john, row, ticket)
     assert msg.source_email_id == "in-1" and msg.author_client_id == ticket.client_id
     assert ticket.status == TicketStatus.IN_PROGRESS
-    assert uow.kinds(uow.topics.ticket_events) == ["message_added", "status_changed"]
+    assert uow.kinds(uow.topics.ticket_events) == [
+        "message_added",
+        "status_changed",
+        "incoming_attached",
+    ]
     assert uow.actions() == ["ticket.status", "incoming.attach"]
     assert uow.audits[-1].details == {"ticket": ticket.number}
 
@@ -78,7 +86,10 @@ def test_discarding_keeps_the_row_and_audits_the_choice(uow: FakeUnitOfWork) -> 
     with pytest.raises(ValueError):
         actions.incoming_emails.discard_incoming(uow, john, row, "archived")
     actions.incoming_emails.discard_incoming(uow, john, row, "spam")
-    assert row.status == "spam" and uow.emitted == []
+    assert row.status == "spam"
+    assert uow.keys(uow.topics.ticket_events) == ["incoming:in-1"]
+    assert uow.kinds(uow.topics.ticket_events) == ["incoming_discarded"]
+    assert [t for t, _k, _e in uow.emitted] == [uow.topics.ticket_events]
     assert [(a.action, a.obj, a.obj_id) for a in uow.audits] == [
         ("incoming.spam", "incoming_email", str(row.id))
     ]

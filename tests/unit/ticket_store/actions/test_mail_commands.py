@@ -122,7 +122,9 @@ def test_a_late_failure_never_undoes_a_delivery(uow: FakeUnitOfWork) -> None:
     )
     assert late is None and reply.delivery_status == "sent"
     assert actions.mail_commands.record_delivery(uow, "unknown", status="sent") is None
-    assert uow.emitted == [] and uow.audits == []
+    # One event for the one change (sent); the repeat, the late failure and the unknown none.
+    assert uow.kinds(uow.topics.ticket_events) == ["delivery_result"]
+    assert len(uow.emitted) == 1 and uow.audits == []
 
 
 def test_external_grants_join_the_ledger_once_as_billing(uow: FakeUnitOfWork) -> None:

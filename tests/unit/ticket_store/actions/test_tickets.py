@@ -51,7 +51,7 @@ def test_assigning_a_new_ticket_puts_it_in_progress(uow: FakeUnitOfWork) -> None
     uow.reset()
     actions.tickets.assign_to_me(uow, john, ticket)
     assert ticket.assigned_staff_id == john.id and ticket.status == TicketStatus.IN_PROGRESS
-    assert uow.kinds(uow.topics.ticket_events) == ["status_changed"]
+    assert uow.kinds(uow.topics.ticket_events) == ["assigned", "status_changed"]
     assert uow.actions() == ["ticket.status", "ticket.assign"]
     assert uow.audits[-1].details == {"staff": john.id}
 
