@@ -133,6 +133,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
             service = supervisor.add(name, [*exe, name, *extra], logs / f"{name}.log")
             print(f"started {name} (log {service.log_path}); restarted with backoff if it exits")
         lmtp_started = _start_lmtp_if_wanted(supervisor, settings, exe, logs)
+        lmtp_started = _start_lmtp_if_wanted(supervisor, settings, exe, logs)
         print("\nThe pipeline is up. In another shell:")
         print("  .venv/bin/supportdesk tickets list      # tickets made from the demo mail")
         print("  .venv/bin/supportdesk outcomes list     # what became of every mail")
@@ -142,6 +143,8 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         while True:
             supervisor.check()
             time.sleep(1)
+            if not lmtp_started and int(time.monotonic()) % 10 == 0:  # a gateway added since
+                lmtp_started = _start_lmtp_if_wanted(supervisor, settings, exe, logs)
             if not lmtp_started and int(time.monotonic()) % 10 == 0:  # a gateway added since
                 lmtp_started = _start_lmtp_if_wanted(supervisor, settings, exe, logs)
     except KeyboardInterrupt:
@@ -156,6 +159,19 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
             broker.stop()
         if sink is not None:
             sink.stop()
+
+
+def _start_lmtp_if_wanted(
+    supervisor: Supervisor, settings: Settings, exe: list[str], logs: Path
+) -> bool:
+    """`supportdesk lmtp` under the supervisor once a local gateway is set up for LMTP."""
+    from supportdesk.cli_lmtp import lmtp_wanted
+
+    if not lmtp_wanted(settings):
+        return False
+    service = supervisor.add("lmtp", [*exe, "lmtp"], logs / "lmtp.log")
+    print(f"started lmtp (log {service.log_path}): an LMTP gateway is configured")
+    return True
 
 
 def _start_lmtp_if_wanted(
