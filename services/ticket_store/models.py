@@ -190,6 +190,10 @@ class Message(Base):
     # Staff replies: the OutboundEmail id, so the mailer's delivery report finds the message.
     outbound_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     to_address: Mapped[str] = mapped_column(String(320), default="")
+    # Mail in: its To and Cc and the sender's name; a reply-all: its Cc (migration 0008).
+    to_addresses: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    cc_addresses: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    from_name: Mapped[str] = mapped_column(String(320), default="", server_default="")
     # queued | deferred (the mailer retries) | sent | failed
     delivery_status: Mapped[str] = mapped_column(String(32), default="")
     delivery_detail: Mapped[str] = mapped_column(Text, default="")

@@ -22,6 +22,7 @@ from schemas.events import (
     TicketOpened,
     TicketStatusChanged,
 )
+from services.ticket_store.domain.recipients import message_cc
 from services.ticket_store.domain.text import normalise_email
 from services.ticket_store.models import (
     Client,
@@ -87,7 +88,10 @@ def ticket_opened(ticket: Ticket, source_email_id: str | None) -> TicketOpened:
     )
 
 
-def message_added(ticket: Ticket, msg: Message) -> MessageAdded:
+def message_added(
+    ticket: Ticket, msg: Message, cc: tuple[str, ...] | None = None
+) -> MessageAdded:
+    """`cc`: what the message adds to the ticket's Cc list, when the caller knows it."""
     return MessageAdded(
         event_id=event_id(),
         ticket_id=ticket.id,
@@ -96,6 +100,7 @@ def message_added(ticket: Ticket, msg: Message) -> MessageAdded:
         source_email_id=msg.source_email_id,
         email_message_id=msg.email_message_id,
         client_id=ticket.client_id,
+        cc_addresses=message_cc(ticket, msg) if cc is None else cc,
     )
 
 

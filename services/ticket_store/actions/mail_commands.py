@@ -31,6 +31,7 @@ from services.ticket_store.actions.messages import attachment_rows
 from services.ticket_store.actions.tickets import client_answer, emit_message_added
 from services.ticket_store.domain.errors import NotFound
 from services.ticket_store.domain.incidents import is_web_charge
+from services.ticket_store.domain.recipients import cc_list, clients_addresses, gateway_addresses
 from services.ticket_store.domain.text import normalise_email, sanitise_html
 from services.ticket_store.models import (
     Client,
@@ -62,12 +63,30 @@ def _content_columns(content: MailContent) -> dict[str, object]:
 
 
 def _message_columns(cmd: OpenTicket | AddMessage) -> dict[str, object]:
-    """The client's mail as their message: one mapping for the ORM and the bulk INSERT."""
+    """The client's mail as their message (a Cc'd person's, as theirs: no client author),
+    with its To and Cc: one mapping for the ORM and the bulk INSERT."""
+    by_cc = isinstance(cmd, AddMessage) and cmd.author == "cc"
     return {
         "direction": "in",
-        "author_client_id": cmd.client_id,
+        "author_client_id": None if by_cc else cmd.client_id,
         "source_email_id": cmd.email_id,
+        "from_name": cmd.content.from_name[:320],
+        "to_addresses": list(cmd.content.to_addresses),
+        "cc_addresses": list(cmd.content.cc_addresses),
         **_content_columns(cmd.content),
+    }
+
+
+def _first_ccs(uow: UnitOfWork, cmds: Sequence[OpenTicket]) -> dict[str, tuple[str, ...]]:
+    """The Cc list each new ticket starts with, by email id (two queries for the batch)."""
+    gateways = gateway_addresses(uow.session)
+    clients = clients_addresses(uow.session, {c.client_id for c in cmds})
+    return {
+        c.email_id: cc_list(
+            [*c.content.to_addresses, *c.content.cc_addresses],
+            gateways | clients[c.client_id] | {normalise_email(c.content.from_address)},
+        )
+        for c in cmds
     }
 
 
@@ -167,6 +186,7 @@ def open_tickets_from_mail(uow: UnitOfWork, cmds: Sequence[OpenTicket]) -> int:
     if files:
         session.execute(insert(MessageAttachment), files)
     topic = uow.topics.ticket_events
+    first_cc = _first_ccs(uow, new)
     events: list[tuple[str, str, TicketOpened | MessageAdded]] = []
     for cmd in new:
         # Unsaved copies of the rows, for the event builders.
@@ -183,7 +203,8 @@ def open_tickets_from_mail(uow: UnitOfWork, cmds: Sequence[OpenTicket]) -> int:
         events.append(
             (topic, ticket.id, uow.stamped(ticket_opened(ticket, cmd.email_id), 1, cause=cause))
         )
-        events.append((topic, ticket.id, uow.stamped(message_added(ticket, msg), 2, cause=cause)))
+        added = message_added(ticket, msg, first_cc[cmd.email_id])
+        events.append((topic, ticket.id, uow.stamped(added, 2, cause=cause)))
     uow.emit_many(events)
     return len(new)
 
@@ -202,7 +223,8 @@ def _message_row(cmd: OpenTicket, number: int, now: datetime) -> dict[str, objec
 
 
 def add_message_from_mail(uow: UnitOfWork, cmd: AddMessage) -> Message | None:
-    """The client's mail joins their ticket; NotFound for a ticket the store does not have."""
+    """The client's (or a Cc'd person's) mail joins the ticket; NotFound for a ticket the
+    store does not have."""
     session = uow.session
     if session.scalar(select(Message).where(Message.source_email_id == cmd.email_id)):
         return None

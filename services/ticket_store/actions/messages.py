@@ -14,6 +14,7 @@ from schemas.events import Attachment, OutboundEmail
 from services.ticket_store.actions.tickets import client_answer, emit_message_added, set_status
 from services.ticket_store.domain.errors import Conflict
 from services.ticket_store.domain.mail_headers import msg_id, new_message_id, reply_subject
+from services.ticket_store.domain.recipients import from_cc, ticket_cc
 from services.ticket_store.domain.text import normalise_email
 from services.ticket_store.models import (
     Client,
@@ -62,17 +63,20 @@ def staff_reply(
     message_id_domain: str,
     predefined_reply_id: int | None = None,
     attachments: Sequence[Attachment] = (),
+    reply_all: bool = False,
 ) -> Message:
     """A reply to the client: a message, the email on the outbox, and its events.
 
     The Message-ID is fixed here, before sending, so the router can thread the
-    client's answer by In-Reply-To as soon as MessageAdded is out.
+    client's answer by In-Reply-To as soon as MessageAdded is out. `reply_all`
+    Cc's the ticket's Cc list (`domain.recipients`: never a gateway, never the client).
     """
     if not text.strip():
         raise ValueError("the reply is empty")
     session = uow.session
     client = session.get(Client, ticket.client_id)
-    inbound = [m for m in ticket.messages if m.direction == "in"]
+    # The client's newest mail; a Cc'd person's mail never makes them the recipient.
+    inbound = [m for m in ticket.messages if m.direction == "in" and not from_cc(m)]
     recipient = next((m.from_address for m in reversed(inbound) if m.from_address), "")
     recipient = normalise_email(recipient or ticket.reply_to or client_primary_email(client))
     if not recipient:
@@ -80,6 +84,7 @@ def staff_reply(
     outbound_id = uuid.uuid4().hex
     message_id = new_message_id(outbound_id, message_id_domain)
     in_reply_to, references = _threading(ticket)
+    cc = tuple(a for a in ticket_cc(session, ticket) if a != recipient) if reply_all else ()
     msg = Message(
         direction="out",
         author_staff_id=staff.id,
@@ -87,6 +92,7 @@ def staff_reply(
         email_message_id=message_id,
         outbound_id=outbound_id,
         to_address=recipient,
+        cc_addresses=list(cc),
         delivery_status="queued",
     )
     msg.attachments = attachment_rows(attachments)
@@ -106,6 +112,7 @@ def staff_reply(
         message_id=message_id,
         kind="staff_reply",
         attachments=tuple(attachments),
+        cc=cc,
     )
     uow.emit(uow.topics.outbound, recipient, outbound)
     emit_message_added(uow, ticket, msg)
@@ -116,6 +123,7 @@ def staff_reply(
         ticket.number,
         message=msg.id,
         predefined_reply=predefined_reply_id,
+        **({"cc": list(cc)} if cc else {}),
     )
     return msg
 

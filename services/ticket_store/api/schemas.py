@@ -193,6 +193,13 @@ class TextIn(In):
     text: Text = Field(min_length=1, max_length=200_000)
 
 
+class StaffReplyIn(TextIn):
+    reply_all: bool = Field(
+        default=False,
+        description="also Cc the ticket's Cc'd addresses (the ticket's cc_addresses)",
+    )
+
+
 StatusName = Literal["new", "in_progress", "awaiting_client", "closed", "archived"]
 
 

@@ -8,15 +8,17 @@ from department membership alone.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from pydantic import AfterValidator
 
 from services.ticket_store import access, actions, presenters
 from services.ticket_store.api import schemas
-from services.ticket_store.api.deps import SessionDep, StaffDep, UowDep, current_staff
-from services.ticket_store.api.routes import created, message_routes
+from services.ticket_store.api.deps import SessionDep, StaffDep, UowDep
+from services.ticket_store.api.routes import created
 from services.ticket_store.api.uploads import store_uploads
+from services.ticket_store.domain.text import clean_text
 from services.ticket_store.models import Staff
 from services.ticket_store.queries.incoming import incoming_for
 from services.ticket_store.queries.replies import replies_for
@@ -56,8 +58,14 @@ def read_ticket(number: int, session: SessionDep, staff: StaffDep):
     return presenters.ticket_detail(session, access.staff_ticket(session, staff, number))
 
 
-def reply(
-    request: Request, uow: UnitOfWork, staff: Staff, number: int, text: str, files: list[UploadFile]
+def _reply(
+    request: Request,
+    uow: UnitOfWork,
+    staff: Staff,
+    number: int,
+    text: str,
+    files: list[UploadFile],
+    reply_all: bool,
 ) -> presenters.MessageOut:
     ticket = access.staff_ticket(uow.session, staff, number)  # before any upload is stored
     msg = actions.messages.staff_reply(
@@ -67,18 +75,35 @@ def reply(
         text,
         message_id_domain=request.app.state.settings.message_id_domain,
         attachments=store_uploads(request, files),
+        reply_all=reply_all,
     )
     return presenters.message_out(uow.session, msg, for_staff=True)
 
 
-message_routes(
+REPLY = "Reply to the client (sent by email); reply_all also Cc's the ticket's cc_addresses"
+
+
+@created(router, "/tickets/{number}/replies", presenters.MessageOut, REPLY)
+def reply(number: int, body: schemas.StaffReplyIn, request: Request, uow: UowDep, staff: StaffDep):
+    return _reply(request, uow, staff, number, body.text, [], body.reply_all)
+
+
+@created(
     router,
-    "/tickets/{number}/replies",
-    current_staff,
-    reply,
-    response_model=presenters.MessageOut,
-    summary="Reply to the client (sent by email)",
+    "/tickets/{number}/replies/with-files",
+    presenters.MessageOut,
+    f"{REPLY}, with attached files (multipart form: text, files, reply_all)",
 )
+def reply_with_files(
+    number: int,
+    request: Request,
+    uow: UowDep,
+    staff: StaffDep,
+    text: Annotated[str, Form(min_length=1, max_length=200_000), AfterValidator(clean_text)],
+    files: Annotated[list[UploadFile], File()] = [],  # noqa: B006 - FastAPI's form default
+    reply_all: Annotated[bool, Form()] = False,
+):
+    return _reply(request, uow, staff, number, text, files, reply_all)
 
 
 @created(router, "/tickets/{number}/notes", presenters.MessageOut, "Add an internal note")

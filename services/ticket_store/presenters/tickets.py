@@ -9,6 +9,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from services.ticket_store.domain.incidents import incident_balance
+from services.ticket_store.domain.recipients import from_cc, ticket_cc
 from services.ticket_store.models import (
     Client,
     Department,
@@ -41,6 +42,10 @@ class MessageOut(Out):
     created_at: datetime
     attachments: list[AttachmentOut]
     delivery_status: str = ""
+    # Staff only: the mail's To and Cc (a reply-all: its Cc); from_cc: a Cc'd person wrote it.
+    to_addresses: list[str] = []
+    cc_addresses: list[str] = []
+    from_cc: bool = False
 
 
 def _author(session: Session, msg: Message) -> str:
@@ -50,7 +55,7 @@ def _author(session: Session, msg: Message) -> str:
     if msg.author_client_id is not None:
         client = session.get(Client, msg.author_client_id)
         return client.name if client else "client"
-    return msg.from_address
+    return msg.from_name or msg.from_address
 
 
 def attachment_out(a: MessageAttachment) -> AttachmentOut:
@@ -58,13 +63,16 @@ def attachment_out(a: MessageAttachment) -> AttachmentOut:
 
 
 def message_out(session: Session, msg: Message, *, for_staff: bool) -> MessageOut:
-    """Clients see neither the sender's address nor the delivery status."""
+    """Clients see neither the sender's address, the To and Cc, nor the delivery status."""
     return MessageOut.of(
         msg,
         author=_author(session, msg),
         from_address=msg.from_address if for_staff else "",
         attachments=[attachment_out(a) for a in msg.attachments],
         delivery_status=msg.delivery_status if for_staff else "",
+        to_addresses=list(msg.to_addresses or ()) if for_staff else [],
+        cc_addresses=list(msg.cc_addresses or ()) if for_staff else [],
+        from_cc=from_cc(msg),
     )
 
 
@@ -102,6 +110,8 @@ class ClientInfo(Out):
 class TicketDetail(TicketOut):
     client: ClientInfo
     messages: list[MessageOut]
+    # Who a reply-all Cc's: the ticket's Cc list (no gateway, not the client).
+    cc_addresses: list[str] = []
 
 
 def _department(session: Session, t: Ticket) -> str:
@@ -128,6 +138,7 @@ def ticket_detail(session: Session, t: Ticket) -> TicketDetail:
         **ticket_out(session, t).model_dump(),
         client=info,
         messages=[message_out(session, m, for_staff=True) for m in t.messages],
+        cc_addresses=list(ticket_cc(session, t)),
     )
 
 

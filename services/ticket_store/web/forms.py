@@ -221,9 +221,11 @@ class TextForm(WebForm):
 
 
 class ReplyForm(TextForm):
-    """A staff reply, possibly starting from a pre-defined reply."""
+    """A staff reply, possibly starting from a pre-defined reply; to the client only, or
+    reply-all (the ticket's Cc'd addresses too)."""
 
     predefined_reply_id: str = ""
+    reply_all: Checkbox = False
 
 
 class StatusForm(WebForm):

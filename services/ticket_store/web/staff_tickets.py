@@ -71,6 +71,7 @@ def ticket_page(view: View, number: int) -> Response:
         offered=offered,
         draft=draft,
         chosen=chosen,
+        reply_all=str((view.form or {}).get("reply_all") or "") == "1",
         assignee=assignee.name if assignee else "",
         statuses=STAFF_STATUSES,
     )
@@ -80,7 +81,8 @@ def ticket_page(view: View, number: int) -> Response:
 def reply(
     uow: UnitOfWork, staff: Staff, form: forms.ReplyForm, number: int, request: Request
 ) -> str:
-    """Send a reply by email; with a pre-defined reply and no text, its filled-in text is sent."""
+    """Send a reply by email (to the client, or reply-all); with a pre-defined reply and no
+    text, its filled-in text is sent."""
     ticket = access.staff_ticket(uow.session, staff, number)
     text, reply_id = reply_text(uow.session, staff, ticket, form.text, form.predefined_reply_id)
     actions.messages.staff_reply(
@@ -90,6 +92,7 @@ def reply(
         forms.message_text(text),
         message_id_domain=request.app.state.settings.message_id_domain,
         predefined_reply_id=reply_id,
+        reply_all=form.reply_all,
     )
     return f"/tickets/{number}?done=replied"
 
