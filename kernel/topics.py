@@ -30,7 +30,9 @@ SHORT_RETENTION_MS = 7 * DAY_MS
 FOREVER = -1
 
 #: Per Topics field name (not topic name, so renames in Settings keep their policy).
-COMPACTED_FIELDS = frozenset({"clients", "gateways", "departments", "fetcher_state"})
+COMPACTED_FIELDS = frozenset(
+    {"clients", "gateways", "departments", "fetcher_state", "gateway_tokens"}
+)
 LONG_FIELDS = frozenset({"raw", "outcomes", "ticket_events"})
 FOREVER_FIELDS = frozenset({"dead", "incidents"})
 

@@ -405,6 +405,8 @@ class GatewayEntry(Event):
     verify_tls: bool = True
     username: str = ""
     password_encrypted: str = ""
+    # "oauth2": log in with SASL XOAUTH2; the token lives on gateway.tokens, not here.
+    auth: Literal["password", "oauth2"] = "password"
     folder: str = "INBOX"
     maildir_path: str = ""
     address: str

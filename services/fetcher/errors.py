@@ -50,6 +50,8 @@ def _classify(exc: BaseException) -> tuple[str, str]:
         return "connect", f"connection lost: {type(exc).__name__} {_text(exc)}".strip()
     if isinstance(exc, OSError):
         return "connect", f"{type(exc).__name__}: {exc.strerror or _text(exc)}"
+    if type(exc).__name__ == "OAuth2Failure":
+        return "oauth2", f"OAuth2: {_text(exc)}"
     if type(exc).__name__ == "Fenced":
         return "fenced", f"fenced: another fetcher took this gateway ({_text(exc)})"
     if isinstance(exc, KafkaError):

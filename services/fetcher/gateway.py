@@ -27,6 +27,8 @@ from kafka.errors import KafkaError
 from kernel.blobs import BlobStore
 from kernel.config import Settings
 from kernel.crypto import decrypt
+from kernel.oauth2.records import KafkaTokenStore
+from kernel.oauth2.tokens import TokenManager
 from schemas.events import GatewayEntry, GatewaySnapshot, MailSource, RawEmail
 from schemas.raw import make_raw_email
 from services.fetcher import metrics, polls
@@ -52,6 +54,7 @@ class GatewayRunner:
         ca_file: str | None = None,
         owner: str = "",
         health_sink: Callable[[GatewayHealth], None] | None = None,
+        tokens: TokenManager | None = None,
     ) -> None:
         self.entry = entry
         self.settings = settings
@@ -67,12 +70,22 @@ class GatewayRunner:
         self.health = GatewayHealth(gateway_id=entry.gateway_id, name=entry.name, owner=self.owner)
         self.labels = {"gateway_id": entry.gateway_id, "gateway": entry.name}
         self._password: str | None = None
+        self.tokens = tokens  # OAuth2 gateways: shared by every runner of the process
+        self._force_refresh = False  # the server refused a token that had not expired
         self._commits = 0
 
     # ------------------------------------------------------------ helpers
 
     @property
     def password(self) -> str:
+        """The password, or for OAuth2 gateways a current access token (asked for at
+        every login: refreshed before expiry, and a rotated refresh token saved first)."""
+        if self.entry.auth == "oauth2":
+            if self.tokens is None:
+                self.tokens = TokenManager(self.settings, KafkaTokenStore(self.settings))
+            force, self._force_refresh = self._force_refresh, False
+            _user, self._password = self.tokens.access_token(self.entry.gateway_id, force=force)
+            return self._password
         if self._password is None:
             self._password = decrypt(self.settings, self.entry.password_encrypted)
         return self._password
@@ -210,6 +223,8 @@ class GatewayRunner:
 
     def record_failure(self, exc: BaseException) -> str:
         kind, message = describe(exc, (self._password or "",))
+        if kind == "auth" and self.entry.auth == "oauth2":
+            self._force_refresh = True  # revoked before expiry? the next login tries a refresh
         h = self.health
         h.status = "failing"
         h.consecutive_failures += 1

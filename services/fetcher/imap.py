@@ -57,7 +57,10 @@ class ImapMailbox:
         try:
             if entry.security == "starttls":
                 self.client.starttls(ctx)
-            self.client.login(entry.username, password)
+            if entry.auth == "oauth2":  # password is an access token (SASL XOAUTH2)
+                self.client.oauth2_login(entry.username, password)
+            else:
+                self.client.login(entry.username, password)
             self.uidvalidity = 0
             self.uidnext = 0
             if select:

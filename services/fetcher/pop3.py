@@ -13,6 +13,7 @@ import hashlib
 import poplib
 from dataclasses import dataclass
 
+from kernel.oauth2.tokens import xoauth2_b64
 from schemas.events import GatewayEntry
 from services.fetcher.imap import tls_context
 
@@ -25,6 +26,15 @@ class Pop3Item:
     number: int
     uidl: str
     data: bytes | None = None  # set when the UIDL had to be a content hash
+
+
+def xoauth2_login(conn: poplib.POP3, username: str, access_token: str) -> None:
+    """AUTH XOAUTH2 with an initial response; a refusal may come as a "+ <json>"
+    challenge that must be answered with an empty line before the -ERR."""
+    resp = conn._shortcmd("AUTH XOAUTH2 " + xoauth2_b64(username, access_token))
+    if not resp.startswith(b"+OK"):
+        conn._putcmd("")
+        conn._getresp()  # raises error_proto with the server's -ERR
 
 
 def content_uidl(data: bytes) -> str:
@@ -55,8 +65,11 @@ class Pop3Mailbox:
             if conn is None:
                 if entry.security == "starttls":
                     self.conn.stls(context=ctx)
-                self.conn.user(entry.username)
-                self.conn.pass_(password)
+                if entry.auth == "oauth2":
+                    xoauth2_login(self.conn, entry.username, password)
+                else:
+                    self.conn.user(entry.username)
+                    self.conn.pass_(password)
         except BaseException:
             self.abort()
             raise
