@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from schemas.events import IncomingEmail, MailContent
-from services.ticket_store import actions
+from services.ticket_store import actions, auth
+from services.ticket_store.http.sessions import SESSION_COOKIE
+from services.ticket_store.models import Client, Staff
 from tests.fixtures.browser import assert_accessible, serve
 from tests.integration.api.conftest import PASSWORD, World, world
 
@@ -51,9 +53,10 @@ class Desk:
     checked: list[str] = field(default_factory=list)
 
     def check(self) -> Any:
-        """axe-core on what is shown now (every page a test visits goes through here)."""
+        """axe-core on what is shown now (every page a test visits goes through here).
+        A mail's own HTML (sanitised, shown as sent) is the sender's, not ours to fix."""
         self.page.wait_for_load_state("load")
-        assert_accessible(self.page)
+        assert_accessible(self.page, skip=(".body.html",))
         self.checked.append(self.page.url)
         return self.page
 
@@ -67,6 +70,17 @@ class Desk:
         with self.page.expect_navigation():
             self.page.locator(selector, **kw).click() if kw else self.page.click(selector)
         return self.check()
+
+    def sign_in(self, world: World, who: str) -> None:
+        """A session made in the database and set as the cookie: logged in without the form
+        (argon2 costs a second here; the login form has its own tests)."""
+        role, _email = EMAILS[who]
+        model = Staff if role == "staff" else Client
+        with world.db.unit_of_work() as uow:
+            person = uow.session.get(model, world.ids[who])
+            secret, _row = auth.issue(uow.session, **{role: person})
+        cookie = {"name": SESSION_COOKIE, "value": secret, "url": self.base, "httpOnly": True}
+        self.page.context.add_cookies([cookie])
 
     def log_in(self, who: str) -> Any:
         role, email = EMAILS[who]

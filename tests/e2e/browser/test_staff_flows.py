@@ -41,7 +41,7 @@ def test_staff_replies_with_a_predefined_reply(world: World, desk) -> None:
             uow, "Refund", "Refunded", scope="department", department_id=world.sales
         )
     john: Desk = desk()
-    john.log_in("john")
+    john.sign_in(world, "john")
     page = john.goto(f"/tickets/{world.alice_ticket}")
     picker = page.get_by_label("Pre-defined reply")
     assert picker.locator("option").all_inner_texts() == ["Reboot"]  # not Sales' Refund
@@ -68,7 +68,8 @@ def test_staff_converts_an_incoming_email(world: World, desk) -> None:
     incoming = incoming_email(world, "in-1", world.technical, "Carol@Newcomer.example", "Domains?")
     incoming_email(world, "in-2", world.sales, "dave@newcomer.example", "Reseller prices")
     john: Desk = desk()
-    john.log_in("john")
+    john.sign_in(world, "john")
+    page = john.goto("/tickets")
     page = john.click("header nav a", has_text="Incoming emails")
     rows = page.locator("tr.incoming-row")
     assert rows.count() == 1 and "Carol@Newcomer.example" in rows.first.inner_text()
