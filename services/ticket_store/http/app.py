@@ -21,6 +21,7 @@ from kernel.config import Settings, get_settings
 from services.ticket_store import api, web
 from services.ticket_store.auth import LoginLimit
 from services.ticket_store.db import Database
+from services.ticket_store.http.asyncapi import mount_asyncapi
 from services.ticket_store.http.docs import mount_docs
 from services.ticket_store.http.limits import BodyLimit, BodyTooLarge
 from services.ticket_store.http.logs import escape_log_lines
@@ -59,6 +60,7 @@ def create_app(
     api.register(app)
     web.register(app)
     mount_docs(app)
+    mount_asyncapi(app)  # the contract of tickets.events
 
     def refusal(request: Request, exc: Exception) -> Response:
         if request.url.path.startswith(api.API_PREFIX):
