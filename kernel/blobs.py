@@ -11,7 +11,9 @@ import contextlib
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -44,6 +46,8 @@ class BlobStore:
     def put(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
         path = self._path(digest)
+        if _touch(path):  # stored already: its time is now the newest reference's (see gc)
+            return f"sha256:{digest}"
         if not os.path.exists(path):
             if path.parent not in self._dirs:
                 private_dirs(path.parent)
@@ -88,3 +92,65 @@ class BlobStore:
         if hashlib.sha256(data).hexdigest() != digest:
             raise ValueError(f"blob {ref} is corrupt")
         return data
+
+
+def _touch(path: Path) -> bool:
+    """Set an existing blob's modification time to now; False when there is none."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+@dataclass
+class GcResult:
+    scanned: int = 0
+    removed: int = 0
+    freed_bytes: int = 0
+    kept_referenced: int = 0  # old enough, but something still refers to it
+
+
+def gc(
+    store: BlobStore,
+    older_than: float,
+    referenced: Callable[[str], bool],
+    *,
+    dry_run: bool = False,
+) -> GcResult:
+    """Remove the blobs last stored before `older_than` (a Unix time) that nothing refers
+    to (`referenced(ref)` says), and temporary files left by writers that died.
+
+    A blob's modification time is when it was last stored (`put` touches a blob it
+    already has), i.e. at most a moment before the newest record that refers to it was
+    produced: a blob older than a topic's retention is referred to only by records past
+    that retention. Checked again right before removal, so a blob stored meanwhile stays.
+    """
+    result = GcResult()
+    if not store.root.is_dir():
+        return result
+    for path in sorted(store.root.glob("??/??/*")):
+        name = path.name
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            continue
+        if st.st_mtime >= older_than:
+            continue
+        if len(name) == 64 and all(c in "0123456789abcdef" for c in name):
+            result.scanned += 1
+            if referenced(f"sha256:{name}"):
+                result.kept_referenced += 1
+                continue
+        elif not name.startswith("tmp"):
+            continue  # not ours
+        if dry_run:
+            result.removed += 1
+            result.freed_bytes += st.st_size
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < older_than:
+                path.unlink()
+                result.removed += 1
+                result.freed_bytes += st.st_size
+    return result

@@ -158,3 +158,22 @@ def kafka_version(bootstrap: str, timeout_s: float = 10.0) -> str:
             raise RuntimeError(f"no brokers in metadata from {bootstrap}")
         data = admin.get_broker_version_data(brokers[0]["broker_id"])
         return str(data.broker_version_str)
+
+
+def retention_ms(bootstrap: str, topic: str, timeout_s: float = 10.0) -> int | None:
+    """The topic's retention.ms as the broker has it (-1: forever), None if it has no such
+    topic. What the blob collector keeps raw mail's blobs for (kernel.blobs.gc)."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    with _admin(bootstrap, timeout_s) as admin:
+        if topic not in set(admin.list_topics()):
+            return None
+        got = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic)], config_filter="all"
+        )
+    configs = next(iter(got.values()), {}).get(topic, {}) if isinstance(got, dict) else {}
+    entry = configs.get("retention.ms")
+    value = entry.get("value") if isinstance(entry, dict) else entry
+    if value is None:
+        raise RuntimeError(f"no retention.ms in the broker's answer for {topic}: {got!r}"[:500])
+    return int(value)

@@ -136,6 +136,9 @@ class Outcome(Event):
     client_id: int | None = None
     automatic: bool = False
     decided_at: datetime = Field(default_factory=utcnow)
+    # Set on the outcome of an applied replay: it replaces the recorded one (the store
+    # keeps the first outcome of an email otherwise).
+    replay_id: str | None = None
 
 
 # ---------------------------------------------------------------- tickets.commands

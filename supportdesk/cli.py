@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from kernel.config import get_settings
-from supportdesk import cli_directory, cli_gateway, cli_lmtp, cli_processes, cli_support
+from supportdesk import cli_directory, cli_gateway, cli_lmtp, cli_processes, cli_replay, cli_support
 from supportdesk.cli_common import redact
 
 log = logging.getLogger("supportdesk")
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(fn=fn)
         return sp
 
-    for commands in (cli_processes, cli_directory, cli_gateway, cli_support, cli_lmtp):
+    for commands in (cli_processes, cli_directory, cli_gateway, cli_support, cli_lmtp, cli_replay):
         commands.register(sub, add)
     return p
 

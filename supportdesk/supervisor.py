@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from supportdesk.periodic import Periodic
+
 log = logging.getLogger("supportdesk.up")
 
 
@@ -56,12 +58,19 @@ class Supervisor:
         self.loop_window_s = loop_window_s
         self.clock = clock
         self.report = report or (lambda line: log.warning("%s", line))
+        self.periodic: list[Periodic] = []
 
     def add(self, name: str, argv: Sequence[str], log_path: Path) -> Service:
         service = Service(name, list(argv), log_path)
         self.services.append(service)
         self._start(service)
         return service
+
+    def every(self, every_s: float, name: str, argv: Sequence[str], log_path: Path) -> Periodic:
+        """A command run every `every_s` (first a minute after this), e.g. the blob collector."""
+        job = Periodic(name, list(argv), log_path, every_s, clock=self.clock)
+        self.periodic.append(job)
+        return job
 
     def _start(self, service: Service) -> None:
         out = open(service.log_path, "ab")  # noqa: SIM115 - the child keeps it open
@@ -73,6 +82,9 @@ class Supervisor:
     def check(self) -> None:
         """Restart what exited once its backoff is over; call this every second or so."""
         now = self.clock()
+        for job in self.periodic:
+            if job.check():
+                self.report(f"{job.name} started (log {job.log_path})")
         for service in self.services:
             process = service.process
             if process is not None and process.poll() is None:
@@ -107,6 +119,8 @@ class Supervisor:
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM to every running service, then SIGKILL what is still there after `timeout`."""
+        for job in self.periodic:
+            job.stop()
         running = [s.process for s in self.services if s.process and s.process.poll() is None]
         for process in running:
             process.send_signal(signal.SIGTERM)

@@ -32,6 +32,10 @@ class InMemoryDirectory:
         self.departments: dict[int, DepartmentEntry] = {}
         self.ticket_clients: dict[str, int] = {}
         self.message_tickets: dict[str, str] = {}
+        # Raw emails that became a ticket or a message (by mail, or converted by staff):
+        # a replay never decides them again.
+        self.email_tickets: dict[str, str] = {}
+        self.email_messages: set[str] = set()  # those of email_tickets added as a message
         self.ticket_ccs: dict[str, frozenset[str]] = {}
 
     # lookups
@@ -46,6 +50,9 @@ class InMemoryDirectory:
 
     def ticket_for_message(self, message_id: str) -> str | None:
         return self.message_tickets.get(normalise_message_id(message_id)) if message_id else None
+
+    def ticket_for_email(self, email_id: str) -> str | None:
+        return self.email_tickets.get(email_id)
 
     def ticket_cc(self, ticket_id: str) -> frozenset[str]:
         """Addresses Cc'd on the ticket so far (normalised)."""
@@ -90,6 +97,12 @@ class InMemoryDirectory:
             self.ticket_ccs[event.ticket_id] = self.ticket_cc(event.ticket_id) | cc
         if isinstance(event, TicketOpened):
             self.ticket_clients[event.ticket_id] = event.client_id
+            if event.source_email_id:
+                self.email_tickets[event.source_email_id] = event.ticket_id
+            return
+        if isinstance(event, MessageAdded) and event.direction == "in" and event.source_email_id:
+            self.email_tickets[event.source_email_id] = event.ticket_id
+            self.email_messages.add(event.source_email_id)
         elif (
             isinstance(event, MessageAdded) and event.direction == "out" and event.email_message_id
         ):

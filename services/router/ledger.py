@@ -42,6 +42,8 @@ class ChargeRequest(BaseModel):
     message_id: str = ""
     references: tuple[str, ...] = ()
     subject: str = ""
+    # Set by an applied replay: a mail settled before without a ticket is decided again.
+    replay_id: str = ""
 
 
 class GrantForward(BaseModel):

@@ -126,7 +126,6 @@ class Router:
         if v.action is Action.OPEN_TICKET:
             assert v.client_id is not None and v.ticket_id is not None
             dept = self.directory.department(raw.gateway.department_id)
-            notice_to = mail.return_path or mail.from_address
             per_incident = bool(dept and dept.per_incident)
             ticket = OpenTicket(
                 email_id=raw.email_id,
@@ -137,20 +136,7 @@ class Router:
                 content=self.content(raw, mail),
                 charged=per_incident,  # emitted only if settled as opened, and then charged
             )
-            req = ChargeRequest(
-                email_id=raw.email_id,
-                gateway_id=raw.gateway_id,
-                client_id=v.client_id,
-                gateway_address=raw.gateway.address,
-                department_id=raw.gateway.department_id,
-                ticket_id=v.ticket_id,
-                per_incident=per_incident,
-                notice_text=(dept.insufficient_notice if dept else "") or DEFAULT_NOTICE,
-                notice_to=notice_to,
-                message_id=mail.message_id,
-                references=tuple(mail.references),
-                subject=ticket.content.subject,
-            )
+            req = self.charge_request(raw, mail, v)
             data = dumps_item(req, ticket.model_dump_json().encode())
             return [Out(LEDGER, str(v.client_id), ticket, data)]
         content = None
@@ -204,6 +190,25 @@ class Router:
             )
         )
         return outs
+
+    def charge_request(self, raw: RawEmail, mail: ParsedMail, v: Verdict) -> ChargeRequest:
+        """What rule 7 needs of a mail that opens a ticket for a known client."""
+        assert v.client_id is not None and v.ticket_id is not None
+        dept = self.directory.department(raw.gateway.department_id)
+        return ChargeRequest(
+            email_id=raw.email_id,
+            gateway_id=raw.gateway_id,
+            client_id=v.client_id,
+            gateway_address=raw.gateway.address,
+            department_id=raw.gateway.department_id,
+            ticket_id=v.ticket_id,
+            per_incident=bool(dept and dept.per_incident),
+            notice_text=(dept.insufficient_notice if dept else "") or DEFAULT_NOTICE,
+            notice_to=mail.return_path or mail.from_address,
+            message_id=mail.message_id,
+            references=tuple(mail.references),
+            subject=mail.subject[:1000],
+        )
 
     @staticmethod
     def _reason(v: Verdict, ctx: Context) -> str:
@@ -353,6 +358,7 @@ class Router:
                     reason=settled.reason,
                     ticket_id=settled.ticket_id,
                     client_id=req.client_id,
+                    replay_id=req.replay_id or None,
                 ),
             )
         )

@@ -53,18 +53,28 @@ def check(req: ChargeRequest, ledger: Ledger, now: float, window_s: float) -> tu
     key = charge_key(req)
     entry = ledger.charges.get(key) or {"first": None, "decisions": {}}
     previous = entry["decisions"].get(req.email_id)
-    if previous is not None:
+    if previous is not None and not _decide_again(req, previous):
         return Settled.from_record(previous), True
     settled = _decide(req, entry.get("first"), ledger, now, window_s)
     first = entry.get("first")
     if first is None and req.message_id and settled.decision is Decision.TICKET_OPENED:
         first = {"email_id": req.email_id, "ticket_id": req.ticket_id}
     # A new value, never one changed in place: a faust table writes its changelog on set.
+    record = settled.record() | ({"replay_id": req.replay_id} if req.replay_id else {})
     ledger.charges[key] = {
         "first": first,
-        "decisions": {**entry["decisions"], req.email_id: settled.record()},
+        "decisions": {**entry["decisions"], req.email_id: record},
     }
     return settled, False
+
+
+def _decide_again(req: ChargeRequest, previous: dict) -> bool:
+    """An applied replay decides a mail again unless it opened a ticket (or was a copy of
+    one that did): a mail refused for want of incidents may be charged now. Once per
+    replay: a redelivered replay record finds its own decision."""
+    if not req.replay_id or previous.get("replay_id") == req.replay_id:
+        return False
+    return previous.get("decision") not in (Decision.TICKET_OPENED, Decision.DUPLICATE)
 
 
 def _decide(

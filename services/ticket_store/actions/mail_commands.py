@@ -26,6 +26,7 @@ from schemas.events import (
     TicketOpened,
 )
 from schemas.events import IncomingEmail as IncomingEmailEvent
+from services.ticket_store.actions import replayed_mail
 from services.ticket_store.actions.events import delivery_result, message_added, ticket_opened
 from services.ticket_store.actions.messages import attachment_rows
 from services.ticket_store.actions.tickets import client_answer, emit_message_added
@@ -134,6 +135,7 @@ def open_ticket_from_mail(uow: UnitOfWork, cmd: OpenTicket) -> Ticket | None:
     with uow.caused_by(_cause(cmd)):
         uow.ticket_event(ticket, ticket_opened(ticket, cmd.email_id))
         emit_message_added(uow, ticket, msg)
+    replayed_mail.settle_incoming(uow, {cmd.email_id: ticket.number})
     return ticket
 
 
@@ -206,6 +208,7 @@ def open_tickets_from_mail(uow: UnitOfWork, cmds: Sequence[OpenTicket]) -> int:
         added = message_added(ticket, msg, first_cc[cmd.email_id])
         events.append((topic, ticket.id, uow.stamped(added, 2, cause=cause)))
     uow.emit_many(events)
+    replayed_mail.settle_incoming(uow, {c.email_id: numbers[c.ticket_id] for c in new})
     return len(new)
 
 
@@ -234,6 +237,7 @@ def add_message_from_mail(uow: UnitOfWork, cmd: AddMessage) -> Message | None:
     msg = _message_from_mail(cmd)
     with uow.caused_by(_cause(cmd)):
         client_answer(uow, ticket, msg)
+    replayed_mail.settle_incoming(uow, {cmd.email_id: ticket.number})
     return msg
 
 
@@ -284,6 +288,9 @@ def _outcome_row(outcome: Outcome) -> dict[str, object]:
 
 def record_outcome(uow: UnitOfWork, outcome: Outcome) -> MailOutcome | None:
     """The router's decision on one raw email, kept for operators."""
+    if outcome.replay_id:
+        replayed_mail.replace_outcomes(uow, [outcome])
+        return None
     if uow.session.get(MailOutcome, outcome.email_id) is not None:
         return None
     row = MailOutcome(**_outcome_row(outcome))
@@ -292,8 +299,10 @@ def record_outcome(uow: UnitOfWork, outcome: Outcome) -> MailOutcome | None:
 
 
 def record_outcomes(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> int:
-    """`record_outcome` for many; returns how many were new."""
-    return _insert_new(uow, MailOutcome, outcomes, _outcome_row)
+    """`record_outcome` for many; returns how many were new (or replayed)."""
+    replayed = replayed_mail.replace_outcomes(uow, [o for o in outcomes if o.replay_id])
+    first = [o for o in outcomes if not o.replay_id]
+    return replayed + (_insert_new(uow, MailOutcome, first, _outcome_row) if first else 0)
 
 
 def _insert_new(

@@ -1,0 +1,62 @@
+"""What an applied replay changes in the store, besides the tickets it opens: the mail's
+outcome becomes the replayed one, and a mail that waited in Incoming emails and now
+became a ticket (or a message) leaves the section, so nobody converts it a second time.
+
+May import: `unit_of_work`, the store's models, `schemas`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import select, update
+
+from schemas.events import Outcome
+from services.ticket_store.models import IncomingEmail, MailOutcome
+from services.ticket_store.unit_of_work import UnitOfWork
+
+
+def replace_outcomes(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> int:
+    """Replayed outcomes (with a replay id) replace the recorded ones; returns how many.
+
+    Idempotent: a redelivered one writes the same values again. An outcome decided
+    before the recorded one (an older replay delivered late) changes nothing.
+    """
+    changed = 0
+    for outcome in outcomes:
+        row = uow.session.get(MailOutcome, outcome.email_id)
+        if row is None:
+            row = MailOutcome(email_id=outcome.email_id, decided_at=outcome.decided_at)
+            uow.session.add(row)
+        elif row.decided_at > outcome.decided_at:
+            continue
+        row.gateway_id = outcome.gateway_id
+        row.decision = outcome.decision.value
+        row.rule = outcome.rule
+        row.reason = outcome.reason
+        row.ticket_id = outcome.ticket_id
+        row.client_id = outcome.client_id
+        row.automatic = outcome.automatic
+        row.decided_at = outcome.decided_at
+        changed += 1
+    return changed
+
+
+def settle_incoming(uow: UnitOfWork, tickets: Mapping[str, int]) -> None:
+    """Incoming emails (email id -> ticket number) that became tickets from mail: converted.
+
+    Only a replay makes this happen (a mail is first decided either way, not both), so
+    the common case costs one query that finds nothing.
+    """
+    waiting = uow.session.scalars(
+        select(IncomingEmail.email_id).where(
+            IncomingEmail.email_id.in_(list(tickets)), IncomingEmail.status == "new"
+        )
+    ).all()
+    for email_id in waiting:
+        number = tickets[email_id]
+        uow.session.execute(
+            update(IncomingEmail)
+            .where(IncomingEmail.email_id == email_id, IncomingEmail.status == "new")
+            .values(status="converted", ticket_number=number)
+        )
