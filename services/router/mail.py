@@ -33,6 +33,7 @@ from services.router.bounded import (
     unstructured,
 )
 from services.router.text import clean_text, decode_bytes, normalise_address, safe_text
+from services.router.tnef import TnefError, is_tnef, unpack
 
 __all__ = ["MalformedMail", "clean_text", "normalise_address", "parse"]
 
@@ -96,6 +97,10 @@ class ParsedMail:
     returned_types: list[str] = field(default_factory=list)
     returned_heads: list[str] = field(default_factory=list)  # the start of each, as text
     returned_message_ids: list[str] = field(default_factory=list)
+    # What staff should know about how the mail was read (a winmail.dat left packed…).
+    notes: list[str] = field(default_factory=list)
+    tnef_text: str = ""  # the body of an Outlook winmail.dat, used when the mail has none
+    tnef_html: str = ""
     _header_map: dict[str, list[str]] | None = field(default=None, repr=False)
 
     def header(self, name: str) -> str:
@@ -249,13 +254,51 @@ def _walk(mail: ParsedMail, part: Message, limits: MailLimits, texts: list[str])
     filename = _filename(part)
     is_text = ctype.startswith("text/")
     if disposition == "attachment" or (filename and disposition != "inline") or not is_text:
-        mail.attachments.append(Part(ctype, filename or "attachment", _payload_bytes(part)))
+        payload = _payload_bytes(part)
+        if is_tnef(ctype, filename, payload):
+            _add_tnef(mail, ctype, filename or "winmail.dat", payload, limits)
+        else:
+            mail.attachments.append(Part(ctype, filename or "attachment", payload))
         return
     if ctype == "text/html":
         if not mail.html:
             mail.html = _decode_text(part)
     else:
         texts.append(_decode_text(part))  # joined once at the end: += would be quadratic
+
+
+def _add_tnef(
+    mail: ParsedMail, ctype: str, filename: str, payload: bytes, limits: MailLimits
+) -> None:
+    """An Outlook winmail.dat as the files it holds; kept as it was, with a note, when it
+    is broken, over a limit or empty (see `services.router.tnef`)."""
+    what = f"{filename} (Outlook TNEF)"
+    try:
+        got = unpack(payload, limits, limits.parts_per_mail - len(mail.attachments))
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - TnefError, or tnefparse failing on odd data
+        reason = str(exc) if isinstance(exc, TnefError) else f"{type(exc).__name__}: {exc}"
+        mail.attachments.append(Part(ctype, filename, payload))
+        mail.notes.append(f"{what} could not be unpacked ({reason[:300]}); attached as it was")
+        return
+    if not got.files and not got.text.strip() and not got.html.strip():
+        mail.attachments.append(Part(ctype, filename, payload))
+        mail.notes.append(f"{what} holds no file and no text; attached as it was")
+        return
+    mail.attachments.extend(Part(t, n, d) for t, n, d in got.files)
+    mail.notes.extend(f"{what}: {note}" for note in got.notes)
+    mail.tnef_text = mail.tnef_text or got.text
+    mail.tnef_html = mail.tnef_html or got.html
+
+
+def _finish_body(mail: ParsedMail) -> None:
+    """A winmail.dat's body when the mail has no text of its own; notes after the text."""
+    if (mail.tnef_text or mail.tnef_html) and is_blank(mail.text) and is_blank(mail.html):
+        mail.text, mail.html = mail.tnef_text, mail.tnef_html
+    if mail.notes:
+        notes = "\n".join(f"[Supportdesk: {note}]" for note in mail.notes)
+        mail.text = f"{mail.text.rstrip()}\n\n{notes}" if mail.text.strip() else notes
 
 
 def _sender(mail: ParsedMail, limits: MailLimits) -> None:
@@ -309,4 +352,5 @@ def parse(data: bytes, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
     mail.text = "\n".join(texts)
     if broken and not mail.text and not mail.html and not mail.attachments:
         mail.text = safe_text(_payload_bytes(msg).decode("utf-8", "replace"))
+    _finish_body(mail)
     return mail

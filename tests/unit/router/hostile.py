@@ -116,6 +116,51 @@ def many_attachments(n: int = 1990, size: int = 18 * 1024) -> bytes:
     ).encode()
 
 
+def _with_tnef(tnef: bytes) -> bytes:
+    from tests.unit.router.tnef_files import mail_with_tnef
+
+    return mail_with_tnef(tnef, text="Please see attached")
+
+
+def tnef_files(n: int = 9, size: int = 2 * MB) -> bytes:
+    """An Outlook winmail.dat of 18 MB in nine files (a 25 MB mail): unpacked in full."""
+    from tests.unit.router.tnef_files import winmail
+
+    return _with_tnef(winmail([(f"scan{i}.pdf", bytes([i]) * size) for i in range(n)]))
+
+
+def tnef_attribute_bomb(size: int = 18 * MB) -> bytes:
+    """18 MB of 13-byte attributes: tnefparse would copy the stream once per attribute."""
+    from tests.unit.router.tnef_files import MSG, attribute, stream
+
+    return _with_tnef(stream(attribute(MSG, (0x8020, 0x0003), b"") * (size // 13)))
+
+
+def tnef_nested_bomb(levels: int = 2000) -> bytes:
+    """Outlook items inside Outlook items, 2,000 deep: tnefparse decodes each level."""
+    from tests.unit.router.tnef_files import message_attachment, stream, winmail
+
+    inner = winmail([("deep.txt", b"deep")])
+    for level in range(levels):
+        inner = stream(message_attachment(f"l{level}", inner))
+    return _with_tnef(inner)
+
+
+def tnef_count_bomb(n: int = 2000) -> bytes:
+    """MAPI blocks claiming 2**32 properties and values: decode_mapi loops on the claim."""
+    import struct
+
+    from tests.unit.router.tnef_files import ATTACHMENT, MSG, MSG_PROPS, attribute, stream
+
+    claim = struct.pack("<I", 1) + struct.pack("<HHI", 0x1002, 0x6001, 0xFFFFFFF0) + b"\0" * 8
+    return _with_tnef(
+        stream(
+            attribute(MSG, MSG_PROPS, struct.pack("<I", 0xFFFFFFFF)),
+            *[attribute(2, ATTACHMENT, claim) for _ in range(n)],
+        )
+    )
+
+
 # Limits raised far beyond the defaults: the same mails then reach the header decoders
 # and the tree walk, which must stay linear on their own.
 RAISED = {
@@ -140,6 +185,10 @@ CASES: dict[str, tuple[Callable[[], bytes], bool]] = {
     "html_50mb": (html_body, True),
     "line_50mb_no_newline": (one_line, True),
     "attachments_1990_of_18kb": (many_attachments, True),
+    "tnef_18mb_in_9_files": (tnef_files, False),
+    "tnef_attribute_bomb_18mb": (tnef_attribute_bomb, False),
+    "tnef_nested_2000": (tnef_nested_bomb, False),
+    "tnef_mapi_count_bomb": (tnef_count_bomb, False),
 }
 
 
@@ -202,6 +251,12 @@ def child(value_file: str, cpu_s: float, extra_mb: int, limits_json: str = "{}")
         "extra_mb": round(max(0, peak_kb - rss0) / 1024, 1),
         "outcomes": [(e.decision.value, e.reason[:200]) for e in outcome],
         "topics": sorted(o.topic for o in final),
+        # The end of the opened ticket's text (where a winmail.dat left packed is noted)
+        # and its attachments' names.
+        "ticket": [
+            (c["content"]["text"][-300:], [a["filename"] for a in c["content"]["attachments"]])
+            for c in (json.loads(o.value()) for o in final if o.topic == "ticket_commands")
+        ],
     }
 
 

@@ -29,6 +29,13 @@ DEFAULT_LIMIT_HIT = {
     "parts_100000": "parts_per_mail",
     "nesting_1000": "multipart_depth",
 }
+# Outlook winmail.dat: unpacked, or kept packed with a note naming the limit; never malformed.
+TNEF_NOTE = {
+    "tnef_18mb_in_9_files": "",
+    "tnef_attribute_bomb_18mb": "(tnef_copy_bytes)",
+    "tnef_nested_2000": "nested over 2 deep",
+    "tnef_mapi_count_bomb": "claims 4294967295 properties",
+}
 # With the limits raised these reach the linear header decoders instead.
 DECODER_CASES = [
     "subject_1mb_encoded_words",
@@ -71,6 +78,12 @@ def test_hostile_mail_within_budget(name: str, tmp_path: Path) -> None:
         assert result["topics"] == ["dead", "outcomes"]
     else:  # 50 MB within every limit: an ordinary ticket, the body kept as an attachment
         assert decision == "ticket_opened"
+    if name in TNEF_NOTE:
+        [(text, files)] = result["ticket"]
+        if TNEF_NOTE[name]:
+            assert files == ["winmail.dat"] and TNEF_NOTE[name] in text
+        else:
+            assert files == [f"scan{i}.pdf" for i in range(9)] and "Supportdesk" not in text
 
 
 @pytest.mark.parametrize("name", DECODER_CASES)
