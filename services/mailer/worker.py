@@ -193,6 +193,11 @@ class KafkaReporter:
             log.warning("delivery report for %s not published", report.outbound_id, exc_info=True)
 
 
+def _xoauth2_answer(user: str, token: str) -> Callable[..., str]:
+    """smtplib's authobject: the initial response, then an empty line to an error challenge."""
+    return lambda challenge=None: "" if challenge else xoauth2(user, token)
+
+
 class Mailer:
     # After a failure to reach the server at all, new mail is queued without an
     # attempt for this long (each attempt against a dead host can take the timeout).
@@ -226,9 +231,15 @@ class Mailer:
         record the fetchers refresh, so a rotation by either is seen by both."""
         if self.tokens is None:
             self.tokens = TokenManager(self.settings, KafkaTokenStore(self.settings))
-        user, token = self.tokens.access_token(self.settings.smtp_oauth2_gateway)
         smtp.ehlo_or_helo_if_needed()
-        smtp.auth("XOAUTH2", lambda challenge=None: "" if challenge else xoauth2(user, token))
+        for force in (False, True):  # a token revoked before expiry: refresh once, retry
+            user, token = self.tokens.access_token(self.settings.smtp_oauth2_gateway, force=force)
+            try:
+                smtp.auth("XOAUTH2", _xoauth2_answer(user, token))
+                return
+            except smtplib.SMTPAuthenticationError:
+                pass
+        raise OAuth2Failure(f"the SMTP server refused a fresh token for {user}", permanent=False)
 
     def handle(self, value: bytes, now: float | None = None) -> None:
         """One mail.outbound record: sent, refused, or queued for a retry; never blocks long."""
