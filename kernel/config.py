@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # host): consumer groups then use static membership, so a restart rejoins without a
     # rebalance. Unique per instance of a service; empty: dynamic membership.
     instance_name: str = ""
+    # /health (JSON: running, or "waiting for broker/database", 503 then) and /metrics of
+    # a store, router, mailer or fetcher process on 127.0.0.1; 0: not served.
+    health_port: int = 0
     # Where every file the system writes lives unless a setting below names another place
     # (`supportdesk up --var DIR` sets it): the SQLite database, the blob store, the secret
     # key, the mailer's ledger, the router's table data.

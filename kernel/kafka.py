@@ -8,9 +8,12 @@ client id, a transactional id, batch sizes).
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
 from typing import Any
 
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
 from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
 
 from kernel.config import Settings
@@ -39,3 +42,37 @@ def group_membership(settings: Settings, role: str) -> dict[str, Any]:
     if settings.instance_name:
         options["group_instance_id"] = f"{settings.instance_name}-{role}"
     return options
+
+
+def broker_probe(bootstrap: str, timeout_ms: int = 5_000) -> Callable[[], None]:
+    """A check that the broker answers a metadata request (for `kernel.health.wait_for`)."""
+
+    def probe() -> None:
+        # kafka-python logs every refused connection as an error: while waiting, the one
+        # line from kernel.health.wait_for says it instead.
+        quiet = logging.getLogger("kafka")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=bootstrap, bootstrap_timeout_ms=timeout_ms,
+                request_timeout_ms=timeout_ms,
+            )  # fmt: skip
+            try:
+                admin.list_topics()
+            finally:
+                admin.close()
+        finally:
+            quiet.setLevel(level)
+
+    return probe
+
+
+def wait_for_broker(settings: Settings, stopping: threading.Event | None = None) -> bool:
+    """Block until the broker answers (one log line per change); False if stopped first."""
+    from kernel.health import wait_for
+
+    return wait_for(
+        "broker", broker_probe(settings.kafka_bootstrap), where=settings.kafka_bootstrap,
+        stopping=stopping,
+    )  # fmt: skip

@@ -24,9 +24,10 @@ from collections.abc import Callable
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
 
+from kernel import health
 from kernel.blobs import BlobStore
 from kernel.config import Settings
-from kernel.kafka import group_membership, reliable_producer
+from kernel.kafka import group_membership, reliable_producer, wait_for_broker
 from kernel.oauth2.records import KafkaTokenStore
 from kernel.oauth2.tokens import TokenManager
 from schemas import codec
@@ -239,6 +240,12 @@ class Fetcher:
 
     def run(self, *, once: bool = False) -> None:
         """Share the gateways with the other fetchers until stopped (or poll all once)."""
+        if not once:
+            health.serve(self.settings.health_port)
+        # Started while the broker is down, the fetcher waits (its state says so).
+        if not wait_for_broker(self.settings, self.stopping):
+            return
+        health.set_state("running")
         ensure_state_topic(
             self.settings.kafka_bootstrap,
             self.settings.topics.fetcher_state,

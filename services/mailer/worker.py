@@ -31,9 +31,10 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
+from kernel import health
 from kernel.blobs import BlobStore
 from kernel.config import Settings
-from kernel.kafka import group_membership, reliable_producer
+from kernel.kafka import group_membership, reliable_producer, wait_for_broker
 from kernel.oauth2.records import KafkaTokenStore
 from kernel.oauth2.tokens import OAuth2Failure, TokenManager, xoauth2
 from schemas import codec
@@ -383,4 +384,7 @@ class Mailer:
 
 
 def run_mailer(settings: Settings) -> None:
+    health.serve(settings.health_port)
+    wait_for_broker(settings)  # started while the broker is down: wait, don't exit
+    health.set_state("running")
     Mailer(settings).run()

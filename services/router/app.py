@@ -23,8 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 import faust
 from faust.streams import _current_event
 
+from kernel import health
 from kernel.blobs import BlobStore, private_dirs
 from kernel.config import get_settings
+from kernel.kafka import wait_for_broker
 from kernel.topics import create_missing, topic_config_for
 from services.router.directory import DirectoryFeed, InMemoryDirectory
 from services.router.internal_topics import ensure_internal_topics
@@ -108,7 +110,12 @@ ledger = Ledger(balances, grants, charges, notices)
 
 directory = InMemoryDirectory()
 feed = DirectoryFeed(
-    directory, settings.kafka_bootstrap, topics.clients, topics.departments, topics.ticket_events
+    directory,
+    settings.kafka_bootstrap,
+    topics.clients,
+    topics.departments,
+    topics.ticket_events,
+    gateways_topic=topics.gateways,
 )
 # Attachment blobs are fsynced in threads while routing goes on; see sync_blobs.
 blobs = BlobStore(settings.blob_dir, sync_executor=ThreadPoolExecutor(8, "blob-fsync"))
@@ -329,6 +336,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO)
     signal.signal(signal.SIGUSR2, signal.SIG_IGN)  # until the worker's loop handles it
     private_dirs(settings.var_dir)  # faust makes its data dir there, but not the parents
+    health.serve(settings.health_port)
+    wait_for_broker(settings)  # started while the broker is down: wait, don't exit
+    health.set_state("running")
     ensure_internal_topics(
         settings.kafka_bootstrap,
         ledger_topic.get_topic_name(),

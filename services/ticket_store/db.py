@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.config import Topics
+from kernel.health import wait_for
 from services.ticket_store.unit_of_work import UnitOfWork
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -107,3 +109,13 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def ping(self) -> None:
+        """Raise unless the database answers (for `kernel.health.wait_for`)."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def wait_until_reachable(self, stopping: threading.Event | None = None) -> bool:
+        """Block until the database answers, logging its address without the password."""
+        where = make_url(self.url).render_as_string(hide_password=True)
+        return wait_for("database", self.ping, where=where, stopping=stopping)

@@ -20,8 +20,9 @@ from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
+from kernel import health
 from kernel.config import Settings
-from kernel.kafka import group_membership
+from kernel.kafka import group_membership, wait_for_broker
 from services.ticket_store.consumer.batch import BatchApplier, BatchReport, Record
 from services.ticket_store.db import Database, is_transient
 
@@ -162,6 +163,11 @@ def run_store(settings: Settings) -> None:
     from services.ticket_store.outbox import OutboxRelay
 
     db = Database(settings.database_url, topics=settings.topics)
+    # Started while a part is down, the store waits (its state says so) instead of exiting.
+    health.serve(settings.health_port)
+    wait_for_broker(settings)
+    db.wait_until_reachable()
+    health.set_state("running")
     relay = OutboxRelay(settings, db)
     consumer = StoreConsumer(settings, db)
     if threading.current_thread() is threading.main_thread():
