@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from kernel.config import get_settings
 from supportdesk import cli_directory, cli_gateway, cli_lmtp, cli_processes, cli_replay, cli_support
 from supportdesk.cli_common import redact
+from supportdesk.cli_operations import register as register_operations
 
 log = logging.getLogger("supportdesk")
 
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for commands in (cli_processes, cli_directory, cli_gateway, cli_support, cli_lmtp, cli_replay):
         commands.register(sub, add)
+    register_operations(sub, add)  # dead-letters, mail-log
     return p
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kernel.config import Settings
 from supportdesk.cli_common import ADDRESS, ONE_LINE, db, print_rows
+from supportdesk.cli_operations import health_columns
 
 # Gateways on this machine: a Maildir the fetcher reads, or LMTP the MTA delivers to.
 LOCAL_PROTOCOLS = ("maildir", "lmtp")
@@ -72,6 +73,7 @@ def cmd_gateway_list(args: argparse.Namespace, settings: Settings) -> int:
 
     health = _health(settings) if not args.no_health else None
     with db(settings).transaction() as s:
+        columns = health_columns(s, health) if health is not None else {}
         rows: list[dict[str, object]] = []
         for g in all_gateways(s):
             row: dict[str, object] = {
@@ -85,25 +87,8 @@ def cmd_gateway_list(args: argparse.Namespace, settings: Settings) -> int:
                 "interval": g.poll_interval_s,
                 "enabled": g.enabled,
             }
-            if health is not None:
-                h = health.get(g.id)
-                row.update(
-                    status="not polled yet",
-                    last_success="never",
-                    failures=0,
-                    mails=0,
-                    last_error="",
-                    fetcher="",
-                )
-                if h is not None:
-                    row.update(
-                        status=h.status,  # type: ignore[attr-defined]
-                        last_success=_ago(h.last_success),  # type: ignore[attr-defined]
-                        failures=h.consecutive_failures,  # type: ignore[attr-defined]
-                        mails=h.mails_taken,  # type: ignore[attr-defined]
-                        last_error=h.last_error,  # type: ignore[attr-defined]
-                        fetcher=h.owner,  # type: ignore[attr-defined]
-                    )
+            if health is not None:  # as the gateway-health page shows it
+                row.update(columns[g.id])
             rows.append(row)
     print_rows(rows, args.json)
     return 0

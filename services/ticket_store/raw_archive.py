@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from kafka import KafkaConsumer
+from kafka.errors import KafkaError
 from kafka.structs import TopicPartition
 
 from kernel.blobs import BlobStore
@@ -43,12 +44,11 @@ class RawArchive:
                 group_id=None,
                 enable_auto_commit=False,
                 isolation_level="read_committed",
-                request_timeout_ms=max(int(self.timeout_s * 1000), 1000) + 1000,
-                api_version_auto_timeout_ms=int(self.timeout_s * 1000),
+                bootstrap_timeout_ms=int(self.timeout_s * 1000),
                 client_id="supportdesk-raw-archive",
             )
-        except Exception as exc:  # NoBrokersAvailable and friends
-            raise RawUnavailable(f"the broker is unreachable ({type(exc).__name__})") from exc
+        except KafkaError as exc:  # no broker within the timeout, typically
+            raise RawUnavailable(f"the broker cannot be reached ({type(exc).__name__})") from exc
         try:
             tp = TopicPartition(topic, partition)
             consumer.assign([tp])
@@ -68,6 +68,8 @@ class RawArchive:
                         if r.offset > offset:
                             raise RawUnavailable(f"gone from {topic} (aborted or compacted)")
             raise RawUnavailable(f"reading {topic} timed out")
+        except KafkaError as exc:
+            raise RawUnavailable(f"{topic} cannot be read ({type(exc).__name__})") from exc
         finally:
             consumer.close()
 

@@ -29,6 +29,7 @@ from services.ticket_store.web import (
     admin_clients,
     admin_departments,
     admin_gateways,
+    admin_operations,
     admin_ratings,
     admin_staff,
     incoming,
@@ -51,6 +52,7 @@ __all__ = ["refusal", "register", "router"]
 
 router = APIRouter(include_in_schema=False)
 router.include_router(login.router)
+router.include_router(admin_operations.router)  # mail log, dead letters, gateway health
 for _pages in (
     staff_tickets,
     incoming,
