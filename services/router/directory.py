@@ -101,8 +101,9 @@ class InMemoryDirectory:
                 self.email_tickets[event.source_email_id] = event.ticket_id
             return
         if isinstance(event, MessageAdded) and event.direction == "in" and event.source_email_id:
-            self.email_tickets[event.source_email_id] = event.ticket_id
-            self.email_messages.add(event.source_email_id)
+            if event.source_email_id not in self.email_tickets:  # not a ticket's first message
+                self.email_tickets[event.source_email_id] = event.ticket_id
+                self.email_messages.add(event.source_email_id)
         elif (
             isinstance(event, MessageAdded) and event.direction == "out" and event.email_message_id
         ):

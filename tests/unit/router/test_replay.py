@@ -182,3 +182,19 @@ def test_the_router_keeps_a_mail_that_has_a_ticket_and_writes_no_dead_letter() -
     bad = raw_event(b"\x00\x01 not a mail at all")
     outs = replayer.handle(ReplayCommand(replay_id="r1", raw=bad))
     assert [o.topic for o in outs] == ["outcomes"] and outs[0].event.replay_id == "r1"
+
+
+def test_the_directory_knows_which_mail_became_a_ticket_or_a_message() -> None:
+    from schemas.events import MessageAdded, TicketOpened
+
+    d = directory()
+    opened = TicketOpened(event_id="1", ticket_id="T1", number=1, department_id=1, client_id=7,
+                          subject="s", source_email_id="e-open")  # fmt: skip
+    first = MessageAdded(event_id="2", ticket_id="T1", message_id=1, direction="in",
+                         source_email_id="e-open")  # fmt: skip
+    reply = MessageAdded(event_id="3", ticket_id="T1", message_id=2, direction="in",
+                         source_email_id="e-reply")  # fmt: skip
+    for event in (opened, first, reply):
+        d.apply_ticket_event(b"T1", event.model_dump_json().encode())
+    assert d.ticket_for_email("e-open") == d.ticket_for_email("e-reply") == "T1"
+    assert d.email_messages == {"e-reply"}
