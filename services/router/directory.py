@@ -19,6 +19,7 @@ from collections.abc import Iterable
 
 from schemas.codec import loads_ticket_event
 from schemas.events import ClientEntry, DepartmentEntry, MessageAdded, TicketOpened
+from services.router.gateways import GatewayIndex
 from services.router.mail import normalise_address, normalise_message_id
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ class InMemoryDirectory:
         self.email_tickets: dict[str, str] = {}
         self.email_messages: set[str] = set()  # those of email_tickets added as a message
         self.ticket_ccs: dict[str, frozenset[str]] = {}
+        # directory.gateways: which gateway a mail sent to several belongs to (gateways.py).
+        self.gateways = GatewayIndex()
+        self.apply_gateway = self.gateways.apply
 
     # lookups
     def client_for(self, address: str) -> ClientEntry | None:
@@ -123,6 +127,7 @@ class DirectoryFeed:
         departments_topic: str,
         ticket_events_topic: str,
         refresh_s: float = 2.0,
+        gateways_topic: str = "",
     ) -> None:
         self.directory = directory
         self.bootstrap = bootstrap
@@ -131,6 +136,8 @@ class DirectoryFeed:
             departments_topic: directory.apply_department,
             ticket_events_topic: directory.apply_ticket_event,
         }
+        if gateways_topic:
+            self.handlers[gateways_topic] = directory.apply_gateway
         self.refresh_s = refresh_s
         self.synced_at = 0.0  # wall-clock time up to which the view is complete
         self.records = 0

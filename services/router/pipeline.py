@@ -32,6 +32,7 @@ from schemas.events import (
     RawEmail,
 )
 from schemas.raw import raw_bytes
+from services.router.gateways import Home, home
 from services.router.ledger import (
     ChargeRequest,
     GrantForward,
@@ -125,14 +126,15 @@ class Router:
         outs: list[Out] = []
         if v.action is Action.OPEN_TICKET:
             assert v.client_id is not None and v.ticket_id is not None
-            dept = self.directory.department(raw.gateway.department_id)
+            at = self.home(raw, mail)
+            dept = self.directory.department(at.department_id)
             per_incident = bool(dept and dept.per_incident)
             ticket = OpenTicket(
                 email_id=raw.email_id,
-                gateway_id=raw.gateway_id,
+                gateway_id=at.gateway_id,
                 ticket_id=v.ticket_id,
                 client_id=v.client_id,
-                department_id=raw.gateway.department_id,
+                department_id=at.department_id,
                 content=self.content(raw, mail),
                 charged=per_incident,  # emitted only if settled as opened, and then charged
             )
@@ -159,14 +161,15 @@ class Router:
             )
         elif v.action is Action.INCOMING:
             content = self.content(raw, mail)
+            at = self.home(raw, mail)
             outs.append(
                 Out(
                     "incoming",
                     raw.gateway_id,
                     IncomingEmail(
                         email_id=raw.email_id,
-                        gateway_id=raw.gateway_id,
-                        department_id=raw.gateway.department_id,
+                        gateway_id=at.gateway_id,
+                        department_id=at.department_id,
                         content=content,
                         automatic=ctx.automatic,
                         reason=self._reason(v, ctx),
@@ -194,13 +197,14 @@ class Router:
     def charge_request(self, raw: RawEmail, mail: ParsedMail, v: Verdict) -> ChargeRequest:
         """What rule 7 needs of a mail that opens a ticket for a known client."""
         assert v.client_id is not None and v.ticket_id is not None
-        dept = self.directory.department(raw.gateway.department_id)
+        at = self.home(raw, mail)
+        dept = self.directory.department(at.department_id)
         return ChargeRequest(
             email_id=raw.email_id,
             gateway_id=raw.gateway_id,
             client_id=v.client_id,
-            gateway_address=raw.gateway.address,
-            department_id=raw.gateway.department_id,
+            gateway_address=at.address,
+            department_id=at.department_id,
             ticket_id=v.ticket_id,
             per_incident=bool(dept and dept.per_incident),
             notice_text=(dept.insufficient_notice if dept else "") or DEFAULT_NOTICE,
@@ -209,6 +213,11 @@ class Router:
             references=tuple(mail.references),
             subject=mail.subject[:1000],
         )
+
+    def home(self, raw: RawEmail, mail: ParsedMail) -> Home:
+        """The gateway whose department the mail goes to when it reached several (the
+        first gateway address in To; see `services.router.gateways`)."""
+        return home(raw, mail.to_addresses, getattr(self.directory, "gateways", None))
 
     @staticmethod
     def _reason(v: Verdict, ctx: Context) -> str:

@@ -100,6 +100,7 @@ def read_directory(settings: Settings) -> InMemoryDirectory:
         (topics.clients, directory.apply_client),
         (topics.departments, directory.apply_department),
         (topics.ticket_events, directory.apply_ticket_event),
+        (topics.gateways, directory.apply_gateway),
     ):
         read_topic(settings.kafka_bootstrap, topic, lambda r, a=apply: a(r.key, r.value))
     return directory
