@@ -108,6 +108,7 @@ class GatewayFeed:
             enable_auto_commit=False,
             group_id=None,
             client_id="supportdesk-gateway-feed",
+            reconnect_backoff_max_ms=1000,  # a broker back is seen within a second
         )
         try:
             partitions = consumer.partitions_for_topic(self.topic)

@@ -34,6 +34,10 @@ if [ "$pg_found" -eq 0 ] || ! id -u postgres >/dev/null 2>&1; then
     missing+=(postgresql)
 fi
 
+# Postfix: the throwaway MTA that delivers to the LMTP gateway in the tests and the
+# benchmark (devtools/postfix.py runs its own instance from a private config dir).
+[ -x /usr/sbin/postfix ] || missing+=(postfix)
+
 have_cmd openssl || missing+=(openssl)
 have_cmd java || missing+=(openjdk-17-jre-headless)
 have_cmd mvn || missing+=(maven)
@@ -63,6 +67,11 @@ for p in "${missing[@]}"; do
 done
 
 export DEBIAN_FRONTEND=noninteractive
+# Postfix asks what kind of mail server to be: none (the tests configure their own).
+if have_cmd debconf-set-selections; then
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    echo "postfix postfix/mailname string localhost" | debconf-set-selections
+fi
 log "installing: ${pkgs[*]}"
 log "apt-get update"
 apt-get update -q
@@ -70,7 +79,7 @@ log "apt-get install -y --no-install-recommends ${pkgs[*]}"
 apt-get install -y -q --no-install-recommends "${pkgs[@]}"
 
 # apt may have started the system services; the tests run their own instances.
-for svc in dovecot postgresql; do
+for svc in dovecot postgresql postfix; do
     if [ -e "/etc/init.d/$svc" ] || have_cmd systemctl; then
         log "stopping and disabling system service $svc"
         if have_cmd systemctl && [ -d /run/systemd/system ]; then

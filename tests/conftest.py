@@ -5,6 +5,7 @@ pytest_plugins = [
     "tests.fixtures.dovecot",
     "tests.fixtures.postgres",
     "tests.fixtures.smtp",
+    "tests.fixtures.postfix",
     "tests.fixtures.oauth2",
     "tests.fixtures.pipeline",
     "tests.fixtures.browser",

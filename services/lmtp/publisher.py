@@ -47,9 +47,13 @@ class RawPublisher:
             client_id="supportdesk-lmtp",
             linger_ms=0,  # a waiting MTA session, not throughput, sets the pace
             max_request_size=1024 * 1024,  # inline mail is up to ~700 KB of JSON
+            # Every wait bounded by the ack timeout, a broker that is away included ...
+            bootstrap_timeout_ms=timeout_ms,
             max_block_ms=timeout_ms,
             request_timeout_ms=max(1000, timeout_ms // 2),
             delivery_timeout_ms=timeout_ms,
+            # ... and one that is back found within a second, not after a 30 s backoff.
+            reconnect_backoff_max_ms=1000,
         )
 
     def _get(self) -> KafkaProducer:
