@@ -244,7 +244,7 @@ class LifecycleEnvelope(Event):
     )
 
     event_id: str = Field(description="Unique per event; a redelivered record repeats it.")
-    at: datetime = Field(default_factory=utcnow, description="When the change was committed.")
+    at: datetime = Field(default_factory=utcnow, description="When the change was made.")
     sequence: int = Field(
         default=0,
         ge=0,
