@@ -26,7 +26,7 @@ from schemas.events import (
     TicketOpened,
 )
 from schemas.events import IncomingEmail as IncomingEmailEvent
-from services.ticket_store.actions import replayed_mail
+from services.ticket_store.actions import mail_copies, replayed_mail
 from services.ticket_store.actions.events import delivery_result, message_added, ticket_opened
 from services.ticket_store.actions.messages import attachment_rows
 from services.ticket_store.actions.tickets import client_answer, emit_message_added
@@ -234,6 +234,8 @@ def add_message_from_mail(uow: UnitOfWork, cmd: AddMessage) -> Message | None:
     ticket = session.scalar(select(Ticket).where(Ticket.id == cmd.ticket_id))
     if ticket is None:
         raise NotFound(f"ticket {cmd.ticket_id}")
+    if mail_copies.on_ticket(session, ticket.number, cmd.content.message_id):
+        return None  # the same mail through another gateway
     msg = _message_from_mail(cmd)
     with uow.caused_by(_cause(cmd)):
         client_answer(uow, ticket, msg)
@@ -262,6 +264,8 @@ def record_incoming(uow: UnitOfWork, event: IncomingEmailEvent) -> IncomingEmail
     session = uow.session
     if session.scalar(select(IncomingEmail).where(IncomingEmail.email_id == event.email_id)):
         return None
+    if not mail_copies.new_incoming(session, [event]):
+        return None  # the same mail through another gateway
     row = IncomingEmail(**_incoming_row(event))
     session.add(row)
     return row
@@ -269,6 +273,7 @@ def record_incoming(uow: UnitOfWork, event: IncomingEmailEvent) -> IncomingEmail
 
 def record_incoming_many(uow: UnitOfWork, events: Sequence[IncomingEmailEvent]) -> int:
     """`record_incoming` for many; returns how many were new."""
+    events = mail_copies.new_incoming(uow.session, events)
     return _insert_new(uow, IncomingEmail, events, lambda e: _incoming_row(e) | {"status": "new"})
 
 
