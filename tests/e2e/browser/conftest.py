@@ -60,9 +60,12 @@ class Desk:
         self.checked.append(self.page.url)
         return self.page
 
-    def goto(self, path: str) -> Any:
+    def goto(self, path: str, status: int = 200) -> Any:
         response = self.page.goto(self.base + path)
-        assert response is not None and response.status < 400, (path, response and response.status)
+        assert response is not None and response.status == status, (
+            path,
+            response and response.status,
+        )
         return self.check()
 
     def click(self, selector: str, **kw: Any) -> Any:
