@@ -44,13 +44,21 @@ class RawLocation:
 
 
 def record_sources(uow: UnitOfWork, sources: Sequence[RawLocation]) -> int:
-    """Rows for the raw mails not yet known; the first record of a mail wins (a fetcher
-    re-publishing the same mail points at the same bytes). Returns how many were new."""
+    """Rows for the raw mails not yet known; the first record of a mail wins (a fetcher or a
+    reprocessing re-publishing the same mail points at the same bytes), except that a row
+    whose sender and subject could not be read (a blob missing then) takes them from a
+    later record. Returns how many were new."""
     wanted = {s.email_id: s for s in sources}
     if not wanted:
         return 0
-    have = set(uow.session.scalars(select(MailSource.email_id).where(
-        MailSource.email_id.in_(wanted))))  # fmt: skip
+    have = {
+        row.email_id: row
+        for row in uow.session.scalars(select(MailSource).where(MailSource.email_id.in_(wanted)))
+    }
+    for email_id, row in have.items():
+        later = wanted[email_id]
+        if not (row.from_address or row.subject) and (later.from_address or later.subject):
+            row.from_address, row.subject = later.from_address, later.subject
     new = [s for eid, s in wanted.items() if eid not in have]
     uow.session.add_all(MailSource(**vars(s)) for s in new)
     return len(new)
