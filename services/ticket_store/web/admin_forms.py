@@ -213,7 +213,10 @@ class NewGatewayForm(GatewayForm):
             raise ValueError("Give the gateway a name.")
         if self.department_id is None:
             raise ValueError("Choose the gateway's department.")
-        protocol = "maildir" if self.type == "local" else self.protocol
+        if self.type == "local":  # a Maildir, unless the MTA delivers it over LMTP
+            protocol = "lmtp" if self.protocol == "lmtp" else "maildir"
+        else:
+            protocol = self.protocol
         fields = self._settings(self.type) | {"name": self.name, "protocol": protocol}
         fields["type"] = gateway_type(
             protocol, host=self.host, port=self.port, maildir_path=self.maildir_path

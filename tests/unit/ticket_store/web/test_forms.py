@@ -81,6 +81,10 @@ def test_a_new_gateway_gets_its_type_from_step_one() -> None:
         Posted(NewGatewayForm, base).valid()
     local = Posted(NewGatewayForm, base | {"type": "local", "maildir_path": "/m"}).valid()
     assert local.gateway()["type"] == "local" and local.gateway()["protocol"] == "maildir"
+    pushed = Posted(NewGatewayForm, base | {"type": "local", "protocol": "lmtp"}).valid()
+    assert pushed.gateway()["type"] == "local" and pushed.gateway()["protocol"] == "lmtp"
+    with pytest.raises(ValueError, match="maildir_path"):  # a Maildir still needs its path
+        Posted(NewGatewayForm, base | {"type": "local", "protocol": "maildir"}).valid().gateway()
     external = Posted(NewGatewayForm, base | {"type": "external", "host": "h", "port": ""}).valid()
     with pytest.raises(ValueError, match="host and port"):
         external.gateway()
