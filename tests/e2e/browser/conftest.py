@@ -20,7 +20,7 @@ from services.ticket_store.models import Client, Staff
 from tests.fixtures.browser import assert_accessible, serve
 from tests.integration.api.conftest import PASSWORD, World, world
 
-__all__ = ["Desk", "World", "desk", "incoming_email", "live_store", "world"]
+__all__ = ["PASSWORD", "Desk", "World", "desk", "incoming_email", "live_store", "world"]
 
 EMAILS = {
     "john": ("staff", "john@company.net"),
