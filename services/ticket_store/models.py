@@ -133,6 +133,8 @@ class Gateway(Base):
     verify_tls: Mapped[bool] = mapped_column(Boolean, default=True)
     username: Mapped[str] = mapped_column(String(320), default="")
     password_encrypted: Mapped[str] = mapped_column(Text, default="")
+    # "oauth2": fetchers log in with a token (models_oauth2, gateway.tokens), not the password.
+    auth: Mapped[str] = mapped_column(String(16), default="password", server_default="password")
     folder: Mapped[str] = mapped_column(String(255), default="INBOX")
     maildir_path: Mapped[str] = mapped_column(Text, default="")
     address: Mapped[str] = mapped_column(String(320))
@@ -398,4 +400,5 @@ __all__ = [
     "staff_departments",
 ]
 
-from services.ticket_store import models_operations  # noqa: E402,F401 - tables of issue 11
+# Tables in their own modules (issue 11: operations; issue 13: OAuth2 on gateways).
+from services.ticket_store import models_oauth2, models_operations  # noqa: E402,F401

@@ -65,6 +65,7 @@ def gateway_entry(gw: Gateway) -> GatewayEntry:
         verify_tls=gw.verify_tls,
         username=gw.username,
         password_encrypted=gw.password_encrypted,
+        auth=gw.auth or "password",  # type: ignore[arg-type]
         folder=gw.folder,
         maildir_path=gw.maildir_path,
         address=normalise_email(gw.address),

@@ -28,6 +28,7 @@ from fastapi.staticfiles import StaticFiles
 from services.ticket_store.web import (
     admin_clients,
     admin_departments,
+    admin_gateway_oauth2,
     admin_gateways,
     admin_operations,
     admin_ratings,
@@ -61,6 +62,7 @@ for _pages in (
     admin_departments,
     admin_staff,
     admin_gateways,
+    admin_gateway_oauth2,
     admin_clients,
     admin_ratings,
 ):

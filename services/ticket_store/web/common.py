@@ -82,6 +82,7 @@ NOTICES = {
     "staff-saved": "The staff member was saved.",
     "gateway-added": "The mail gateway was added.",
     "gateway-saved": "The mail gateway was saved.",
+    "oauth2-connected": "The mail gateway is connected with OAuth2.",
     "gateway-deleted": "The mail gateway was deleted.",
     "client-added": "The client was added.",
     "client-saved": "The client was saved.",

@@ -302,3 +302,49 @@ def test_operations_pages_are_for_administrators_only(world: World) -> None:
             if "Prices for resellers" in r.text:
                 failures.append(f"{who} {method} {path}: leaked the subject")
     assert failures == []
+
+
+# ------------------------------------------------------------------ gateway OAuth2 pages (web)
+
+
+def test_gateway_oauth2_pages_are_for_administrators_only(world: World) -> None:
+    """A gateway's OAuth2 page, its connect form and the provider's callback: Ann only.
+    Anonymous goes to the login page, everyone else gets 403."""
+    from fastapi.testclient import TestClient
+
+    from tests.integration.web.conftest import csrf_of, log_in
+
+    o = _setup(world)
+    gw = o["gateway"]
+    pages = [
+        ("GET", f"/admin/gateways/{gw}/oauth2"),
+        ("POST", f"/admin/gateways/{gw}/oauth2"),
+        ("GET", "/admin/oauth2/callback?code=c&state=s"),
+    ]
+    browsers = {who: log_in(world, who) for who in WHO if who != "anonymous"}
+    browsers["anonymous"] = TestClient(world.app.app, follow_redirects=False)
+    home = {"john": "/tickets", "gary": "/tickets", "ann": "/tickets", "alice": "/support",
+            "bob": "/support"}  # fmt: skip
+    tokens = {who: csrf_of(browsers[who].get(page).text) for who, page in home.items()}
+    form = {"provider": "generic", "client_id": "app", "token_url": "https://idp.example/token",
+            "authorization_url": "https://idp.example/authorize", "scope": "mail"}  # fmt: skip
+    failures = []
+    for method, path in pages:
+        for who in sorted(WHO):
+            b = browsers[who]
+            if method == "POST":
+                r = b.post(path, data={"csrf_token": tokens.get(who, ""), **form})
+            else:
+                r = b.get(path)
+            if who == "ann":
+                # Past the check: the page, the form (refused: a Maildir gateway has no
+                # OAuth2) and the callback (refused: no such sign-in) all answer for Ann.
+                if r.status_code in (401, 403) or r.status_code >= 500:
+                    failures.append(f"ann {method} {path}: {r.status_code} {r.text[:120]}")
+                continue
+            expected = (303,) if who == "anonymous" else (403,)
+            if r.status_code not in expected or (
+                who == "anonymous" and r.headers.get("location") != "/login"
+            ):
+                failures.append(f"{who} {method} {path}: {r.status_code}")
+    assert not failures, failures
