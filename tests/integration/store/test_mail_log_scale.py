@@ -24,21 +24,25 @@ def _fill(db: Database) -> None:
     rules = "ARRAY[" + ",".join(f"'{r}'" for r in RULES) + "]"
     at = "timestamptz '2026-01-01 00:00+00' + i * interval '30 seconds'"
     with db.transaction() as s:
-        s.execute(text(f"""
+        s.execute(
+            text(f"""
             INSERT INTO mail_outcomes
                 (email_id, gateway_id, decision, rule, reason, automatic, decided_at)
             SELECT lpad(to_hex(i), 32, '0'), 'gw-' || (i % 5),
                    ({decisions})[i % {len(DECISIONS)} + 1], ({rules})[i % {len(RULES)} + 1],
                    '', false, {at}
-            FROM generate_series(0, {ROWS - 1}) AS i"""))
-        s.execute(text(f"""
+            FROM generate_series(0, {ROWS - 1}) AS i""")
+        )
+        s.execute(
+            text(f"""
             INSERT INTO mail_sources (email_id, gateway_id, from_address, subject, size,
                                       blob_ref, topic, partition, "offset", fetched_at)
             SELECT lpad(to_hex(i), 32, '0'), 'gw-' || (i % 5),
                    'sender' || (i % 5000) || '@client' || (i % 37) || '.example',
                    'Order ' || i || ' question about invoice ' || (i % 991), 2000,
                    NULL, 'mail.raw', i % 4, i, {at}
-            FROM generate_series(0, {ROWS - 1}) AS i"""))
+            FROM generate_series(0, {ROWS - 1}) AS i""")
+        )
         s.execute(text("ANALYZE mail_outcomes"))
         s.execute(text("ANALYZE mail_sources"))
         assert s.scalar(text("SELECT count(*) FROM mail_outcomes")) == ROWS
@@ -58,10 +62,19 @@ def test_mail_log_on_100000_outcomes(postgres_database_url: str) -> None:
         "rule": (MailLogFilter(rule="thread"), 0),
         "sender": (MailLogFilter(sender="sender4242@"), 0),
         "subject": (MailLogFilter(subject="invoice 990"), 0),
-        "one day": (MailLogFilter(since=datetime(2026, 1, 20).date(),
-                                  until=datetime(2026, 1, 20).date()), 0),  # fmt: skip
-        "all together": (MailLogFilter(gateway="gw-2", decision="incoming", sender="client",
-                                       since=datetime(2026, 1, 5).date()), 0),  # fmt: skip
+        "one day": (
+            MailLogFilter(since=datetime(2026, 1, 20).date(), until=datetime(2026, 1, 20).date()),
+            0,
+        ),  # fmt: skip
+        "all together": (
+            MailLogFilter(
+                gateway="gw-2",
+                decision="incoming",
+                sender="client",
+                since=datetime(2026, 1, 5).date(),
+            ),
+            0,
+        ),  # fmt: skip
     }
     times = {}
     with db.transaction() as s:

@@ -83,8 +83,10 @@ def test_a_store_dead_letter_is_applied_again_after_the_fix(uow: FakeUnitOfWork)
     alice = builders.client(uow)
     settings = Settings()
     topic = settings.topics.ticket_commands
-    cmd = AddMessage(email_id="e-2", gateway_id="gw", ticket_id="BBBBBBBBBB", client_id=alice.id,
-                     content=MailContent(from_address="alice@example.org", text="more"))  # fmt: skip
+    cmd = AddMessage(
+        email_id="e-2", gateway_id="gw", ticket_id="BBBBBBBBBB", client_id=alice.id,
+        content=MailContent(from_address="alice@example.org", text="more"),
+    )  # fmt: skip
 
     class Rec:
         partition, offset, key, value = 0, 7, str(alice.id).encode(), codec.dumps(cmd)
