@@ -109,7 +109,10 @@ def scan(data: bytes, budget: _Budget, depth: int = 0) -> None:
     while offset + 12 < size:  # tnefparse's loop condition (MIN_OBJ_SIZE)
         budget.object(size - offset)
         level, name = data[offset], _u16(data, offset + 1)
-        length = min(size - offset, _u32(data, offset + 5) + 11)
+        declared = _u32(data, offset + 5)
+        if declared + 11 > size - offset:  # tnefparse would hand out a cut file as whole
+            raise TnefError(f"cut short: an attribute of {declared} bytes at byte {offset}")
+        length = declared + 11
         body = data[offset + 9 : offset + length - 2]
         if name == _ATT_RENDDATA:
             budget.file()

@@ -112,7 +112,8 @@ GOOD = tf.winmail([("a.txt", b"hello")], body="body")
     ("tnef", "words"),
     [
         (b"not a tnef stream at all", "no TNEF signature"),
-        (GOOD[:70], "holds no file and no text"),  # cut inside the first attribute
+        (GOOD[:70], "cut short"),  # inside the first attribute
+        (GOOD[:-40], "cut short"),  # inside the file's properties: never a cut file
         ((CORPUS / "garbage-at-end.tnef").read_bytes(), "holds no file and no text"),
         # an attachment attribute before any attachment starts
         (tf.stream(tf.attribute(tf.ATT, tf.ATTACH_DATA, b"x" * 20)), "could not be unpacked"),

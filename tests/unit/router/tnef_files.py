@@ -135,13 +135,14 @@ def mail_with_tnef(
     subject: str = "Outlook mail",
     content_type: str = "application/ms-tnef",
     filename: str = "winmail.dat",
+    message_id: str = "<tnef-1@example.com>",
 ) -> bytes:
     """An Outlook-style mail: an optional plain part and winmail.dat."""
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Message-ID"] = "<tnef-1@example.com>"
+    msg["Message-ID"] = message_id
     if text:
         msg.set_content(text)
     maintype, subtype = content_type.split("/")
