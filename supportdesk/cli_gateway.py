@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kernel.config import Settings
+from supportdesk import cli_oauth2
 from supportdesk.cli_common import ADDRESS, ONE_LINE, db, print_rows
 from supportdesk.cli_operations import health_columns
 
@@ -174,6 +175,11 @@ def cmd_gateway_test(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     try:
         password = decrypt(settings, entry.password_encrypted)
+        if entry.auth == "oauth2":  # an access token from gateway.tokens (refreshed if due)
+            password = cli_oauth2.access_token(settings, entry.gateway_id)
+    except cli_oauth2.OAuth2Failure as exc:
+        print(f"FAILED {entry.name}: OAuth2: {exc}")
+        return 1
     except InvalidToken:
         print(f"FAILED {entry.name}: the stored password cannot be decrypted with this key")
         return 1
@@ -239,3 +245,4 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     gt = add("test", cmd_gateway_test, "connect, log in and count mail; changes nothing", gw)
     gt.add_argument("name")
     gt.add_argument("--timeout", type=float, default=20.0)
+    cli_oauth2.register(gw, add)  # gateway connect

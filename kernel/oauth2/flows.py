@@ -104,7 +104,12 @@ def device_flow(
         data = {"client_id": client.client_id, "scope": client.scope}
         if client.client_secret:
             data["client_secret"] = client.client_secret
-        resp = s.post(client.device_url, data=data, timeout=15)
+        try:  # no token yet: the request goes without one
+            resp = s.post(client.device_url, data=data, timeout=15, withhold_token=True)
+        except OSError as exc:
+            raise OAuth2Failure(
+                f"device authorization: {type(exc).__name__}", permanent=False
+            ) from None
         if resp.status_code != 200:
             raise OAuth2Failure(f"device authorization refused: {resp.text[:200]}", permanent=True)
         answer = resp.json()

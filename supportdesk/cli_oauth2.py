@@ -1,0 +1,116 @@
+"""`supportdesk gateway connect <gateway>`: OAuth2 for a gateway with the device-code flow.
+
+For a terminal without a browser: it prints a code and the provider's address,
+the administrator signs the mailbox in anywhere, and the tokens go to
+``gateway.tokens`` (through the store's outbox) like a connect from the web page.
+The client secret, if the application has one, comes from
+SUPPORTDESK_OAUTH2_CLIENT_SECRET or a prompt; it is stored encrypted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable
+
+from kernel.config import Settings
+from kernel.oauth2.tokens import OAuth2Failure
+from supportdesk.cli_common import ONE_LINE, db
+
+
+def _secret(args: argparse.Namespace) -> str | None:
+    """None keeps the stored secret (a reconnect); '' is a public client."""
+    if os.environ.get("SUPPORTDESK_OAUTH2_CLIENT_SECRET"):
+        return os.environ["SUPPORTDESK_OAUTH2_CLIENT_SECRET"]
+    if args.client_secret:
+        return getpass.getpass("client secret: ")
+    return None
+
+
+def _show(answer: dict) -> None:
+    url = answer.get("verification_uri_complete") or answer.get("verification_uri")
+    print(f"To connect, open {url} and enter the code {answer.get('user_code')}", flush=True)
+    print("waiting for the sign-in…", flush=True)
+
+
+def cmd_gateway_connect(args: argparse.Namespace, settings: Settings) -> int:
+    from kernel.crypto import decrypt, encrypt
+    from kernel.oauth2 import flows
+    from services.ticket_store.actions import gateway_oauth2
+    from services.ticket_store.queries.gateways import gateway_by_name
+
+    secret = _secret(args)
+    database = db(settings)
+    with database.unit_of_work(actor="cli") as uow:
+        gw = gateway_by_name(uow.session, args.name)
+        stored = gateway_oauth2.settings_of(uow.session, gw.id)
+        row = gateway_oauth2.save_settings(
+            uow,
+            gw,
+            provider_name=args.provider or (stored.provider if stored else "microsoft"),
+            tenant=args.tenant if args.tenant is not None else (stored.tenant if stored else ""),
+            client_id=args.client_id or (stored.client_id if stored else ""),
+            client_secret_encrypted=None if secret is None else encrypt(settings, secret),
+            scope=args.scope or "",
+            authorization_url=args.authorization_url or "",
+            token_url=args.token_url or "",
+            device_url=args.device_url or "",
+        )
+        client = flows.Client(
+            gateway_id=gw.id,
+            username=gw.username,
+            provider=row.provider,
+            client_id=row.client_id,
+            client_secret=decrypt(settings, row.client_secret_encrypted),
+            scope=row.scope,
+            token_url=row.token_url,
+            authorization_url=row.authorization_url,
+            device_url=row.device_url,
+        )
+        name = gw.name
+    if not client.device_url:
+        print(
+            f"error: {row.provider} offers no device flow for mail; connect {name} from its "
+            "page in the web interface (Admin > Mail gateways > OAuth2)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        record = flows.device_flow(settings, client, _show, timeout_s=args.timeout)
+    except OAuth2Failure as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    with database.unit_of_work(actor="cli") as uow:
+        row = gateway_oauth2.settings_of(uow.session, client.gateway_id)
+        assert row is not None
+        gateway_oauth2.finish_connect(uow, row, record)
+    print(f"gateway {name}: connected with OAuth2 as {client.username}; fetchers use it now")
+    return 0
+
+
+def register(gw: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
+    gc = add("connect", cmd_gateway_connect, "connect a gateway with OAuth2 (device code)", gw)
+    gc.add_argument("name")
+    gc.add_argument("--provider", choices=["microsoft", "google", "generic"])
+    gc.add_argument("--tenant", type=ONE_LINE, help="Microsoft 365 tenant (default: common)")
+    gc.add_argument("--client-id", type=ONE_LINE)
+    gc.add_argument("--client-secret", action="store_true", help="ask for the client secret")
+    gc.add_argument("--scope", help="space-separated; default: the provider's mail scopes")
+    gc.add_argument("--authorization-url", type=ONE_LINE)
+    gc.add_argument("--token-url", type=ONE_LINE)
+    gc.add_argument("--device-url", type=ONE_LINE)
+    gc.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for sign-in")
+
+
+def access_token(settings: Settings, gateway_id: str) -> str:
+    """For `gateway test`: the current token, refreshed (and the rotation saved) if due."""
+    from kernel.oauth2.records import KafkaTokenStore
+    from kernel.oauth2.tokens import TokenManager
+
+    store = KafkaTokenStore(settings)
+    try:
+        return TokenManager(settings, store).access_token(gateway_id)[1]
+    finally:
+        store.close()
