@@ -120,3 +120,12 @@ def test_letters_that_are_no_mail_are_not_reprocessed(uow: FakeUnitOfWork) -> No
         "not found: dead letter 999",
     ]
     assert row.status == "open" and dead_letters.get(uow, row.id) is row
+
+
+def test_sender_and_subject_encoded_words_folded_lines_and_the_first_of_each() -> None:
+    raw = (
+        b"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n  aus Berlin\r\n"
+        b"From: =?utf-8?q?Doe=2C_J=C3=B6rg?= <JD@X.org>, other@y.org\r\n"
+        b"Subject: second\r\n\r\nFrom: body@not.header\r\n"
+    )
+    assert sender_and_subject(raw) == ("jd@x.org", "Grüße aus Berlin")
