@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from kafka import KafkaConsumer, KafkaProducer  # noqa: E402
 from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
 
+from bench import replay_dry  # noqa: E402
 from kernel.blobs import BlobStore  # noqa: E402
 from schemas.events import (  # noqa: E402
     ClientEntry,
@@ -340,11 +341,16 @@ def main() -> int:
     producer.close()
     print(f"mail.raw prefilled; starting the router ({args.partitions} partitions) ...", flush=True)
 
+    app_id = f"bench-router-{uuid.uuid4().hex[:8]}"
+    replay = None
     try:
         run = run_router(
             bootstrap, topics, ids, blobs.root, work,
-            partitions=args.partitions, timeout=args.timeout, profile=args.profile,
+            partitions=args.partitions, timeout=args.timeout, profile=args.profile, app_id=app_id,
         )  # fmt: skip
+        if len(run.outcomes) == len(ids):  # the same mails, their outcomes recorded
+            print("router done; replay dry run over the same mails ...", flush=True)
+            replay = replay_dry.measure(bootstrap, topics, app_id, blobs.root)
     finally:
         if broker is not None:
             broker.stop()
@@ -368,6 +374,9 @@ def main() -> int:
               f"stdlib parse policy=default {parse_cpu:.0f}, compat32 {compat_cpu:.0f}; "
               f"ratio router/parse(default) {router_cpu / parse_cpu:.2f}")  # fmt: skip
     print(f"(stdlib compat32 parse, wall: {compat:.0f} mails/s)")
+    if replay is not None:
+        cpu_rate = (len(ids) - 1) / run.cpu_s if run.cpu_s > 0 else 0.0
+        print(replay_dry.line(replay, run.rate, cpu_rate))
     return 0
 
 
