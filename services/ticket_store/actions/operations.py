@@ -174,8 +174,8 @@ def resolve_from_outcomes(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> int:
     resolved = 0
     for row in rows:
         outcome = latest[row.email_id]
-        if row.reprocessed_at is not None and outcome.decided_at < row.reprocessed_at:
-            continue  # the outcome of before the reprocessing (a redelivery)
+        # No clock comparison with the reprocessing (the router's clock is not ours): the
+        # outcome a router dead letter came with is always `malformed`, which resolves nothing.
         replace_outcome(uow, outcome)
         if outcome.decision is Decision.MALFORMED:
             continue

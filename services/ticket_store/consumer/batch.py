@@ -241,7 +241,10 @@ class BatchApplier:
         """mail.dead is keyed by email id: the event's when it could be read, else the key."""
         key = getattr(event, "email_id", None) or (record.key or b"").decode(errors="replace")
         log.warning("dead letter from %s@%s: %s", record.topic, record.offset, reason)
-        letter = DeadLetter(email_id=key, stage=f"store:{record.topic}", reason=reason)
+        gateway = str(getattr(event, "gateway_id", "") or "")
+        letter = DeadLetter(
+            email_id=key, gateway_id=gateway, stage=f"store:{record.topic}", reason=reason
+        )
         uow.emit(self.topics.dead, key, letter)
         # Kept with the record itself, so an administrator can reprocess it after a fix.
         operations.record_dead_letter(
