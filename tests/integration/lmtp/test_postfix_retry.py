@@ -1,6 +1,7 @@
 """Postfix delivers to the LMTP gateway through transport_maps; the broker is stopped in the
 middle. Postfix must keep the mails queued and retry, and each mail ends as exactly one
-ticket once the broker is back.
+ticket once the broker is back. Then one delivery is repeated byte for byte (an MTA that
+never saw the 250): the same email id, no second ticket.
 
 Real parts: a broker of its own (stopping it disturbs no other test), Debian's Postfix,
 and the `supportdesk lmtp`, `router` and `store` processes on SQLite.
@@ -8,6 +9,7 @@ and the `supportdesk lmtp`, `router` and `store` processes on SQLite.
 
 from __future__ import annotations
 
+import smtplib
 import time
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
@@ -16,9 +18,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from devtools.mail import read_raw
 from devtools.postfix import PostfixServer
 from kernel.directory import read_gateways
 from kernel.topics import ensure_topics
+from schemas.events import RawEmail
 from services.ticket_store import actions
 from services.ticket_store.db import Database, upgrade
 from services.ticket_store.models import MailOutcome, OutboxEvent, Ticket
@@ -28,6 +32,10 @@ from tests.fixtures.pipeline import Pipeline, isolated_settings, settings_env, w
 
 GATEWAY = "support@company.net"
 CLIENT = "alice@example.org"
+
+
+def _bytes(raw: RawEmail) -> bytes:
+    return raw.inline_bytes() or b""
 
 
 def _mail(n: int) -> bytes:
@@ -139,6 +147,21 @@ def test_postfix_retries_through_a_broker_outage_then_one_ticket_per_mail(
         assert sorted(t.subject for t in tickets) == [f"Server {n} is down" for n in (1, 2, 3)]
         assert all(t.department_id == dep.id for t in tickets)
         assert sorted(o.decision for o in outcomes) == ["ticket_opened"] * 3
+
+        # A delivery whose 250 the MTA never saw is sent again, byte for byte: the same
+        # email id, so no second ticket (the router and the store drop the repeat).
+        again = _mail(4)
+        for _ in range(2):
+            with smtplib.LMTP("127.0.0.1", lmtp_port) as lmtp:
+                assert lmtp.sendmail(CLIENT, [GATEWAY], again) == {}
+        wait_until(lambda: count(MailOutcome) >= 4, 30, "the repeated mail's outcome")
+        time.sleep(2)
+        assert count(Ticket) == 4 and count(MailOutcome) == 4
+        raws = read_raw(settings)
+        repeated = [r for r in raws if r.source.protocol == "lmtp" and b"Server 4" in _bytes(r)]
+        assert len(repeated) == 2 and repeated[0].email_id == repeated[1].email_id
+        # Postfix's three mails, each on mail.raw once: the deferred attempts left nothing.
+        assert len(raws) == 5 and len({r.email_id for r in raws}) == 4
     finally:
         for proc in pipe.procs.values():  # all at once: their shutdowns overlap
             proc.terminate()
