@@ -237,6 +237,9 @@ class IncomingEmail(Base):
     html: Mapped[str] = mapped_column(Text, default="")
     email_message_id: Mapped[str] = mapped_column(String(998), default="")
     attachments: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    # The mail's To and Cc, passed on to the message when staff convert or attach it (0008).
+    to_addresses: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    cc_addresses: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     automatic: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="new")  # new|converted|deleted|spam

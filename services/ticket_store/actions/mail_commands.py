@@ -252,6 +252,8 @@ def _incoming_row(event: IncomingEmailEvent) -> dict[str, object]:
         from_name=c.from_name,
         subject=c.subject,
         attachments=[a.model_dump() for a in c.attachments],
+        to_addresses=list(c.to_addresses),
+        cc_addresses=list(c.cc_addresses),
         automatic=event.automatic,
         reason=event.reason,
         received_at=c.received_at,

@@ -223,6 +223,8 @@ class IncomingDetail(IncomingOut):
     html: str
     reason: str
     attachments: list[AttachmentOut]
+    to_addresses: list[str] = []
+    cc_addresses: list[str] = []
 
 
 def incoming_detail(row: IncomingEmail) -> IncomingDetail:

@@ -3,9 +3,12 @@ person's mail under their own name, and a reply to the client only or to everyon
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from schemas.events import AddMessage, MailContent, MessageAdded, OutboundEmail
+from schemas.events import IncomingEmail as IncomingEmailEvent
 from services.ticket_store import actions, presenters
-from services.ticket_store.models import Department, Ticket
+from services.ticket_store.models import Department, IncomingEmail, Ticket
 from tests.unit.ticket_store import builders
 from tests.unit.ticket_store.fakes import FakeUnitOfWork
 
@@ -111,3 +114,25 @@ def test_a_cc_persons_mail_is_theirs_and_never_becomes_the_reply_recipient(
     assert everyone.cc_addresses == list(mail.cc)
     assert _cc_of_events(uow) == [mail.cc]
     assert uow.audits[-1].details["cc"] == list(mail.cc)
+
+
+def test_an_incoming_email_keeps_to_and_cc_into_the_ticket(uow: FakeUnitOfWork) -> None:
+    dep = builders.department(uow)
+    _gateways(uow, dep)
+    john = builders.staff(uow, dep)
+    event = IncomingEmailEvent(
+        email_id="in-cc", gateway_id="gw", department_id=dep.id,
+        content=MailContent(
+            from_address="new@example.org", from_name="New", text="hi", to_addresses=TO,
+            cc_addresses=("new@example.org", "bob@example.com", "orders@company.net"),
+        ),
+    )  # fmt: skip
+    assert actions.mail_commands.record_incoming_many(uow, [event]) == 1
+    row = uow.session.scalar(select(IncomingEmail).where(IncomingEmail.email_id == "in-cc"))
+    assert row is not None and row.to_addresses == list(TO)
+    assert presenters.incoming_detail(row).cc_addresses == list(event.content.cc_addresses)
+    uow.reset()
+    ticket = actions.incoming_emails.convert_incoming(uow, john, row)
+    [msg] = ticket.messages
+    assert (msg.to_addresses, msg.cc_addresses) == (list(TO), list(event.content.cc_addresses))
+    assert _cc_of_events(uow) == [("colleague@example.org", "bob@example.com")]
