@@ -12,7 +12,7 @@ import pytest
 from supportdesk.cli import build_parser
 
 UNITS = Path(__file__).resolve().parents[3] / "deploy" / "systemd"
-SERVICES = ("store", "router", "fetcher", "mailer", "web")
+SERVICES = ("store", "router", "fetcher", "mailer", "web", "lmtp")
 
 
 def _unit(name: str) -> configparser.SectionProxy:
