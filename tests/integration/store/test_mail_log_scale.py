@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from schemas.events import Decision
 from services.ticket_store.db import Database, upgrade
-from services.ticket_store.queries.mail_log import MailLogFilter, mail_log
+from services.ticket_store.queries.mail_log import MailLogFilter, mail_log, rules_seen
 
 ROWS = 100_000
 BOUND_S = 0.5  # per query; they take milliseconds on the indexes
@@ -90,6 +90,9 @@ def test_mail_log_on_100000_outcomes(postgres_database_url: str) -> None:
                 assert all(f.sender in r.from_address for r in rows)
             if f.decision:
                 assert {r.outcome.decision for r in rows} == {f.decision}
+        t = time.perf_counter()
+        assert set(rules_seen(s)) == set(RULES)  # the search form's choices, on every page
+        times["rules for the form"] = time.perf_counter() - t
     for name, took in times.items():
         print(f"mail log on {ROWS} outcomes, {name}: {took * 1000:.1f} ms")
     slow = {n: t for n, t in times.items() if t > BOUND_S}
