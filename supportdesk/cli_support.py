@@ -98,9 +98,12 @@ def cmd_reply_remove(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from kernel import health
     from services.ticket_store.http import create_app
 
     app = create_app(settings, secure_cookies=args.secure_cookies)
+    health.set_state("running")
+    health.serve(settings.health_port)  # /metrics (HTTP requests) and /health on 127.0.0.1
     print(f"API on http://{args.host}:{args.port}/api/v1 (OpenAPI at /docs)")
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
     return 0

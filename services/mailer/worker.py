@@ -35,11 +35,13 @@ from kernel import health
 from kernel.blobs import BlobStore
 from kernel.config import Settings
 from kernel.kafka import group_membership, reliable_producer, wait_for_broker
+from kernel.lag import start_sampler
 from kernel.oauth2.records import KafkaTokenStore
 from kernel.oauth2.tokens import OAuth2Failure, TokenManager, xoauth2
 from schemas import codec
 from schemas.events import DeliveryReport, OutboundEmail
 from schemas.ticket_tag import tagged_subject
+from services.mailer import metrics
 from services.mailer.recipients import cc_recipients, envelope
 
 log = logging.getLogger(__name__)
@@ -343,6 +345,7 @@ class Mailer:
         return None
 
     def _report(self, out: OutboundEmail, status: str, detail: str) -> None:
+        metrics.DELIVERIES.labels(status).inc()
         self.report(
             DeliveryReport(
                 outbound_id=out.outbound_id,
@@ -387,4 +390,7 @@ def run_mailer(settings: Settings) -> None:
     health.serve(settings.health_port)
     wait_for_broker(settings)  # started while the broker is down: wait, don't exit
     health.set_state("running")
-    Mailer(settings).run()
+    start_sampler(settings.kafka_bootstrap, settings.mailer_group_id, {settings.topics.outbound})
+    mailer = Mailer(settings)
+    metrics.RETRY_QUEUE.set_function(mailer.ledger.queue_length)
+    mailer.run()

@@ -27,7 +27,9 @@ from kernel import health
 from kernel.blobs import BlobStore, private_dirs
 from kernel.config import get_settings
 from kernel.kafka import wait_for_broker
+from kernel.lag import start_sampler
 from kernel.topics import create_missing, topic_config_for
+from services.router import metrics
 from services.router.directory import DirectoryFeed, InMemoryDirectory
 from services.router.internal_topics import ensure_internal_topics
 from services.router.ledger import Ledger
@@ -145,6 +147,7 @@ async def emit(outs: list[Out]) -> None:
     producer = app.producer
     for out in outs:
         await producer.send(out_names[out.topic], out.key.encode(), out.value(), None, None, None)
+    metrics.count_decisions(outs)
     stats.cpu["emit"] += time.process_time() - c0
 
 
@@ -193,6 +196,7 @@ async def route(stream) -> None:
             await feed.wait_synced(min(max(fetched), time.time()))
             stats.waits["directory"] += time.monotonic() - t0
         outs: list[Out] = []
+        batch_start = time.monotonic()
         for event, raw in zip(events, decoded, strict=True):
             c0 = time.process_time()
             if isinstance(raw, list):
@@ -203,6 +207,7 @@ async def route(stream) -> None:
             else:
                 outs.extend(router.route(raw))
             stats.cpu["route"] += time.process_time() - c0
+            metrics.MAIL_SECONDS.observe(time.process_time() - c0)
             stats.counts["route"] += 1
         stats.state = "syncing blobs"
         t0 = time.monotonic()
@@ -210,6 +215,7 @@ async def route(stream) -> None:
         t1 = time.monotonic()
         stats.state = "emitting"
         await emit(group_ledger(outs))
+        metrics.BATCH_SECONDS.observe(time.monotonic() - batch_start)
         stats.waits["blob fsync"] += t1 - t0
         stats.waits["emit"] += time.monotonic() - t1
         stats.batches += 1
@@ -339,6 +345,7 @@ def main() -> None:
     health.serve(settings.health_port)
     wait_for_broker(settings)  # started while the broker is down: wait, don't exit
     health.set_state("running")
+    start_sampler(settings.kafka_bootstrap, settings.router_app_id, {topics.raw})
     ensure_internal_topics(
         settings.kafka_bootstrap,
         ledger_topic.get_topic_name(),

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from kernel.config import Settings
 from kernel.kafka import reliable_producer
 from services.ticket_store.db import Database, is_transient
+from services.ticket_store.metrics import OUTBOX_PUBLISHED
 from services.ticket_store.models import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class OutboxRelay:
                 .where(OutboxEvent.id.in_([row_id for row_id, *_ in pending]))
                 .values(published_at=datetime.now(UTC))
             )
+        OUTBOX_PUBLISHED.inc(len(pending))
         return len(pending)
 
     def run(self, idle_wait: float = 0.2, gather_wait: float = 0.2) -> None:

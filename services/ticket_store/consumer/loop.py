@@ -23,6 +23,8 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from kernel import health
 from kernel.config import Settings
 from kernel.kafka import group_membership, wait_for_broker
+from kernel.lag import start_sampler
+from services.ticket_store import metrics
 from services.ticket_store.consumer.batch import BatchApplier, BatchReport, Record
 from services.ticket_store.db import Database, is_transient
 
@@ -115,7 +117,8 @@ class StoreConsumer:
                     continue
                 records = [r for recs in batches.values() for r in recs]
                 try:
-                    report = self.apply_batch(records)
+                    with metrics.BATCH_SECONDS.time():
+                        report = self.apply_batch(records)
                 except Exception as exc:
                     if not is_transient(exc):
                         raise
@@ -130,6 +133,8 @@ class StoreConsumer:
                 backoff = o.backoff_first_s
                 self._commit(consumer, batches)
                 self.stats.add(len(records), len(report.dead))
+                metrics.RECORDS.labels("applied").inc(len(records) - len(report.dead))
+                metrics.RECORDS.labels("dead").inc(len(report.dead))
         finally:
             consumer.close(autocommit=False)
 
@@ -170,6 +175,10 @@ def run_store(settings: Settings) -> None:
     health.set_state("running")
     relay = OutboxRelay(settings, db)
     consumer = StoreConsumer(settings, db)
+    start_sampler(
+        settings.kafka_bootstrap, settings.store_group_id, set(consumer.applier.topic_names)
+    )
+    metrics.start_backlog_sampler(db)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: consumer.stopping.set())
     relay_thread = threading.Thread(target=relay.run, name="outbox-relay", daemon=True)

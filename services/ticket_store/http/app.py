@@ -25,6 +25,7 @@ from services.ticket_store.http.asyncapi import mount_asyncapi
 from services.ticket_store.http.docs import mount_docs
 from services.ticket_store.http.limits import BodyLimit, BodyTooLarge
 from services.ticket_store.http.logs import escape_log_lines
+from services.ticket_store.http.metrics import RequestMetrics
 from services.ticket_store.http.refusals import REFUSALS
 from services.ticket_store.http.request_id import RequestId
 
@@ -50,6 +51,8 @@ def create_app(
     app.state.settings = settings
     app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(RequestId)  # X-Request-ID: the cause of the request's ticket events
+    # Outermost (added last): counts every answer, refusals and body limits included.
+    app.add_middleware(RequestMetrics, prefixes=(api.API_PREFIX,))
     if settings.trusted_proxies.strip():
         # The client address behind a trusted reverse proxy (uvicorn's --forwarded-allow-ips).
         proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]

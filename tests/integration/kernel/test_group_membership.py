@@ -76,9 +76,7 @@ def _poll_until(
 def _settled(members: list[KafkaConsumer], partitions: int = 4) -> Callable[[], bool]:
     def done() -> bool:
         owned = [_owned(m) for m in members]
-        return sum(map(len, owned)) == partitions and set().union(*owned) == set(
-            range(partitions)
-        )
+        return sum(map(len, owned)) == partitions and set().union(*owned) == set(range(partitions))
 
     return done
 

@@ -1,0 +1,31 @@
+"""Consumer lag read from the broker (kernel.lag), as every service's /metrics shows it."""
+
+from __future__ import annotations
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.structs import OffsetAndMetadata
+
+from kernel.lag import sample
+
+
+def test_lag_is_end_offset_minus_committed(kafka_bootstrap: str, kafka_unique_id: str) -> None:
+    topic, group = f"test.{kafka_unique_id}.lag", f"test.{kafka_unique_id}.lag-group"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    for _ in range(5):
+        producer.send(topic, b"x", partition=0)
+    producer.send(topic, b"y", partition=1)
+    producer.flush()
+    producer.close()
+
+    consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
+    consumer.commit({TopicPartition(topic, 0): OffsetAndMetadata(2, "", -1)})
+    consumer.commit({TopicPartition(topic, 1): OffsetAndMetadata(1, "", -1)})
+    consumer.close()
+    assert sample(kafka_bootstrap, group, {topic}) == {(topic, 0): 3, (topic, 1): 0}
+    assert sample(kafka_bootstrap, group, {"another"}) == {}
+    assert sample(kafka_bootstrap, f"{group}-never", {topic}) == {}  # nothing committed
+    admin.delete_topics([topic])
+    admin.close()
