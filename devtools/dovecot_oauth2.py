@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MECHANISMS = "plain login xoauth2 oauthbearer"
+OAUTH2_MECHANISMS = "xoauth2 oauthbearer"
 
 
 def write_oauth2_conf(path: Path, introspection_url: str) -> None:
@@ -25,7 +25,7 @@ def write_oauth2_conf(path: Path, introspection_url: str) -> None:
     path.chmod(0o644)
 
 
-def passdb_block(path: Path) -> str:
-    return (
-        f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {path}\n}}\n"
-    )
+def passdb_block(path: Path, mechanisms: str = OAUTH2_MECHANISMS) -> str:
+    """The oauth2 passdb for ``mechanisms`` (both, or one: a server offering only
+    OAUTHBEARER, say); the passwd-file passdb before it keeps plain logins working."""
+    return f"passdb {{\n  driver = oauth2\n  mechanisms = {mechanisms}\n  args = {path}\n}}\n"

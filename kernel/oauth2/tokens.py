@@ -42,6 +42,19 @@ def xoauth2_b64(username: str, access_token: str) -> str:
     return base64.b64encode(xoauth2(username, access_token).encode()).decode()
 
 
+def oauthbearer(username: str, access_token: str, host: str, port: int) -> str:
+    """The SASL OAUTHBEARER (RFC 7628) initial response, unencoded."""
+    user = username.replace("=", "=3D").replace(",", "=2C")
+    return f"n,a={user},\x01host={host}\x01port={port}\x01auth=Bearer {access_token}\x01\x01"
+
+
+def mechanism(offered: set[str]) -> str:
+    """XOAUTH2 where offered (Microsoft, Google), else the standard OAUTHBEARER; a server
+    that names neither still gets XOAUTH2, whose refusal then says why."""
+    offered = {m.upper() for m in offered}
+    return "OAUTHBEARER" if "OAUTHBEARER" in offered and "XOAUTH2" not in offered else "XOAUTH2"
+
+
 def session_for(settings: Settings, record: TokenRecord) -> OAuth2Session:
     """An authlib client for the record's provider (public client without a secret)."""
     secret = record.client_secret(settings)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from imapclient import IMAPClient
 
+from kernel.oauth2.tokens import mechanism
 from schemas.events import GatewayEntry
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,16 @@ class ImapMailbox:
         try:
             if entry.security == "starttls":
                 self.client.starttls(ctx)
-            if entry.auth == "oauth2":  # password is an access token (SASL XOAUTH2)
-                self.client.oauth2_login(entry.username, password)
+            if entry.auth == "oauth2":  # password is an access token (XOAUTH2 or OAUTHBEARER)
+                offered = {
+                    c.decode().partition("=")[2]
+                    for c in self.client.capabilities()
+                    if c.upper().startswith(b"AUTH=")
+                }
+                if mechanism(offered) == "OAUTHBEARER":
+                    self.client.oauthbearer_login(entry.username, password)
+                else:
+                    self.client.oauth2_login(entry.username, password)
             else:
                 self.client.login(entry.username, password)
             self.uidvalidity = 0

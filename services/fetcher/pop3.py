@@ -8,12 +8,13 @@ UIDL gets a content hash in its place.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import poplib
 from dataclasses import dataclass
 
-from kernel.oauth2.tokens import xoauth2_b64
+from kernel.oauth2.tokens import mechanism, oauthbearer, xoauth2_b64
 from schemas.events import GatewayEntry
 from services.fetcher.imap import tls_context
 
@@ -28,10 +29,19 @@ class Pop3Item:
     data: bytes | None = None  # set when the UIDL had to be a content hash
 
 
-def xoauth2_login(conn: poplib.POP3, username: str, access_token: str) -> None:
-    """AUTH XOAUTH2 with an initial response; a refusal may come as a "+ <json>"
-    challenge that must be answered with an empty line before the -ERR."""
-    resp = conn._shortcmd("AUTH XOAUTH2 " + xoauth2_b64(username, access_token))
+def oauth2_login(conn: poplib.POP3, entry: GatewayEntry, port: int, access_token: str) -> None:
+    """AUTH XOAUTH2 (or OAUTHBEARER, if that is all CAPA offers) with an initial response;
+    a refusal may come as a "+ <json>" challenge, answered with an empty line, then -ERR."""
+    try:
+        offered = set(conn.capa().get("SASL", []))
+    except poplib.error_proto:  # no CAPA
+        offered = set()
+    if mechanism(offered) == "OAUTHBEARER":
+        blob = oauthbearer(entry.username, access_token, entry.host, port)
+        command = "AUTH OAUTHBEARER " + base64.b64encode(blob.encode()).decode()
+    else:
+        command = "AUTH XOAUTH2 " + xoauth2_b64(entry.username, access_token)
+    resp = conn._shortcmd(command)
     if not resp.startswith(b"+OK"):
         conn._putcmd("")
         conn._getresp()  # raises error_proto with the server's -ERR
@@ -66,7 +76,7 @@ class Pop3Mailbox:
                 if entry.security == "starttls":
                     self.conn.stls(context=ctx)
                 if entry.auth == "oauth2":
-                    xoauth2_login(self.conn, entry.username, password)
+                    oauth2_login(self.conn, entry, port, password)
                 else:
                     self.conn.user(entry.username)
                     self.conn.pass_(password)

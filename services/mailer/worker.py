@@ -37,7 +37,7 @@ from kernel.config import Settings
 from kernel.kafka import group_membership, reliable_producer, wait_for_broker
 from kernel.lag import start_sampler
 from kernel.oauth2.records import KafkaTokenStore
-from kernel.oauth2.tokens import OAuth2Failure, TokenManager, xoauth2
+from kernel.oauth2.tokens import OAuth2Failure, TokenManager, mechanism, oauthbearer, xoauth2
 from schemas import codec
 from schemas.events import DeliveryReport, OutboundEmail
 from schemas.ticket_tag import tagged_subject
@@ -196,9 +196,10 @@ class KafkaReporter:
             log.warning("delivery report for %s not published", report.outbound_id, exc_info=True)
 
 
-def _xoauth2_answer(user: str, token: str) -> Callable[..., str]:
+def _oauth2_answer(mech: str, user: str, token: str, host: str, port: int) -> Callable[..., str]:
     """smtplib's authobject: the initial response, then an empty line to an error challenge."""
-    return lambda challenge=None: "" if challenge else xoauth2(user, token)
+    first = oauthbearer(user, token, host, port) if mech == "OAUTHBEARER" else xoauth2(user, token)
+    return lambda challenge=None: "" if challenge else first
 
 
 class Mailer:
@@ -230,15 +231,17 @@ class Mailer:
             smtp.send_message(msg, to_addrs=envelope(msg))
 
     def _xoauth2(self, smtp: smtplib.SMTP) -> None:
-        """SASL XOAUTH2 with the named gateway's token (Microsoft 365, Google): the same
-        record the fetchers refresh, so a rotation by either is seen by both."""
+        """SASL XOAUTH2 (or OAUTHBEARER, if that is all the server offers) with the named
+        gateway's token: the record the fetchers refresh, so both see every rotation."""
         if self.tokens is None:
             self.tokens = TokenManager(self.settings, KafkaTokenStore(self.settings))
         smtp.ehlo_or_helo_if_needed()
+        mech = mechanism(set(smtp.esmtp_features.get("auth", "").split()))
+        host, port = self.settings.smtp_host, self.settings.smtp_port
         for force in (False, True):  # a token revoked before expiry: refresh once, retry
             user, token = self.tokens.access_token(self.settings.smtp_oauth2_gateway, force=force)
             try:
-                smtp.auth("XOAUTH2", _xoauth2_answer(user, token))
+                smtp.auth(mech, _oauth2_answer(mech, user, token, host, port))
                 return
             except smtplib.SMTPAuthenticationError:
                 pass

@@ -24,7 +24,7 @@ from kernel.oauth2.tokens import TokenManager
 from services.fetcher.gateway import GatewayRunner
 from services.fetcher.state import GatewayHealth
 from tests.fixtures.dovecot import DEFAULT_USER
-from tests.fixtures.oauth2 import connect_gateway
+from tests.fixtures.oauth2 import connect_gateway, introspection_url_with_credentials
 from tests.integration.fetcher.conftest import fast_options, imap_entry, mail, pop3_entry, read_raw
 
 OTHER_USER = "sales@company.net"
@@ -172,3 +172,27 @@ def test_revoked_token_marks_only_its_gateway_unhealthy_and_the_other_keeps_fetc
     texts = [h.model_dump_json() for hs in health.values() for h in hs]
     texts += [rec.getMessage() for rec in caplog.records]
     assert not [t for t in texts for s in secrets if s in t]
+
+
+def test_a_server_offering_only_oauthbearer_gets_oauthbearer(
+    fetch_settings: Settings,
+    oauth2_server: OAuth2TestServer,
+    dovecot_factory,
+) -> None:
+    server = dovecot_factory(
+        oauth2_introspection_url=introspection_url_with_credentials(oauth2_server),
+        oauth2_mechanisms="oauthbearer",
+    )
+    server.save(DEFAULT_USER, mail(0))
+    imap = imap_entry(fetch_settings, server, auth="oauth2", password_encrypted="")
+    pop3 = pop3_entry(fetch_settings, server, auth="oauth2", password_encrypted="")
+    tokens = manager(fetch_settings)
+    for entry in (imap, pop3):
+        connect_gateway(fetch_settings, oauth2_server, entry.gateway_id, DEFAULT_USER)
+        r = runner(fetch_settings, server, entry, tokens)
+        try:
+            assert r.poll_once() == 1
+        finally:
+            r.close()
+    log = server.log_path.read_text(errors="replace")
+    assert "oauthbearer" in log.lower() and "xoauth2" not in log.lower()

@@ -1,6 +1,7 @@
-"""Outgoing mail with SASL XOAUTH2: the mailer takes the named gateway's token from
-gateway.tokens (the record the fetchers refresh), against an SMTP server that checks
-every token at the test authorization server's introspection endpoint."""
+"""Outgoing mail with SASL XOAUTH2 (or OAUTHBEARER where that is all that is offered):
+the mailer takes the named gateway's token from gateway.tokens (the record the fetchers
+refresh), against an SMTP server that checks every token at the test authorization
+server's introspection endpoint."""
 
 from __future__ import annotations
 
@@ -40,6 +41,12 @@ def _settings(kafka_bootstrap: str, smtp: Controller, tmp_path: Path, gateway_id
     )
 
 
+def smtp_mechanism(smtp: Controller) -> str:
+    from tests.fixtures.oauth2 import OAuthBearerSmtpHandler
+
+    return "OAUTHBEARER" if isinstance(smtp.handler, OAuthBearerSmtpHandler) else "XOAUTH2"
+
+
 def _reply(outbound_id: str) -> bytes:
     return codec.dumps(
         OutboundEmail(outbound_id=outbound_id, to="alice@example.org", subject="Re: x", text="ok")
@@ -64,6 +71,7 @@ def test_mailer_sends_with_xoauth2_and_refreshes_an_expired_token(
     mailer.handle(_reply("out1"))
     assert [r.status for r in reports] == ["sent"]
     assert handler.received and handler.received[0][0] == USER
+    assert handler.mechanisms == [smtp_mechanism(smtp)]  # XOAUTH2, or all it offers
     assert oauth2_server.refreshes == 0
 
     time.sleep(max(0.0, first.expires_at - time.time()) + 0.2)  # dead at the server now

@@ -156,3 +156,14 @@ def test_a_rotation_by_another_process_is_used_not_marked_failed(
 def test_not_connected_says_so(settings: Settings) -> None:
     with pytest.raises(OAuth2Failure, match="not connected"):
         TokenManager(settings, MemoryTokenStore()).access_token("nope")
+
+
+def test_oauthbearer_only_where_xoauth2_is_not_offered() -> None:
+    from kernel.oauth2.tokens import mechanism, oauthbearer
+
+    assert mechanism({"PLAIN", "XOAUTH2", "OAUTHBEARER"}) == "XOAUTH2"
+    assert mechanism({"plain", "oauthbearer"}) == "OAUTHBEARER"
+    assert mechanism(set()) == "XOAUTH2"
+    assert oauthbearer("a,b=c@x", "tok", "mail.x", 993) == (
+        "n,a=a=2Cb=3Dc@x,\x01host=mail.x\x01port=993\x01auth=Bearer tok\x01\x01"
+    )
