@@ -16,11 +16,13 @@ Every copy of the mail computes the same home, whatever order they arrive in.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from schemas.events import GatewayEntry, RawEmail
+from services.router.mail import ParsedMail
 from services.router.text import normalise_address
 
 log = logging.getLogger(__name__)
@@ -88,3 +90,18 @@ def home(raw: RawEmail, to_addresses: Sequence[str], index: GatewayIndex | None)
         entry = index.entries[first]
         return Home(entry.gateway_id, entry.address, entry.department_id)
     return receiving
+
+
+def copy_key(mail: ParsedMail) -> str:
+    """For a mail without a Message-ID, what its copies through other gateways share
+    (sender, Date, subject, To, Cc, the start of the text, the files): '' when the mail
+    has a Message-ID, or no Date to tell two sends of the same text apart."""
+    date = mail.header("Date")
+    if mail.message_id or not date or not mail.from_address:
+        return ""
+    parts = [
+        mail.from_address, date, mail.subject, ",".join(sorted(mail.to_addresses)),
+        ",".join(sorted(getattr(mail, "cc_addresses", ()))), mail.body_text()[:4096],
+        ",".join(f"{p.filename}:{len(p.payload)}" for p in mail.attachments),
+    ]  # fmt: skip
+    return hashlib.sha256("\x00".join(parts).encode("utf-8", "replace")).hexdigest()[:32]

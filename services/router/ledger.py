@@ -44,6 +44,9 @@ class ChargeRequest(BaseModel):
     subject: str = ""
     # Set by an applied replay: a mail settled before without a ticket is decided again.
     replay_id: str = ""
+    # For a mail without a Message-ID: a digest of what every copy of it shares (sender,
+    # Date, subject, To, Cc, text), so copies fetched through two gateways stay one ticket.
+    copy_key: str = ""
 
 
 class GrantForward(BaseModel):
@@ -128,5 +131,8 @@ class Ledger:
 
 
 def charge_key(req: ChargeRequest) -> str:
-    """Where a charge's decision lives: its client and Message-ID, else its email id."""
-    return f"{req.client_id}|{req.message_id}" if req.message_id else f"email|{req.email_id}"
+    """Where a charge's decision lives: its client and Message-ID (or, without one, the
+    copy key), else its email id."""
+    if req.message_id:
+        return f"{req.client_id}|{req.message_id}"
+    return f"{req.client_id}|copy:{req.copy_key}" if req.copy_key else f"email|{req.email_id}"

@@ -32,7 +32,7 @@ from schemas.events import (
     RawEmail,
 )
 from schemas.raw import raw_bytes
-from services.router.gateways import Home, home
+from services.router.gateways import Home, copy_key, home
 from services.router.ledger import (
     ChargeRequest,
     GrantForward,
@@ -212,6 +212,7 @@ class Router:
             message_id=mail.message_id,
             references=tuple(mail.references),
             subject=mail.subject[:1000],
+            copy_key=copy_key(mail),
         )
 
     def home(self, raw: RawEmail, mail: ParsedMail) -> Home:

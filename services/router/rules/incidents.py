@@ -57,7 +57,8 @@ def check(req: ChargeRequest, ledger: Ledger, now: float, window_s: float) -> tu
         return Settled.from_record(previous), True
     settled = _decide(req, entry.get("first"), ledger, now, window_s)
     first = entry.get("first")
-    if first is None and req.message_id and settled.decision is Decision.TICKET_OPENED:
+    shared = req.message_id or req.copy_key  # a key other copies of the mail can find
+    if first is None and shared and settled.decision is Decision.TICKET_OPENED:
         first = {"email_id": req.email_id, "ticket_id": req.ticket_id}
     # A new value, never one changed in place: a faust table writes its changelog on set.
     record = settled.record() | ({"replay_id": req.replay_id} if req.replay_id else {})

@@ -140,3 +140,30 @@ def test_the_notice_and_charge_follow_the_home_department() -> None:
         "tech@company.net",
     )
     assert req.gateway_id == "gw-sales"  # the outcome stays with the copy's own gateway
+
+
+def _settle_both(data: bytes) -> list[Decision]:
+    d = _directory(_entry(*SALES), _entry(*TECH))
+    router, ledger = Router(d, KEY), Ledger({}, {}, {}, {})
+    outs = [
+        route_and_settle(router, _copy(data, gw).model_dump_json().encode(), ledger)
+        for gw in (TECH, SALES)
+    ]
+    return [o.event.decision for out in outs for o in out if o.topic == "outcomes"]
+
+
+def test_without_message_id_the_copies_are_found_by_what_they_share() -> None:
+    head = "From: alice@example.com\nTo: tech@company.net, sales@company.net\nSubject: No id"
+    dated = build(head + "\nDate: Tue, 01 Dec 2026 10:00:00 +0000")
+    assert _settle_both(dated) == [Decision.TICKET_OPENED, Decision.DUPLICATE]
+    # No Date: two sends of the same text cannot be told from two copies; never merged.
+    assert _settle_both(build(head)) == [Decision.TICKET_OPENED, Decision.TICKET_OPENED]
+    # The same Date, another text: another mail.
+    d = _directory(_entry(*SALES), _entry(*TECH))
+    router, ledger = Router(d, KEY), Ledger({}, {}, {}, {})
+    decisions = []
+    for body in ("first text", "second text"):
+        data = build(head + "\nDate: Tue, 01 Dec 2026 10:00:00 +0000", body)
+        out = route_and_settle(router, _copy(data, TECH).model_dump_json().encode(), ledger)
+        decisions += [o.event.decision for o in out if o.topic == "outcomes"]
+    assert decisions == [Decision.TICKET_OPENED, Decision.TICKET_OPENED]
