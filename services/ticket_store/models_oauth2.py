@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.ticket_store.models import Base
@@ -32,8 +32,13 @@ class GatewayOAuth2(Base):
     authorization_url: Mapped[str] = mapped_column(Text, default="")
     token_url: Mapped[str] = mapped_column(Text, default="")
     device_url: Mapped[str] = mapped_column(Text, default="")
-    # "not-connected" until a connect succeeds; then "connected".
+    # "not-connected" until a connect succeeds; then "connected", or "failed" (with the
+    # reason) once a refresh was refused: what gateway.tokens says, kept here too.
     status: Mapped[str] = mapped_column(String(16), default="not-connected")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # The latest token record applied (its version), and its refresh token: the store
+    # persists every rotation from gateway.tokens onto the gateway.
+    token_version: Mapped[int] = mapped_column(BigInteger, default=0)
     refresh_token_encrypted: Mapped[str] = mapped_column(Text, default="")
     connected_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     connected_by: Mapped[str] = mapped_column(String(200), default="")

@@ -107,7 +107,7 @@ def finish_connect(uow: UnitOfWork, row: GatewayOAuth2, record: TokenRecord) -> 
     gw = uow.session.get(Gateway, row.gateway_id)
     if gw is None:
         raise ValueError("The gateway was deleted meanwhile.")
-    row.status = "connected"
+    row.status, row.reason, row.token_version = "connected", "", record.version
     row.refresh_token_encrypted = record.refresh_token_encrypted
     row.connected_at = datetime.now(UTC)
     row.connected_by = uow.actor or ""
@@ -117,3 +117,20 @@ def finish_connect(uow: UnitOfWork, row: GatewayOAuth2, record: TokenRecord) -> 
         gw.auth = "oauth2"
         publish_gateway(uow, gw)
     uow.audit("gateway.oauth2_connected", "gateway", gw.id, provider=row.provider)
+
+
+def record_tokens(uow: UnitOfWork, record: TokenRecord) -> bool:
+    """A record from ``gateway.tokens`` (a rotation, a refused refresh) onto the gateway;
+    older or repeated records change nothing. False when the gateway has no OAuth2 row."""
+    row = settings_of(uow.session, record.gateway_id)
+    if row is None or record.version <= (row.token_version or 0):
+        return False
+    row.token_version = record.version
+    if record.refresh_token_encrypted:
+        row.refresh_token_encrypted = record.refresh_token_encrypted
+    if record.status == "failed":
+        row.status, row.reason = "failed", record.reason[:1000]
+        uow.audit("gateway.oauth2_failed", "gateway", row.gateway_id, reason=row.reason)
+    else:
+        row.status, row.reason = "connected", ""
+    return True

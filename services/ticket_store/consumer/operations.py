@@ -4,7 +4,8 @@ Reads, in its own consumer group (so it never slows the mail consumer down):
 - `mail.raw`: where each mail is, and its sender and subject (the mail log);
 - `mail.dead`: every dead letter with its reason (any stage);
 - `fetcher.state`: the fetchers' `health:<gateway>` records (gateway health);
-- `mail.outcomes`: the new outcome of a mail whose dead letter was reprocessed.
+- `mail.outcomes`: the new outcome of a mail whose dead letter was reprocessed;
+- `gateway.tokens`: OAuth2 token rotations and refused refreshes, onto the gateway.
 Each poll is applied in one unit of work and committed before the offsets, and
 every effect is idempotent, so a redelivered record changes nothing.
 """
@@ -20,9 +21,10 @@ from kafka.structs import OffsetAndMetadata
 
 from kernel.blobs import BlobStore
 from kernel.config import Settings
+from kernel.oauth2.records import TokenRecord
 from schemas import codec
 from schemas.events import DeadLetter, Outcome, RawEmail
-from services.ticket_store.actions import operations
+from services.ticket_store.actions import gateway_oauth2, operations
 from services.ticket_store.consumer.batch import Record
 from services.ticket_store.db import Database, is_transient
 from services.ticket_store.domain.raw_headers import HEADER_LIMIT, sender_and_subject
@@ -41,7 +43,7 @@ class OperationsApplier:
     @property
     def topic_names(self) -> list[str]:
         t = self.topics
-        return [t.raw, t.dead, t.fetcher_state, t.outcomes]
+        return [t.raw, t.dead, t.fetcher_state, t.outcomes, t.gateway_tokens]
 
     def apply(self, uow: UnitOfWork, records: Sequence[Record]) -> int:
         """Apply one poll's records; returns how many were of use."""
@@ -66,6 +68,9 @@ class OperationsApplier:
                     used += 1
                 elif r.topic == t.outcomes and r.value is not None:
                     outcomes.append(codec.loads(Outcome, r.value))
+                elif r.topic == t.gateway_tokens and r.value is not None:
+                    record = TokenRecord.model_validate_json(r.value)  # rotations, failures
+                    used += gateway_oauth2.record_tokens(uow, record)
             except ValueError as exc:  # not ours to fix: the router dead-letters bad mail
                 log.info("operations: %s@%s skipped (%s)", r.topic, r.offset, str(exc)[:200])
         used += operations.record_sources(uow, sources)

@@ -89,7 +89,7 @@ def oauth2_page(view: View, gateway_id: str) -> Response:
         row=row,
         has_secret=bool(row and row.client_secret_encrypted),
         health=health,
-        reconnect=bool(row and row.status == "connected"),
+        reconnect=bool(row and row.status in ("connected", "failed")),
         failing=failing,
         providers=PROVIDERS,
         form=view.form or current,

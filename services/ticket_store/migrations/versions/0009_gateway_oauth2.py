@@ -30,6 +30,8 @@ def upgrade() -> None:
         sa.Column("token_url", sa.Text(), nullable=False),
         sa.Column("device_url", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("token_version", sa.BigInteger(), nullable=False),
         sa.Column("refresh_token_encrypted", sa.Text(), nullable=False),
         sa.Column("connected_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("connected_by", sa.String(length=200), nullable=False),
