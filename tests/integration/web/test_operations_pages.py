@@ -177,6 +177,7 @@ def test_dead_letter_of_the_store_reprocessed_from_the_page(world: World) -> Non
 
 def test_gateway_health_page(world: World) -> None:
     secret = "S3cret-Gateway-Password"
+    now = datetime.now(UTC)  # not the module's: the page compares with its own clock
     ann = log_in(world, "ann")
     with world.db.unit_of_work() as uow:
         for name, interval in (("imap-ok", 60), ("pop-stale", 60), ("quiet", 300)):
@@ -187,18 +188,18 @@ def test_gateway_health_page(world: World) -> None:
         uow.flush()
         operations.record_health(uow, operations.HealthReport(
             gateway_id="gw-imap-ok", status="ok", idle=True, owner="host-a",
-            last_success=NOW, updated_at=NOW,
+            last_success=now, updated_at=now,
         ))  # fmt: skip
         operations.record_health(uow, operations.HealthReport(
             gateway_id="gw-pop-stale", status="failing", owner="host-b", consecutive_failures=4,
-            last_error="login failed: AUTHENTICATIONFAILED", last_error_at=NOW - timedelta(hours=1),
-            updated_at=NOW - timedelta(hours=1),
+            last_error="login failed: AUTHENTICATIONFAILED", last_error_at=now - timedelta(hours=1),
+            updated_at=now - timedelta(hours=1),
         ))  # fmt: skip
         for i, minutes in enumerate((5, 50, 300)):
             operations.record_sources(uow, [operations.RawLocation(
                 email_id=f"m{i}", gateway_id="gw-imap-ok", from_address="", subject="", size=1,
                 blob_ref=None, topic="mail.raw", partition=0, offset=i,
-                fetched_at=NOW - timedelta(minutes=minutes),
+                fetched_at=now - timedelta(minutes=minutes),
             )])  # fmt: skip
     _outcome(world, "m1", Decision.INCOMING, "client", 1)
     _outcome(world, "m2", Decision.INCOMING, "client", 1)
