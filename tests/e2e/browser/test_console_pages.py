@@ -8,6 +8,7 @@ SUPPORTDESK_SCREENSHOTS=docs/screenshots saves each console page there (for the 
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,6 @@ from services.ticket_store.models import Gateway, OutboxEvent
 from services.ticket_store.models_operations import DeadLetterRecord
 from tests.e2e.browser.conftest import Desk, World
 from tests.integration.web.test_operations_pages import (
-    NOW,
     RAW,
     _locate,
     _outcome,
@@ -53,9 +53,10 @@ def _mails(world: World, bootstrap: str, topic: str) -> None:
             department_id=world.sales, poll_interval_s=60, password_encrypted="S3cret-Password",
         ))  # fmt: skip
         uow.flush()
+        now = datetime.now(UTC)  # not the import time: a late report would be stale
         operations.record_health(uow, operations.HealthReport(
-            gateway_id="gw", status="ok", idle=True, owner="host-a", last_success=NOW,
-            updated_at=NOW,
+            gateway_id="gw", status="ok", idle=True, owner="host-a", last_success=now,
+            updated_at=now,
         ))  # fmt: skip
         operations.record_dead_letter(uow, DeadLetter(
             email_id="e-inline", gateway_id="gw", stage="router.parse", reason="blob gone",
