@@ -2,7 +2,7 @@
 replayed: a dry run that touches nothing (rows, topic offsets, blobs), --apply that makes
 the tickets once, and a replay after that finds nothing left to do.
 
-Real broker, real router and store processes, SQLite.
+Real broker, real router and store processes, PostgreSQL (the other replay tests: SQLite).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from schemas.events import Outcome
@@ -32,6 +33,11 @@ from tests.integration.replay.helpers import (
 )
 
 WRONG, RIGHT = "supprot@company.net", "support@company.net"
+
+
+@pytest.fixture
+def pipeline_database_url(postgres_database_url: str) -> str:
+    return postgres_database_url
 
 
 def _decisions(db: Database) -> dict[str, str]:
