@@ -186,18 +186,24 @@ def _p(seconds: list[float], q: int) -> float:
 
 
 def _summary(name: str, samples: list[Sample]) -> float:
-    """Prints the path's p50/p99 and where the median time goes; returns the p99."""
+    """Prints the path's p50/p99 and each stage's; returns the path's p99."""
     total = [x.total for x in samples]
     p50, p99 = statistics.median(total), _p(total, 99)
     staged = [x for x in samples if x.on_raw and x.decided]
     stages = ""
-    if staged:
-        to_raw = statistics.median(x.on_raw - x.accepted for x in staged)
-        to_decided = statistics.median(x.decided - x.on_raw for x in staged)
-        to_row = statistics.median(x.ticket - x.decided for x in staged)
+    if len(staged) > 1:
+        parts = {
+            "to mail.raw": [x.on_raw - x.accepted for x in staged],
+            "router": [x.decided - x.on_raw for x in staged],
+            "store": [x.ticket - x.decided for x in staged],
+        }
         stages = (
-            f"   (medians: to mail.raw {to_raw * 1000:.0f}, router {to_decided * 1000:.0f}, "
-            f"store {to_row * 1000:.0f} ms)"
+            "   (p50/p99 ms: "
+            + ", ".join(
+                f"{k} {statistics.median(v) * 1000:.0f}/{_p(v, 99) * 1000:.0f}"
+                for k, v in parts.items()
+            )
+            + ")"
         )
     print(
         f"{name:<10} n={len(total):<4} p50 {p50 * 1000:6.0f} ms   p99 {p99 * 1000:6.0f} ms   "

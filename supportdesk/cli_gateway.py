@@ -81,7 +81,7 @@ def cmd_gateway_list(args: argparse.Namespace, settings: Settings) -> int:
                 "id": g.id,
                 "name": g.name,
                 "protocol": g.protocol,
-                "server": f"{g.host}:{g.port}" if g.host else g.maildir_path,
+                "server": f"{g.host}:{g.port}" if g.host else g.maildir_path or "(LMTP)",
                 "address": g.address,
                 "department": g.department_id,
                 "after_fetch": g.after_fetch,
