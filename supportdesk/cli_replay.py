@@ -49,29 +49,45 @@ def write_report(report: ReplayReport, out: Path) -> list[Path]:
     return paths
 
 
-def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
-    from services.router.replay import apply
+def run_replay(
+    settings: Settings,
+    selection: ReplaySelection,
+    *,
+    apply: bool = False,
+    actor: str = "",
+    wait_s: float = 120.0,
+) -> ReplayReport:
+    """A replay, dry or applied (with its audit entry): what the command and a console
+    page share. The page lives in the store, which may not import the router, so the
+    composition root hands it this function."""
+    from services.router.replay import apply as applying
     from services.router.replay.engine import dry_run
 
-    actor = args.actor or f"cli:{getpass.getuser()}"
+    actor = actor or f"cli:{getpass.getuser()}"
+    run = dry_run(settings, selection, requested_by=actor, keep_raw=apply)
+    report = run.report_
+    if not apply:
+        return report
+    report.mode = "apply"
+    since = applying.end_offsets(settings, settings.topics.outcomes)
+    sent = applying.send(settings, report.replay_id, run.to_apply.values(), actor)
+    report.applied = applying.confirm(settings, report.replay_id, sent, since, wait_s)
+    with db(settings).unit_of_work(actor=actor) as uow:
+        uow.audit(
+            "replay.apply", "replay", report.replay_id,
+            selection=selection.model_dump(mode="json"), counts=report.counts,
+            matrix=[c.model_dump() for c in report.matrix], applied=report.applied.model_dump(),
+        )  # fmt: skip
+    return report
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     selection = ReplaySelection(
         since=args.since, until=args.until, gateways=tuple(args.gateway),
         email_ids=tuple(args.email), decisions=tuple(args.decision),
     )  # fmt: skip
-    run = dry_run(settings, selection, requested_by=actor, keep_raw=args.apply)
-    report = run.report_
-    if args.apply:
-        report.mode = "apply"
-        since = apply.end_offsets(settings, settings.topics.outcomes)
-        sent = apply.send(settings, report.replay_id, run.to_apply.values(), actor)
-        report.applied = apply.confirm(settings, report.replay_id, sent, since, args.wait)
-        with db(settings).unit_of_work(actor=actor) as uow:
-            uow.audit(
-                "replay.apply", "replay", report.replay_id,
-                selection=selection.model_dump(mode="json"), counts=report.counts,
-                matrix=[c.model_dump() for c in report.matrix],
-                applied=report.applied.model_dump(),
-            )  # fmt: skip
+    report = run_replay(settings, selection, apply=args.apply, actor=args.actor or "",
+                        wait_s=args.wait)  # fmt: skip
     paths = write_report(report, Path(args.out or settings.var_dir / "replays"))
     print(report.summary())
     for path in paths:
