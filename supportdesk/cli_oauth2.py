@@ -70,15 +70,11 @@ def cmd_gateway_connect(args: argparse.Namespace, settings: Settings) -> int:
             device_url=row.device_url,
         )
         name = gw.name
-    if not client.device_url:
-        print(
-            f"error: {row.provider} offers no device flow for mail; connect {name} from its "
-            "page in the web interface (Admin > Mail gateways > OAuth2)",
-            file=sys.stderr,
-        )
-        return 2
     try:
-        record = flows.device_flow(settings, client, _show, timeout_s=args.timeout)
+        if client.device_url and not args.paste:
+            record = flows.device_flow(settings, client, _show, timeout_s=args.timeout)
+        else:
+            record = _paste_flow(settings, client, args.redirect_uri)
     except OAuth2Failure as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -88,6 +84,21 @@ def cmd_gateway_connect(args: argparse.Namespace, settings: Settings) -> int:
         gateway_oauth2.finish_connect(uow, row, record)
     print(f"gateway {name}: connected with OAuth2 as {client.username}; fetchers use it now")
     return 0
+
+
+def _paste_flow(settings: Settings, client, redirect_uri: str):  # -> TokenRecord
+    """No device flow (Google's mail scope): authorization code + PKCE by hand. The
+    administrator opens the URL, signs in, and pastes the address the provider sent the
+    browser to (a loopback address that shows nothing, but carries the code)."""
+    from kernel.oauth2 import flows
+
+    url, state, verifier = flows.authorization_request(client, redirect_uri)
+    print(f"Open this address, sign the mailbox in, then paste the address you land on:\n{url}")
+    print("address: ", end="", flush=True)
+    answer = sys.stdin.readline().strip()
+    if f"state={state}" not in answer:
+        raise OAuth2Failure("that address does not answer this sign-in", permanent=True)
+    return flows.exchange_code(settings, client, redirect_uri, answer, verifier)
 
 
 def register(gw: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
@@ -102,6 +113,16 @@ def register(gw: argparse._SubParsersAction, add: Callable[..., argparse.Argumen
     gc.add_argument("--token-url", type=ONE_LINE)
     gc.add_argument("--device-url", type=ONE_LINE)
     gc.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for sign-in")
+    gc.add_argument(
+        "--paste",
+        action="store_true",
+        help="authorization code by hand instead of the device flow (always for Google)",
+    )
+    gc.add_argument(
+        "--redirect-uri",
+        default="http://127.0.0.1/",
+        help="the redirect URI registered for the application (--paste)",
+    )
 
 
 def access_token(settings: Settings, gateway_id: str) -> str:

@@ -8,10 +8,17 @@ import re
 import subprocess
 import sys
 
+import httpx
 from sqlalchemy import select
 
 from devtools.dovecot import DovecotServer
-from devtools.oauth2_server import PUBLIC_CLIENT_ID, SCOPE, OAuth2TestServer
+from devtools.oauth2_server import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    PUBLIC_CLIENT_ID,
+    SCOPE,
+    OAuth2TestServer,
+)
 from kernel.config import Settings
 from kernel.crypto import decrypt
 from kernel.oauth2.records import KafkaTokenStore, TokenRecord
@@ -94,3 +101,43 @@ def test_connect_with_the_device_flow_then_gateway_test_logs_in(
     )  # fmt: skip
     assert test.returncode == 1 and "FAILED m365" in test.stdout
     assert refresh not in test.stdout + test.stderr
+
+
+def test_connect_by_pasting_the_redirect_where_there_is_no_device_flow(
+    fetch_settings: Settings, oauth2_server: OAuth2TestServer, oauth2_dovecot: DovecotServer
+) -> None:
+    """Google's mail scope has no device flow: authorization code + PKCE by hand."""
+    upgrade(fetch_settings.database_url)
+    db = Database(fetch_settings.database_url, topics=fetch_settings.topics)
+    with db.unit_of_work() as uow:
+        dep = actions.departments.add_department(uow, "Technical support")
+        actions.gateways.add_gateway(
+            uow, name="gmail", type="external", protocol="imap", host="127.0.0.1",
+            port=oauth2_dovecot.imaps_port, username=DEFAULT_USER,
+            address="support@company.net", department_id=dep.id,
+        )  # fmt: skip
+    env = _env(fetch_settings, str(oauth2_dovecot.ca_path))
+    env["SUPPORTDESK_OAUTH2_CLIENT_SECRET"] = CLIENT_SECRET
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "supportdesk.cli", "gateway", "connect", "gmail",
+         "--provider", "generic", "--client-id", CLIENT_ID, "--scope", SCOPE,
+         "--authorization-url", oauth2_server.authorization_url,
+         "--token-url", oauth2_server.token_url, "--redirect-uri", "http://127.0.0.1/"],
+        env=env, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        proc.stdout.readline()  # "Open this address…"
+        url = proc.stdout.readline().strip()
+        assert url.startswith(oauth2_server.authorization_url) and "code_challenge=" in url
+        landed = httpx.get(url).headers["location"]  # the browser lands here after sign-in
+        out, err = proc.communicate(landed + "\n", timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    with db.transaction() as s:
+        row = s.scalar(select(GatewayOAuth2))
+        assert row.status == "connected" and row.provider == "generic"
+    [refresh] = oauth2_server.active_refresh_tokens(DEFAULT_USER)
+    assert refresh not in out + err and CLIENT_SECRET not in out + err
