@@ -21,7 +21,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from kernel.config import Settings, Topics
-from schemas.events import (
+from schemas.ticket_events import (
     TICKET_EVENTS,
     DeliveryResult,
     IncomingEmailAttached,
