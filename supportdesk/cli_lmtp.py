@@ -10,9 +10,12 @@ from supportdesk.cli_processes import _serve
 
 
 def cmd_lmtp(args: argparse.Namespace, settings: Settings) -> int:
+    from services.lmtp.options import LmtpOptions
     from services.lmtp.server import run_lmtp
 
-    return _serve(run_lmtp, settings)
+    given = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    options = LmtpOptions(**given)  # the flags win over SUPPORTDESK_LMTP_* variables
+    return _serve(lambda s: run_lmtp(s, options=options), settings)
 
 
 def lmtp_wanted(settings: Settings) -> bool:
@@ -32,8 +35,10 @@ def lmtp_wanted(settings: Settings) -> bool:
 
 
 def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
-    add(
+    p = add(
         "lmtp",
         cmd_lmtp,
         "LMTP server the MTA delivers local gateways' mail to (SUPPORTDESK_LMTP_HOST/_PORT)",
     )
+    p.add_argument("--host", help="listen address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="listen port (default 2424)")

@@ -189,9 +189,13 @@ class LmtpGateway:
         self.publisher.close()
 
 
-def run_lmtp(settings: Settings, stop: threading.Event | None = None) -> None:
+def run_lmtp(
+    settings: Settings,
+    stop: threading.Event | None = None,
+    options: LmtpOptions | None = None,
+) -> None:
     """Serve until `stop` is set (or KeyboardInterrupt / SIGTERM in the CLI)."""
-    gateway = LmtpGateway(settings).start()
+    gateway = LmtpGateway(settings, options).start()
     stop = stop or threading.Event()
     try:
         while not stop.wait(1.0):
