@@ -17,10 +17,10 @@ from schemas.events import IncomingEmail, MailContent
 from services.ticket_store import actions, auth
 from services.ticket_store.http.sessions import SESSION_COOKIE
 from services.ticket_store.models import Client, Staff
-from tests.fixtures.browser import assert_accessible, serve
+from tests.fixtures.browser import assert_accessible, running_chromium, serve
 from tests.integration.api.conftest import PASSWORD, World, world
 
-__all__ = ["PASSWORD", "Desk", "World", "desk", "incoming_email", "live_store", "world"]
+__all__ = ["PASSWORD", "Desk", "World", "chromium", "desk", "incoming_email", "live_store", "world"]
 
 EMAILS = {
     "john": ("staff", "john@company.net"),
@@ -29,6 +29,14 @@ EMAILS = {
     "alice": ("client", "alice@example.org"),
     "bob": ("client", "bob@example.org"),
 }
+
+
+@pytest.fixture(scope="package")
+def chromium() -> Iterator[Any]:
+    """One browser for this package, closed after its last test: while Playwright's sync API
+    is open, asyncio.run() fails in the main thread, so later tests must not see it."""
+    with running_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
