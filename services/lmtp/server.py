@@ -167,6 +167,8 @@ class LmtpGateway:
             port=self.options.port,
             server_hostname=self.options.server_name,
             data_size_limit=self.options.max_message_bytes,
+            # Mail with UTF-8 addresses: without it, Postfix bounces such mail for good.
+            enable_SMTPUTF8=True,
             ident="Supportdesk LMTP",
         )
 

@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 
 from devtools.net import free_port
-from kernel.blobs import BlobStore
 from kernel.config import Settings
 from schemas.events import GatewayEntry, RawEmail
 from services.lmtp.options import LmtpOptions
 from services.lmtp.publisher import BrokerUnavailable
-from services.lmtp.server import LmtpHandler, _Controller
+from services.lmtp.server import LmtpGateway, LmtpHandler
 
 MAIL = b"From: alice@example.org\r\nTo: support@company.net\r\nSubject: hi\r\n\r\nhello\r\n"
 
@@ -35,15 +34,17 @@ class Broker:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[LmtpHandler, Broker, int]]:
+    """The gateway's own server and handler; its directory feed is not started (`load`
+    stands in for it) and the broker is the stand-in above."""
     settings = Settings(var_dir=tmp_path, inline_limit_bytes=1024)
     options = LmtpOptions(port=free_port(), max_message_bytes=4096)
+    gateway = LmtpGateway(settings, options)
     broker = Broker()
-    handler = LmtpHandler(settings, options, broker, BlobStore(tmp_path / "blobs"))  # type: ignore[arg-type]
-    controller = _Controller(handler, hostname="127.0.0.1", port=options.port, data_size_limit=4096)
-    controller.start()
-    yield handler, broker, options.port
-    controller.stop()
-    handler.executor.shutdown()
+    gateway.handler.publisher = broker  # type: ignore[assignment]
+    gateway.controller.start()
+    yield gateway.handler, broker, options.port
+    gateway.controller.stop()
+    gateway.handler.executor.shutdown()
 
 
 def load(handler: LmtpHandler) -> None:
@@ -77,6 +78,7 @@ def test_lhlo_announces_the_size_limit(server) -> None:
     with smtplib.LMTP("127.0.0.1", port) as lmtp:
         code, _ = lmtp.ehlo()  # smtplib.LMTP sends LHLO
         assert code == 250 and lmtp.esmtp_features["size"] == "4096"
+        assert "smtputf8" in lmtp.esmtp_features and "8bitmime" in lmtp.esmtp_features
 
 
 def test_unknown_recipients_550_and_one_reply_per_accepted_one(server) -> None:
