@@ -38,14 +38,25 @@ class UnitOfWork:
         self.actor = actor
         self.cause = cause
 
+    @staticmethod
+    def check(event: BaseModel | None) -> None:
+        """A lifecycle event without its sequence is a bug: it goes out through
+        `ticket_event` (or `stamped`), never bare, or consumers would see a gap."""
+        if isinstance(event, LifecycleEnvelope) and event.sequence < 1:
+            raise ValueError(f"{type(event).__name__} emitted without its sequence")
+
     def emit(self, topic: str, key: str, event: BaseModel | None) -> None:
         """An event for `topic`, published by the outbox relay after commit; None is a tombstone."""
+        self.check(event)
         value = None if event is None else codec.dumps(event)
         self.session.add(OutboxEvent(topic=topic, key=key, value=value))
 
     def emit_many(self, events: Iterable[tuple[str, str, BaseModel | None]]) -> None:
         """`emit` for many (topic, key, event), in order, in one executemany INSERT: the
         consumer's bulk paths, where one ORM object per event costs more than the event."""
+        events = list(events)
+        for _topic, _key, event in events:
+            self.check(event)
         rows = [
             {"topic": topic, "key": key, "value": None if e is None else codec.dumps(e)}
             for topic, key, e in events

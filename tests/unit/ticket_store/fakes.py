@@ -37,10 +37,12 @@ class FakeUnitOfWork(UnitOfWork):
         self.audits: list[Audited] = []
 
     def emit(self, topic: str, key: str, event: BaseModel | None) -> None:
+        self.check(event)
         self.emitted.append((topic, key, event))
 
     def emit_many(self, events: Iterable[tuple[str, str, BaseModel | None]]) -> None:
-        self.emitted.extend(events)
+        for topic, key, event in events:
+            self.emit(topic, key, event)
 
     def audit(
         self, action: str, obj: str, obj_id: object, *, actor: str | None = None, **details: object

@@ -244,3 +244,15 @@ def test_every_type_survives_the_wire(uow: FakeUnitOfWork) -> None:
     assert {type(e) for e in events} == set(TICKET_EVENTS)
     for event in events:
         assert codec.loads_ticket_event(codec.dumps(event)) == event
+
+
+def test_a_ticket_event_without_its_sequence_is_refused(uow: FakeUnitOfWork) -> None:
+    """Only `ticket_event` and `stamped` number events; a bare emit would leave a gap."""
+    dep = builders.department(uow)
+    ticket = builders.mail_ticket(uow, builders.client(uow), dep)
+    bare = actions.events.status_changed(ticket, "new", "closed")
+    with pytest.raises(ValueError, match="without its sequence"):
+        uow.emit(uow.topics.ticket_events, ticket.id, bare)
+    with pytest.raises(ValueError, match="without its sequence"):
+        uow.emit_many([(uow.topics.ticket_events, ticket.id, bare)])
+    uow.emit(uow.topics.ticket_events, ticket.id, uow.stamped(bare, 3))
