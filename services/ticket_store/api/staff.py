@@ -168,9 +168,16 @@ def ticket_replies(number: int, session: SessionDep, staff: StaffDep):
     response_model=presenters.MessageOut,
     status_code=201,
     tags=[REPLIES],
-    summary="Send a pre-defined reply to the client",
+    summary="Send a pre-defined reply to the client (?reply_all=true: Cc the ticket's Cc list)",
 )
-def send_reply(number: int, reply_id: int, request: Request, uow: UowDep, staff: StaffDep):
+def send_reply(
+    number: int,
+    reply_id: int,
+    request: Request,
+    uow: UowDep,
+    staff: StaffDep,
+    reply_all: bool = Query(False, description="also Cc the ticket's cc_addresses"),
+):
     ticket = access.staff_ticket(uow.session, staff, number)
     picked = pick_reply(uow.session, staff, ticket, reply_id)
     msg = actions.messages.staff_reply(
@@ -180,6 +187,7 @@ def send_reply(number: int, reply_id: int, request: Request, uow: UowDep, staff:
         picked.text,
         message_id_domain=request.app.state.settings.message_id_domain,
         predefined_reply_id=picked.reply.id,
+        reply_all=reply_all,
     )
     return presenters.message_out(uow.session, msg, for_staff=True)
 
