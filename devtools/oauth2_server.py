@@ -290,7 +290,9 @@ class OAuth2TestServer:
         self._httpd = make_server(
             self.host, self.port, self.wsgi, server_class=_Threaded, handler_class=_Quiet
         )
-        threading.Thread(target=self._httpd.serve_forever, daemon=True, name="oauth2").start()
+        threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), daemon=True, name="oauth2"
+        ).start()
         return self
 
     def stop(self) -> None:

@@ -70,12 +70,18 @@ def test_xoauth2_initial_response() -> None:
 
 def test_a_response_without_a_refresh_token_keeps_the_stored_one(settings: Settings) -> None:
     rec = TokenRecord(gateway_id="g", token_url="t", client_id="c", username="u")
-    rec = rec.with_tokens(settings, {"access_token": "a1", "refresh_token": "r1", "expires_in": 60})
-    again = rec.with_tokens(settings, {"access_token": "a2", "expires_in": 60})
-    assert decrypt(settings, again.refresh_token_encrypted) == "r1"
-    assert decrypt(settings, again.access_token_encrypted) == "a2"
+    rec = rec.with_tokens(
+        settings,
+        {"access_token": "access-token-1", "refresh_token": "refresh-token-1", "expires_in": 60},
+    )
+    again = rec.with_tokens(settings, {"access_token": "access-token-2", "expires_in": 60})
+    assert decrypt(settings, again.refresh_token_encrypted) == "refresh-token-1"
+    assert decrypt(settings, again.access_token_encrypted) == "access-token-2"
     assert again.version == rec.version + 1
-    assert "r1" not in again.model_dump_json() and "a2" not in again.model_dump_json()
+    assert (
+        "refresh-token-1" not in again.model_dump_json()
+        and "access-token-2" not in again.model_dump_json()
+    )
 
 
 def test_a_fresh_token_is_used_without_asking_the_provider(
