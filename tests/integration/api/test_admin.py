@@ -175,3 +175,21 @@ def test_audit_log_records_who_did_what(world: World) -> None:
     assert (f"staff:{world.ids['john']}", "ticket.note") in actions
     with world.db.transaction() as s:
         assert s.scalar(select(AuditEntry).where(AuditEntry.action == "staff.add"))
+
+
+def test_an_lmtp_gateway_is_local_and_needs_no_server(world: World) -> None:
+    body = {
+        "name": "pushed",
+        "protocol": "lmtp",
+        "address": "desk@company.net",
+        "department_id": world.technical,
+    }
+    r = world.post("ann", "/admin/gateways", body)
+    assert r.status_code == 201, r.text
+    assert (r.json()["type"], r.json()["protocol"], r.json()["has_password"]) == (
+        "local",
+        "lmtp",
+        False,
+    )
+    events = [e for e in _events(world, "directory.gateways") if e.value]
+    assert any(b'"protocol":"lmtp"' in e.value for e in events)
