@@ -7,7 +7,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class LmtpOptions(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SUPPORTDESK_LMTP_", extra="ignore")
+    # The same .env file as kernel.config.Settings, so one file configures everything.
+    model_config = SettingsConfigDict(
+        env_prefix="SUPPORTDESK_LMTP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
 
     # Loopback by default: the MTA runs on this machine. Port 24 is LMTP's own, but needs root.
     host: str = "127.0.0.1"
