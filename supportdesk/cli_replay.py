@@ -81,6 +81,20 @@ def run_replay(
     return report
 
 
+def page_runner(
+    settings: Settings, wait_s: float = 60.0
+) -> Callable[[ReplaySelection, bool, str], ReplayReport]:
+    """What `supportdesk web` hands the console's Replay page: `run_replay`, its report kept
+    under <var>/replays/ as the command keeps it (where the page lists reports)."""
+
+    def run(selection: ReplaySelection, apply: bool, actor: str) -> ReplayReport:
+        report = run_replay(settings, selection, apply=apply, actor=actor, wait_s=wait_s)
+        write_report(report, settings.var_dir / "replays")
+        return report
+
+    return run
+
+
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     selection = ReplaySelection(
         since=args.since, until=args.until, gateways=tuple(args.gateway),

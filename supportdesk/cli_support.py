@@ -100,8 +100,10 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
 
     from kernel import health
     from services.ticket_store.http import create_app
+    from supportdesk.cli_replay import page_runner
 
-    app = create_app(settings, secure_cookies=args.secure_cookies)
+    app = create_app(settings, secure_cookies=args.secure_cookies,
+                     replay_runner=page_runner(settings))  # fmt: skip
     health.set_state("running")
     health.serve(settings.health_port)  # /metrics (HTTP requests) and /health on 127.0.0.1
     print(f"API on http://{args.host}:{args.port}/api/v1 (OpenAPI at /docs)")

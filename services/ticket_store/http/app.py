@@ -28,6 +28,7 @@ from services.ticket_store.http.logs import escape_log_lines
 from services.ticket_store.http.metrics import RequestMetrics
 from services.ticket_store.http.refusals import REFUSALS
 from services.ticket_store.http.request_id import RequestId
+from services.ticket_store.web.admin_replay import ReplayRunner
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,10 @@ def create_app(
     *,
     login_limit: LoginLimit | None = None,
     secure_cookies: bool = False,
+    replay_runner: ReplayRunner | None = None,
 ) -> FastAPI:
+    """`replay_runner`: what the Replay page runs, handed by the composition root (the store
+    may not import the router); without it the page lists kept reports only."""
     settings = settings or get_settings()
     escape_log_lines()
     app = FastAPI(
@@ -59,6 +63,7 @@ def create_app(
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     app.state.db = db or Database(settings.database_url, settings.topics)
     app.state.login_limit = login_limit or LoginLimit()
+    app.state.replay_runner = replay_runner
     app.state.secure_cookies = secure_cookies or settings.public_url.lower().startswith("https:")
     api.register(app)
     web.register(app)

@@ -10,6 +10,8 @@ endpoint that is not in the matrix fails the test.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
 from kernel.blobs import BlobStore
@@ -237,18 +239,25 @@ def test_lists_show_nothing_of_other_departments_or_clients(world: World) -> Non
 # ------------------------------------------------------------------ operations pages (web)
 
 
-def test_operations_pages_are_for_administrators_only(world: World) -> None:
-    """The mail log, a mail's page and source, dead letters (list, one, reprocess) and gateway
-    health: Ann only. Anonymous goes to the login page, everyone else gets 403, and no
+def test_operations_pages_are_for_administrators_only(world: World, tmp_path: Path) -> None:
+    """The mail log, a mail's page and source, dead letters (list, one, reprocess), gateway
+    health and replay (the form, a run, a report, applying it): Ann only. Anonymous goes to the login page, everyone else gets 403, and no
     refusal shows the mail's subject."""
     from datetime import UTC, datetime
 
     from fastapi.testclient import TestClient
 
     from schemas.events import DeadLetter, Decision, Outcome
+    from schemas.replay import ReplaySelection
     from services.ticket_store.actions import operations
     from tests.integration.web.conftest import csrf_of, log_in
+    from tests.integration.web.replay_page import canned_report, install_canned_runner
 
+    # Replay: a canned runner, and a kept dry run to show and apply.
+    runs = install_canned_runner(world.app.app, tmp_path)
+    kept = canned_report(ReplaySelection(), False, "staff:0")
+    (tmp_path / "replays").mkdir()
+    (tmp_path / "replays" / f"replay-{kept.replay_id}.json").write_text(kept.model_dump_json())
     with world.db.unit_of_work() as uow:
         operations.record_sources(uow, [operations.RawLocation(
             email_id="e-ops", gateway_id="gw", from_address="newcomer@reseller.example",
@@ -271,6 +280,11 @@ def test_operations_pages_are_for_administrators_only(world: World) -> None:
         ("GET", f"/admin/dead-letters/{letter_id}"),
         ("POST", "/admin/dead-letters/reprocess"),
         ("GET", "/admin/gateway-health"),
+        ("GET", "/admin/replay"),
+        ("POST", "/admin/replay"),
+        ("GET", f"/admin/replay/{kept.replay_id}"),
+        ("GET", f"/admin/replay/{kept.replay_id}/apply"),
+        ("POST", f"/admin/replay/{kept.replay_id}/apply"),
     ]
     browsers = {who: log_in(world, who) for who in WHO if who != "anonymous"}
     browsers["anonymous"] = TestClient(world.app.app, follow_redirects=False)
@@ -299,9 +313,14 @@ def test_operations_pages_are_for_administrators_only(world: World) -> None:
                 who == "anonymous" and r.headers.get("location") != "/login"
             ):
                 failures.append(f"{who} {method} {path}: {r.status_code}, not {expected}")
-            if "Prices for resellers" in r.text:
+            if "Prices for resellers" in r.text or "Printer on fire" in r.text:
                 failures.append(f"{who} {method} {path}: leaked the subject")
     assert failures == []
+    # Only Ann's dry run and apply ran a replay, in her name.
+    assert [(apply, actor) for _, apply, actor in runs] == [
+        (False, f"staff:{world.ids['ann']}"),
+        (True, f"staff:{world.ids['ann']}"),
+    ]
 
 
 # ------------------------------------------------------------------ gateway OAuth2 pages (web)
