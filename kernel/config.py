@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     router_app_id: str = "supportdesk-router"
     store_group_id: str = "supportdesk-store"
     topic_partitions: int = 4
+    # Copies of every topic the system creates, and how many must have a write before it
+    # counts (producers use acks=all). One broker: 1 and 1. Production: 3 brokers, 3 and
+    # 2, so one broker may die (or be restarted) with nothing lost and writes going on.
+    topic_replication_factor: int = 1
+    topic_min_insync_replicas: int = 1
     # Outgoing gateway (SMTP) used by the mailer.
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

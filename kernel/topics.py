@@ -82,7 +82,7 @@ def ensure_topics(
     settings: Settings | None = None,
     partitions: int | None = None,
     *,
-    replication_factor: int = 1,
+    replication_factor: int | None = None,
     extra: Mapping[str, Mapping[str, str]] | None = None,
     timeout_s: float = 30.0,
 ) -> list[str]:
@@ -100,7 +100,8 @@ def ensure_topics(
         bootstrap,
         specs,
         partitions if partitions is not None else settings.topic_partitions,
-        replication_factor=replication_factor,
+        replication_factor=replication_factor or settings.topic_replication_factor,
+        min_insync_replicas=settings.topic_min_insync_replicas,
         timeout_s=timeout_s,
     )
 
@@ -110,11 +111,21 @@ def create_missing(
     specs: Mapping[str, Mapping[str, str]],
     partitions: int,
     *,
-    replication_factor: int = 1,
+    replication_factor: int | None = None,
+    min_insync_replicas: int | None = None,
     timeout_s: float = 30.0,
 ) -> list[str]:
     """Create whichever of `specs` (name -> configs) is missing, wait until every partition
-    has a leader, and return the names created; losing a creation race is not an error."""
+    has a leader, and return the names created; losing a creation race is not an error.
+
+    The replication factor and `min.insync.replicas` come from the settings
+    (`SUPPORTDESK_TOPIC_REPLICATION_FACTOR`, `…_MIN_INSYNC_REPLICAS`) unless given.
+    """
+    settings = Settings()
+    replication_factor = replication_factor or settings.topic_replication_factor
+    min_insync_replicas = min_insync_replicas or settings.topic_min_insync_replicas
+    insync = {"min.insync.replicas": str(min(min_insync_replicas, replication_factor))}
+    specs = {name: {**insync, **cfg} for name, cfg in specs.items()}
     with _admin(bootstrap, timeout_s) as admin:
         existing = set(admin.list_topics())
         missing = {name: cfg for name, cfg in specs.items() if name not in existing}

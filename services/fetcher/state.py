@@ -24,6 +24,8 @@ from kafka.partitioner.default import murmur2
 from kafka.structs import TopicPartition
 from pydantic import BaseModel, ConfigDict, Field
 
+from kernel.config import Settings
+
 log = logging.getLogger(__name__)
 
 HEALTH_PREFIX = "health:"
@@ -93,13 +95,23 @@ def partition_for(key: bytes, partitions: int) -> int:
 
 def ensure_state_topic(bootstrap: str, topic: str, partitions: int) -> None:
     """Create the compacted state topic if missing (brokers do not auto-create here)."""
+    settings = Settings()
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="supportdesk-fetcher-admin")
     try:
         if topic in set(admin.list_topics()):
             return
         with contextlib.suppress(TopicAlreadyExistsError):
             admin.create_topics(
-                {topic: {"num_partitions": partitions, "configs": STATE_TOPIC_CONFIG}},
+                {
+                    topic: {
+                        "num_partitions": partitions,
+                        "replication_factor": settings.topic_replication_factor,
+                        "configs": {
+                            **STATE_TOPIC_CONFIG,
+                            "min.insync.replicas": str(settings.topic_min_insync_replicas),
+                        },
+                    }
+                },  # fmt: skip
                 wait_for_metadata=True,
             )
     finally:
