@@ -32,6 +32,9 @@ class Topics(BaseModel):
     gateway_tokens: str = "gateway.tokens"
     # Replay commands (`supportdesk replay --apply`) the router decides again.
     replay: str = "mail.replay"
+    # The mailer's shared sent ledger and retry queue (services.mailer.ledger): compacted,
+    # keyed by outbound id, co-partitioned with `outbound`.
+    sent: str = "mail.sent"
 
 
 class MailLimits(BaseModel):
@@ -118,8 +121,13 @@ class Settings(BaseSettings):
     mail_from: str = "support@company.net"
     message_id_domain: str = "supportdesk.invalid"
     mailer_group_id: str = "supportdesk-mailer"
-    mailer_ledger: Path | None = None  # None: var_dir/mailer-sent.sqlite
-    # A temporary SMTP failure queues the mail in the mailer's ledger and retries it
+    # Unused since the sent ledger and retry queue moved to Topics.sent (kept so that
+    # existing settings still load).
+    mailer_ledger: Path | None = None
+    # A SIGKILLed mailer's partitions (and its queued mail) move to another instance
+    # after this long; keep it below mailer_retry_first_s (the broker allows >= 6 s).
+    mailer_session_timeout_s: float = 10.0
+    # A temporary SMTP failure queues the mail in the shared ledger and retries it
     # with backoff (first retry after this many seconds, doubling up to the cap),
     # giving up, reported as failed, after mailer_give_up_s (MTAs use 4-5 days).
     mailer_retry_first_s: float = 60.0

@@ -8,6 +8,7 @@ Retention follows docs ARCHITECTURE.md's "kept" column:
 - directory.* and fetcher.state are compacted (latest value per key is the state);
 - mail.raw, mail.outcomes, tickets.events: long (90 days, audit and replay);
 - mail.dead and billing.incidents: never deleted (operators' queue; incident ledger);
+- mail.sent (the mailer's ledger) is compacted and expires a day after mail.outbound;
 - everything else: 7 days.
 """
 
@@ -35,6 +36,8 @@ COMPACTED_FIELDS = frozenset(
 )
 LONG_FIELDS = frozenset({"raw", "outcomes", "ticket_events"})
 FOREVER_FIELDS = frozenset({"dead", "incidents"})
+#: Compacted, and an id expires once its outbound record can no longer be redelivered.
+EXPIRING_COMPACTED_FIELDS = frozenset({"sent"})
 
 _COMPACT = {
     "cleanup.policy": "compact",
@@ -49,6 +52,9 @@ def topic_config_for(field: str) -> dict[str, str]:
     """Topic-level configs for a Topics field; unknown (new) fields get 7 days."""
     if field in COMPACTED_FIELDS:
         return dict(_COMPACT)
+    if field in EXPIRING_COMPACTED_FIELDS:
+        retention = str(SHORT_RETENTION_MS + DAY_MS)
+        return {**_COMPACT, "cleanup.policy": "compact,delete", "retention.ms": retention}
     if field in FOREVER_FIELDS:
         return {"cleanup.policy": "delete", "retention.ms": str(FOREVER)}
     if field in LONG_FIELDS:

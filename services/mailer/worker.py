@@ -1,14 +1,18 @@
-"""The mailer: mail.outbound to SMTP, each outbound email sent at most once in effect.
+"""The mailer: mail.outbound to SMTP, each outbound email sent at most once in effect,
+by as many mailer instances as there are outbound partitions.
 
-The Message-ID is derived from the outbound id, and a small ledger of sent ids
-is checked before sending and written after, so a redelivered record is not
-sent again; if the process dies between the SMTP accept and the ledger write,
-the repeat carries the same Message-ID and mail clients fold it.
+The Message-ID is derived from the outbound id, and the shared sent ledger
+(services.mailer.ledger, the compacted mail.sent topic) is checked before sending and
+written after, so a redelivered record is not sent again, by this instance or by the
+one that owns the partition after a rebalance; if the process dies between the SMTP
+accept and the ledger write, the repeat carries the same Message-ID and mail clients
+fold it.
 
-A temporary failure (4xx, server down) never holds the partition: the mail is
-queued in the same SQLite file, the offset committed, and the queue retried
-with backoff between polls, as an MTA would, until it is sent, refused for
-good, or too old (`mailer_give_up_s`).
+A temporary failure (4xx, server down) never holds the partition: the mail is queued
+in the same ledger, the offset committed, and the queue retried with backoff between
+polls, as an MTA would, until it is sent, refused for good, or too old
+(`mailer_give_up_s`). The queue belongs to the partition, so when an instance dies
+the instance that takes its partitions retries its queued mail.
 
 Each outcome goes out on mail.delivery (schemas.events.DeliveryReport) so the
 store can record on the message whether it was sent, deferred or failed.
@@ -18,21 +22,17 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import sqlite3
 import ssl
 import threading
 import time
 from collections.abc import Callable
 from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
-from pathlib import Path
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
 from kernel import health
-from kernel.blobs import BlobStore
 from kernel.config import Settings
 from kernel.kafka import group_membership, reliable_producer, wait_for_broker
 from kernel.lag import start_sampler
@@ -40,135 +40,14 @@ from kernel.oauth2.records import KafkaTokenStore
 from kernel.oauth2.tokens import OAuth2Failure, TokenManager, mechanism, oauthbearer, xoauth2
 from schemas import codec
 from schemas.events import DeliveryReport, OutboundEmail
-from schemas.ticket_tag import tagged_subject
 from services.mailer import metrics
-from services.mailer.recipients import cc_recipients, envelope
+from services.mailer.ledger import SentLedger
+from services.mailer.message import Undeliverable, build_message, message_id_for, recipient
+from services.mailer.recipients import envelope
+
+__all__ = ["Mailer", "Undeliverable", "build_message", "message_id_for", "recipient"]
 
 log = logging.getLogger(__name__)
-
-
-def _one_line(value: str) -> str:
-    """Header values never carry CR/LF: no header injection through a subject."""
-    return " ".join(value.replace("\r", " ").replace("\n", " ").split())
-
-
-class Undeliverable(ValueError):
-    """The outbound email itself is wrong (e.g. not one plain address): retrying cannot help."""
-
-
-def recipient(value: str) -> str:
-    """Exactly one plain address; anything that could smuggle a header or a second
-    recipient is refused rather than cleaned up."""
-    if any(c in value for c in "\r\n\0,;"):
-        raise Undeliverable(f"not a single address: {value!r}")
-    name, address = parseaddr(value)
-    if not address or "@" not in address or any(c.isspace() for c in address):
-        raise Undeliverable(f"not an email address: {value!r}")
-    return address
-
-
-def message_id_for(outbound_id: str, domain: str) -> str:
-    return f"<{outbound_id}@{domain}>"
-
-
-def build_message(
-    out: OutboundEmail, settings: Settings, blobs: BlobStore | None = None
-) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = _one_line(out.from_address) or settings.mail_from
-    msg["To"] = recipient(out.to)
-    if cc := cc_recipients(out, str(msg["To"]), str(msg["From"]), recipient):
-        msg["Cc"] = ", ".join(cc)
-    subject = _one_line(out.subject)
-    msg["Subject"] = tagged_subject(subject, out.ticket_id) if out.ticket_id else subject
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = _one_line(out.message_id) or message_id_for(
-        out.outbound_id, settings.message_id_domain
-    )
-    if out.in_reply_to:
-        msg["In-Reply-To"] = _one_line(out.in_reply_to)
-    refs = [_one_line(r) for r in out.references if r]
-    if refs:
-        msg["References"] = " ".join(refs)
-    if out.auto_submitted != "no":
-        msg["Auto-Submitted"] = out.auto_submitted
-        msg["X-Auto-Response-Suppress"] = "All"
-    msg["X-Supportdesk-Outbound"] = out.outbound_id
-    msg.set_content(out.text)
-    if out.html:
-        msg.add_alternative(out.html, subtype="html")
-    store = blobs or BlobStore(settings.blob_dir)
-    for att in out.attachments:
-        try:
-            data = store.get(att.blob_ref or "")
-        except (OSError, ValueError) as exc:  # gone or corrupt: sending without it would mislead
-            raise Undeliverable(f"attachment {att.filename!r} is not available: {exc}") from exc
-        maintype, _, subtype = att.content_type.partition("/")
-        if not (maintype and subtype) or any(c in att.content_type for c in "\r\n;"):
-            maintype, subtype = "application", "octet-stream"
-        msg.add_attachment(
-            data, maintype=maintype, subtype=subtype, filename=_one_line(att.filename) or "file"
-        )
-    return msg
-
-
-class SentLedger:
-    """Sent outbound ids, and the queue of mail waiting for a retry (one SQLite file)."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(path, check_same_thread=False)
-        self.conn.execute("CREATE TABLE IF NOT EXISTS sent (outbound_id TEXT PRIMARY KEY, at REAL)")
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS queue (outbound_id TEXT PRIMARY KEY, payload BLOB,"
-            " attempts INTEGER, first_at REAL, next_at REAL, last_error TEXT)"
-        )
-        self.conn.commit()
-
-    def seen(self, outbound_id: str) -> bool:
-        row = self.conn.execute("SELECT 1 FROM sent WHERE outbound_id = ?", (outbound_id,))
-        return row.fetchone() is not None
-
-    def record(self, outbound_id: str) -> None:
-        self.conn.execute("INSERT OR IGNORE INTO sent VALUES (?, ?)", (outbound_id, time.time()))
-        self.conn.execute("DELETE FROM queue WHERE outbound_id = ?", (outbound_id,))
-        self.conn.commit()
-
-    def queued(self, outbound_id: str) -> bool:
-        row = self.conn.execute("SELECT 1 FROM queue WHERE outbound_id = ?", (outbound_id,))
-        return row.fetchone() is not None
-
-    def enqueue(
-        self, outbound_id: str, payload: bytes, now: float, next_at: float, error: str
-    ) -> None:
-        self.conn.execute(
-            "INSERT OR IGNORE INTO queue VALUES (?, ?, 1, ?, ?, ?)",
-            (outbound_id, payload, now, next_at, error),
-        )
-        self.conn.commit()
-
-    def due(self, now: float, limit: int = 50) -> list[tuple[str, bytes, int, float]]:
-        """(outbound id, payload, attempts so far, first attempt time), oldest due first."""
-        rows = self.conn.execute(
-            "SELECT outbound_id, payload, attempts, first_at FROM queue WHERE next_at <= ?"
-            " ORDER BY next_at LIMIT ?",
-            (now, limit),
-        )
-        return list(rows)
-
-    def reschedule(self, outbound_id: str, attempts: int, next_at: float, error: str) -> None:
-        self.conn.execute(
-            "UPDATE queue SET attempts = ?, next_at = ?, last_error = ? WHERE outbound_id = ?",
-            (attempts, next_at, error, outbound_id),
-        )
-        self.conn.commit()
-
-    def drop(self, outbound_id: str) -> None:
-        self.conn.execute("DELETE FROM queue WHERE outbound_id = ?", (outbound_id,))
-        self.conn.commit()
-
-    def queue_length(self) -> int:
-        return int(self.conn.execute("SELECT count(*) FROM queue").fetchone()[0])
 
 
 Reporter = Callable[[DeliveryReport], None]
@@ -207,9 +86,11 @@ class Mailer:
     # attempt for this long (each attempt against a dead host can take the timeout).
     SERVER_DOWN_PAUSE_S = 30.0
 
-    def __init__(self, settings: Settings, report: Reporter | None = None) -> None:
+    def __init__(
+        self, settings: Settings, report: Reporter | None = None, ledger: SentLedger | None = None
+    ) -> None:
         self.settings = settings
-        self.ledger = SentLedger(settings.mailer_ledger)
+        self.ledger = ledger or SentLedger(settings)
         self.stopping = threading.Event()
         self.report: Reporter = report or KafkaReporter(settings)
         self._server_down_until = 0.0
@@ -247,15 +128,16 @@ class Mailer:
                 pass
         raise OAuth2Failure(f"the SMTP server refused a fresh token for {user}", permanent=False)
 
-    def handle(self, value: bytes, now: float | None = None) -> None:
-        """One mail.outbound record: sent, refused, or queued for a retry; never blocks long."""
+    def handle(self, value: bytes, now: float | None = None, partition: int = 0) -> None:
+        """One mail.outbound record (from ``partition``): sent, refused, or queued for a
+        retry; never blocks long."""
         now = time.time() if now is None else now
         try:
             out = codec.loads(OutboundEmail, value)
         except ValidationError as exc:
             log.error("unreadable outbound email dropped: %s", exc.errors()[:2])
             return
-        if self.ledger.seen(out.outbound_id) or self.ledger.queued(out.outbound_id):
+        if self.ledger.seen(out.outbound_id, partition) or self.ledger.queued(out.outbound_id):
             return
         try:
             msg = build_message(out, self.settings)
@@ -266,11 +148,11 @@ class Mailer:
         if now < self._server_down_until:
             error = "SMTP server unreachable at the last attempt"
         else:
-            error = self._attempt(out, msg, now)
+            error = self._attempt(out, msg, now, partition)
             if error is None:
                 return
         first_retry = self.settings.mailer_retry_first_s
-        self.ledger.enqueue(out.outbound_id, value, now, now + first_retry, error)
+        self.ledger.enqueue(out.outbound_id, partition, value, now, now + first_retry, error)
         log.warning(
             "outbound %s deferred (%s); retry in %.0fs", out.outbound_id, error, first_retry
         )
@@ -282,26 +164,27 @@ class Mailer:
         start = time.monotonic()
         now = time.time() if now is None else now
         done = 0
-        for outbound_id, payload, attempts, first_at in self.ledger.due(now):
+        for entry in self.ledger.due(now):
             if self.stopping.is_set() or time.monotonic() - start > budget_s:
                 break
             if now < self._server_down_until:
                 break  # still down: leave the rest for later
-            out = codec.loads(OutboundEmail, payload)
+            outbound_id, attempts, partition = entry.outbound_id, entry.attempts, entry.partition
+            out = codec.loads(OutboundEmail, entry.payload)
             try:
                 msg = build_message(out, self.settings)
             except (Undeliverable, ValueError) as exc:  # e.g. an attachment gone meanwhile
-                self.ledger.drop(outbound_id)
+                self.ledger.drop(outbound_id, partition)
                 self._report(out, "failed", str(exc))
                 done += 1
                 continue
-            error = self._attempt(out, msg, now)
+            error = self._attempt(out, msg, now, partition)
             if error is None:
                 done += 1
                 continue
-            age = now - first_at
+            age = now - entry.first_at
             if age >= self.settings.mailer_give_up_s:
-                self.ledger.drop(outbound_id)
+                self.ledger.drop(outbound_id, partition)
                 log.error("outbound %s given up after %d attempts", outbound_id, attempts + 1)
                 self._report(
                     out, "failed", f"gave up after {attempts + 1} attempts in {age / 3600:.1f} h:"
@@ -315,7 +198,9 @@ class Mailer:
             self.ledger.reschedule(outbound_id, attempts + 1, now + delay, error)
         return done
 
-    def _attempt(self, out: OutboundEmail, msg: EmailMessage, now: float) -> str | None:
+    def _attempt(
+        self, out: OutboundEmail, msg: EmailMessage, now: float, partition: int
+    ) -> str | None:
         """One delivery attempt. None when it is settled (sent, or refused for good and
         reported); otherwise the temporary error, for a retry."""
         try:
@@ -324,7 +209,7 @@ class Mailer:
             codes = [code for code, _ in exc.recipients.values()]
             if codes and all(500 <= c < 600 for c in codes):
                 log.error("SMTP refused the recipient of %s: %s", out.outbound_id, codes)
-                self.ledger.drop(out.outbound_id)
+                self.ledger.drop(out.outbound_id, partition)
                 self._report(out, "failed", f"recipient refused: {exc.recipients}")
                 return None
             return f"recipient temporarily refused: {codes}"
@@ -332,7 +217,7 @@ class Mailer:
             detail = exc.smtp_error.decode(errors="replace") if exc.smtp_error else ""
             if 500 <= exc.smtp_code < 600:
                 log.error("SMTP refused %s permanently: %s", out.outbound_id, exc.smtp_code)
-                self.ledger.drop(out.outbound_id)
+                self.ledger.drop(out.outbound_id, partition)
                 self._report(out, "failed", f"{exc.smtp_code} {detail}".strip())
                 return None
             return f"{exc.smtp_code} {detail}".strip()[:500]
@@ -342,7 +227,7 @@ class Mailer:
             self._server_down_until = now + self.SERVER_DOWN_PAUSE_S
             return f"SMTP server unavailable: {type(exc).__name__}: {exc}"[:500]
         self._server_down_until = 0.0
-        self.ledger.record(out.outbound_id)
+        self.ledger.record(out.outbound_id, partition)
         log.info("sent %s to %s", out.outbound_id, out.to)
         self._report(out, "sent", "")
         return None
@@ -359,26 +244,33 @@ class Mailer:
         )
 
     def run(self) -> None:
+        owned = _Ownership()
+        session_ms = int(self.settings.mailer_session_timeout_s * 1000)
         consumer = KafkaConsumer(
-            self.settings.topics.outbound,
             bootstrap_servers=self.settings.kafka_bootstrap,
             group_id=self.settings.mailer_group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            # A dead mailer's partitions move in 10 s, not kafka-python's 45 s; a poll's
-            # mail is sent (or queued for retry) well within max_poll_interval_ms.
-            session_timeout_ms=10_000,
-            heartbeat_interval_ms=3_000,
+            # A dead mailer's partitions (and queued mail) move within the session
+            # timeout, not kafka-python's 45 s; a poll's mail is sent (or queued for
+            # retry) well within max_poll_interval_ms.
+            session_timeout_ms=session_ms,
+            heartbeat_interval_ms=max(1_000, session_ms // 3),
             max_poll_records=100,
             max_poll_interval_ms=300_000,
             **group_membership(self.settings, "mailer"),
         )
+        self.ledger.ensure_topic()
+        consumer.subscribe([self.settings.topics.outbound], listener=owned)
         try:
             while not self.stopping.is_set():
-                for tp, records in consumer.poll(timeout_ms=500).items():
+                batch = consumer.poll(timeout_ms=500)
+                # Before any record or retry: forget what moved away, load what came in.
+                owned.apply(self.ledger)
+                for tp, records in batch.items():
                     for r in records:
                         if r.value is not None:
-                            self.handle(r.value)
+                            self.handle(r.value, partition=tp.partition)
                         if self.stopping.is_set():
                             return
                     # Every record is sent, settled or queued in the ledger by now.
@@ -387,6 +279,37 @@ class Mailer:
                 self.retry_due(budget_s=60.0)
         finally:
             consumer.close(autocommit=False)
+            self.ledger.close()
+
+
+class _Ownership(ConsumerRebalanceListener):
+    """Partition moves, noted on the consumer's IO thread and applied to the ledger by
+    the mailer's thread after poll() returns (loading blocks; a listener must not).
+    The group's rule that every member gives up partitions before any member takes
+    them means the ledger is complete when the new owner loads it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._moves: list[tuple[bool, list[int]]] = []
+
+    def _note(self, take: bool, tps: list[TopicPartition]) -> None:
+        with self._lock:
+            self._moves.append((take, [tp.partition for tp in tps]))
+
+    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self._note(True, assigned)
+
+    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self._note(False, revoked)
+
+    def on_partitions_lost(self, lost: list[TopicPartition]) -> None:
+        self._note(False, lost)
+
+    def apply(self, ledger: SentLedger) -> None:
+        with self._lock:
+            moves, self._moves = self._moves, []
+        for take, partitions in moves:
+            (ledger.take if take else ledger.release)(partitions)
 
 
 def run_mailer(settings: Settings) -> None:

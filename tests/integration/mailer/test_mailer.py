@@ -10,22 +10,22 @@ import pytest
 from kernel.config import Settings
 from schemas import codec
 from schemas.events import DeliveryReport, OutboundEmail
+from services.mailer.ledger import SentLedger
 from services.mailer.worker import Mailer
 from tests.fixtures.smtp import SmtpSink
 
 
 @pytest.fixture
-def mailer(smtp_sink: SmtpSink, tmp_path: Path) -> tuple[Mailer, list[DeliveryReport]]:
+def mailer(smtp_sink: SmtpSink, ledger: SentLedger) -> tuple[Mailer, list[DeliveryReport]]:
     settings = Settings(
         smtp_host=smtp_sink.host,
         smtp_port=smtp_sink.port,
         smtp_security="none",
         mail_from="support@company.net",
         message_id_domain="desk.test",
-        mailer_ledger=tmp_path / "sent.sqlite",
     )
     reports: list[DeliveryReport] = []
-    return Mailer(settings, report=reports.append), reports
+    return Mailer(settings, report=reports.append, ledger=ledger), reports
 
 
 def _reply(**kw: object) -> bytes:
@@ -119,18 +119,17 @@ def test_temporary_failures_are_queued_and_retried_permanent_ones_reported(
 def _settings_for(port: int, tmp_path: Path, **kw: object) -> Settings:
     return Settings(
         smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
-        mail_from="support@company.net", message_id_domain="desk.test",
-        mailer_ledger=tmp_path / "sent.sqlite", **kw,
+        mail_from="support@company.net", message_id_domain="desk.test", **kw,
     )  # fmt: skip
 
 
 def test_a_dead_server_queues_mail_without_waiting_and_it_goes_out_once_back(
-    smtp_sink: SmtpSink, tmp_path: Path
+    smtp_sink: SmtpSink, tmp_path: Path, ledger: SentLedger
 ) -> None:
     from tests.fixtures.parts import free_port
 
     reports: list[DeliveryReport] = []
-    m = Mailer(_settings_for(free_port(), tmp_path), report=reports.append)  # nothing listens
+    m = Mailer(_settings_for(free_port(), tmp_path), report=reports.append, ledger=ledger)
     for i in range(3):
         m.handle(_reply(outbound_id=f"o{i}", message_id=f"<o{i}@desk.test>"), now=100.0)
     assert m.ledger.queue_length() == 3
@@ -146,11 +145,11 @@ def test_a_dead_server_queues_mail_without_waiting_and_it_goes_out_once_back(
 
 
 def test_mail_that_cannot_go_for_days_is_reported_failed(
-    smtp_sink: SmtpSink, tmp_path: Path
+    smtp_sink: SmtpSink, tmp_path: Path, ledger: SentLedger
 ) -> None:
     reports: list[DeliveryReport] = []
     settings = _settings_for(smtp_sink.port, tmp_path, mailer_give_up_s=10 * 3600.0)
-    m = Mailer(settings, report=reports.append)
+    m = Mailer(settings, report=reports.append, ledger=ledger)
     smtp_sink.fail_next("421 4.3.2 Busy", count=100)
     m.handle(_reply(), now=0.0)
     now, retries = 0.0, 0
@@ -174,6 +173,7 @@ def test_the_run_loop_commits_while_the_server_is_down(
 
     from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
     from kafka.admin import NewTopic
+    from kafka.errors import CoordinatorNotAvailableError
 
     from kernel.config import Topics
     from tests.fixtures.parts import free_port
@@ -183,7 +183,8 @@ def test_the_run_loop_commits_while_the_server_is_down(
     admin.create_topics([NewTopic(topic, 1, 1)])
     settings = _settings_for(
         free_port(), tmp_path, kafka_bootstrap=kafka_bootstrap,
-        mailer_group_id=f"{kafka_topic_prefix}mailer", topics=Topics(outbound=topic),
+        mailer_group_id=f"{kafka_topic_prefix}mailer",
+        topics=Topics(outbound=topic, sent=f"{kafka_topic_prefix}sent"),
         mailer_retry_first_s=0.5,
     )  # fmt: skip
     reports: list[DeliveryReport] = []
@@ -198,7 +199,11 @@ def test_the_run_loop_commits_while_the_server_is_down(
     deadline = time.time() + 30
     committed = None
     while time.time() < deadline:
-        offsets = admin.list_group_offsets(settings.mailer_group_id)
+        try:
+            offsets = admin.list_group_offsets(settings.mailer_group_id)
+        except CoordinatorNotAvailableError:  # a fresh broker still making __consumer_offsets
+            time.sleep(0.2)
+            continue
         got = offsets.get(settings.mailer_group_id, {}).get(tp)
         committed = got.offset if got is not None else None
         if committed == 3:
@@ -216,14 +221,16 @@ def test_the_run_loop_commits_while_the_server_is_down(
     assert sorted(r.outbound_id for r in reports if r.status == "sent") == ["k0", "k1", "k2"]
 
 
-def test_a_reply_with_a_file_arrives_with_it(smtp_sink: SmtpSink, tmp_path: Path) -> None:
+def test_a_reply_with_a_file_arrives_with_it(
+    smtp_sink: SmtpSink, tmp_path: Path, ledger: SentLedger
+) -> None:
     from kernel.blobs import BlobStore
     from schemas.events import Attachment
 
     settings = _settings_for(smtp_sink.port, tmp_path, blob_dir=tmp_path / "blobs")
     ref = BlobStore(settings.blob_dir).put(b"%PDF-1.4 invoice")
     reports: list[DeliveryReport] = []
-    m = Mailer(settings, report=reports.append)
+    m = Mailer(settings, report=reports.append, ledger=ledger)
     pdf = Attachment(filename="invoice.pdf", content_type="application/pdf", size=16, blob_ref=ref)
     m.handle(codec.dumps(OutboundEmail(**{**codec.loads(OutboundEmail, _reply()).model_dump(),
                                           "attachments": (pdf,)})))  # fmt: skip

@@ -8,6 +8,7 @@ from prometheus_client import REGISTRY
 
 from schemas.events import DeliveryReport
 from services.mailer import metrics
+from services.mailer.ledger import SentLedger
 from services.mailer.worker import Mailer
 from tests.fixtures.parts import free_port
 from tests.fixtures.smtp import SmtpSink
@@ -18,10 +19,12 @@ def deliveries(status: str) -> float:
     return REGISTRY.get_sample_value("supportdesk_mailer_deliveries_total", {"status": status}) or 0
 
 
-def test_deliveries_are_counted_by_result(smtp_sink: SmtpSink, tmp_path: Path) -> None:
+def test_deliveries_are_counted_by_result(
+    smtp_sink: SmtpSink, tmp_path: Path, ledger: SentLedger
+) -> None:
     before = {s: deliveries(s) for s in ("sent", "deferred", "failed")}
     reports: list[DeliveryReport] = []
-    m = Mailer(_settings_for(free_port(), tmp_path), report=reports.append)  # nothing listens
+    m = Mailer(_settings_for(free_port(), tmp_path), report=reports.append, ledger=ledger)
     metrics.RETRY_QUEUE.set_function(m.ledger.queue_length)
     for i in range(2):
         m.handle(_reply(outbound_id=f"m{i}", message_id=f"<m{i}@desk.test>"), now=100.0)

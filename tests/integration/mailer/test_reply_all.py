@@ -3,25 +3,23 @@ never the gateway the reply is sent from, each address once."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from kernel.config import Settings
 from schemas import codec
 from schemas.events import DeliveryReport, OutboundEmail
+from services.mailer.ledger import SentLedger
 from services.mailer.worker import Mailer
 from tests.fixtures.smtp import SmtpSink
 
 
-def test_reply_all_envelope(smtp_sink: SmtpSink, tmp_path: Path) -> None:
+def test_reply_all_envelope(smtp_sink: SmtpSink, ledger: SentLedger) -> None:
     settings = Settings(
         smtp_host=smtp_sink.host,
         smtp_port=smtp_sink.port,
         smtp_security="none",
         mail_from="support@company.net",
-        mailer_ledger=tmp_path / "sent.sqlite",
     )
     reports: list[DeliveryReport] = []
-    mailer = Mailer(settings, report=reports.append)
+    mailer = Mailer(settings, report=reports.append, ledger=ledger)
     out = OutboundEmail(
         outbound_id="all1",
         to="alice@example.org",

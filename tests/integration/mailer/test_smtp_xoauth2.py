@@ -36,7 +36,6 @@ def _settings(kafka_bootstrap: str, smtp: Controller, tmp_path: Path, gateway_id
         smtp_port=smtp.port,
         smtp_security="none",
         smtp_oauth2_gateway=gateway_id,
-        mailer_ledger=tmp_path / "sent.sqlite",
         topic_partitions=1,
     )
 
