@@ -1,6 +1,7 @@
 """The operations console in a real browser, as an administrator: the mail log searched, a
 mail's page with its raw source from the real broker's mail.raw (and its .eml download),
-dead letters chosen and reprocessed, and gateway health. Every page goes through axe-core.
+dead letters chosen and reprocessed, gateway health, and replay (a dry run chosen in the
+form, its report, applied after the confirmation). Every page goes through axe-core.
 
 SUPPORTDESK_SCREENSHOTS=docs/screenshots saves each console page there (for the README).
 """
@@ -20,6 +21,7 @@ from services.ticket_store.actions import operations
 from services.ticket_store.models import Gateway, OutboxEvent
 from services.ticket_store.models_operations import DeadLetterRecord
 from tests.e2e.browser.conftest import Desk, World
+from tests.integration.web.replay_page import SUBJECT, install_canned_runner
 from tests.integration.web.test_operations_pages import (
     RAW,
     _locate,
@@ -114,3 +116,41 @@ def test_operations_console(
     assert row.count() == 1 and "Sales mailbox" in row.inner_text()
     assert "S3cret-Password" not in page.content()
     _shoot(page, "gateway-health")
+
+
+def test_replay_console(world: World, desk, tmp_path: Path) -> None:
+    """The Replay page with a canned runner (the real one runs in
+    tests/integration/web/test_admin_replay.py): a selection chosen in the form, the dry run's
+    report, the confirmation, the applied report, and both listed."""
+    runs = install_canned_runner(world.app.app, tmp_path)
+    with world.db.unit_of_work() as uow:
+        uow.session.add(Gateway(id="gw", name="Sales mailbox", address="sales@company.net",
+                                department_id=world.sales))  # fmt: skip
+    ann: Desk = desk()
+    ann.sign_in(world, "ann")
+    ann.goto("/admin/departments")
+    page = ann.click("nav.subnav a", has_text="Replay")
+    assert page.locator("p.empty").inner_text() == "No replay reports yet."
+    page.get_by_label("Gateways").select_option("gw")
+    page.get_by_label("ignored_recipient", exact=True).check()
+    page.get_by_label("From (UTC)").fill("2026-11-01T00:00")
+    page = ann.click("form.replay-selection button[type=submit]")
+    assert page.locator("h1").inner_text().startswith("Replay ")
+    assert SUBJECT in page.locator("tr.changed").inner_text()
+    assert "past mail.raw's retention" in page.locator("section.replay-report").inner_text()
+    _shoot(page, "replay-report")
+    page = ann.click("a", has_text="Apply this replay")
+    assert "1 mail(s)" in page.locator("main").inner_text()
+    page = ann.click("button[name=confirm]")
+    assert "Outcomes confirmed" in page.locator("section.replay-report").inner_text()
+    assert page.get_by_text("Apply this replay").count() == 0
+    page = ann.goto("/admin/replay")
+    assert page.locator("tr.replay-row").count() == 2
+    _shoot(page, "replay")
+    actor = f"staff:{world.ids['ann']}"
+    assert [(sel.gateways, sel.decisions, apply, who) for sel, apply, who in runs] == [
+        (("gw",), ("ignored_recipient",), False, actor),
+        (("gw",), ("ignored_recipient",), True, actor),
+    ]
+    assert runs[1][0].email_ids == ("e-replayed",)  # exactly what the dry run would change
+    assert runs[0][0].since == datetime(2026, 11, 1, tzinfo=UTC)
