@@ -10,12 +10,13 @@ from pathlib import Path
 import yaml
 from prometheus_client import REGISTRY
 
-import kernel.health
-import kernel.lag
-import services.fetcher.metrics
-import services.mailer.metrics
-import services.router.metrics
-import services.ticket_store.metrics  # noqa: F401 - registers the metrics it defines
+# Imported for what they register in prometheus_client's REGISTRY.
+import kernel.health  # noqa: F401
+import kernel.lag  # noqa: F401
+import services.fetcher.metrics  # noqa: F401
+import services.mailer.metrics  # noqa: F401
+import services.router.metrics  # noqa: F401
+import services.ticket_store.metrics  # noqa: F401
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 METRIC = re.compile(r"\b(supportdesk_[a-z_]+)")
