@@ -11,6 +11,7 @@ characters (`logs`); /docs and /redoc work offline (`docs`).
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,7 +29,9 @@ from services.ticket_store.http.logs import escape_log_lines
 from services.ticket_store.http.metrics import RequestMetrics
 from services.ticket_store.http.refusals import REFUSALS
 from services.ticket_store.http.request_id import RequestId
-from services.ticket_store.web.admin_replay import ReplayRunner
+
+if TYPE_CHECKING:  # the pages import `http` (sessions): at run time, no cycle
+    from services.ticket_store.web.admin_replay import ReplayRunner
 
 log = logging.getLogger(__name__)
 
