@@ -4,7 +4,8 @@ it after the confirmation (the tickets opened, the audit entry in the administra
 and a staff member who is no administrator refused.
 
 Real broker, router and store processes, SQLite; the page in-process with the runner that
-`supportdesk web` hands it (`supportdesk.cli_replay.page_runner`).
+`supportdesk web` hands it (`supportdesk.cli_replay.page_runner`). Then, on the web tests'
+seed world, what the page says when a run cannot happen.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from services.ticket_store.models import AuditEntry, MailOutcome, Staff, Ticket
 from supportdesk.cli_replay import page_runner
 from tests.fixtures.pipeline import Pipeline, wait_until
 from tests.integration.replay.helpers import end_offsets, mail, publish_raw, raw, row_counts
-from tests.integration.web.conftest import csrf_of
+from tests.integration.web.conftest import World, csrf_of, log_in
+from tests.integration.web.replay_page import install_canned_runner
 
 WRONG, RIGHT = "supprot@company.net", "support@company.net"
 
@@ -117,3 +119,27 @@ def test_replay_page_dry_run_then_apply(pipeline: Pipeline, tmp_path: Path) -> N
         assert entry.details["selection"]["gateways"] == [gw_id]
     pipeline.assert_running()
     db.dispose()
+
+
+def test_replay_page_says_why_a_run_did_not_happen(world: World, tmp_path: Path) -> None:
+    """A bad selection: the form again with the reason and what was typed; no runner (an app
+    not built by `supportdesk web`), a runner that fails, an unknown report: said as such."""
+    runs = install_canned_runner(world.app.app, tmp_path)
+    ann = log_in(world, "ann")
+    token = csrf_of(ann.get("/admin/replay").text)
+    r = ann.post("/admin/replay", data={"csrf_token": token, "since": "last week",
+                                        "email_ids": "e-typed"})  # fmt: skip
+    assert r.status_code == 422 and "YYYY-MM-DD HH:MM" in r.text and "e-typed" in r.text
+    assert runs == []
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("no broker at kafka:9092")
+
+    world.app.app.state.replay_runner = broken
+    r = ann.post("/admin/replay", data={"csrf_token": token})
+    assert r.status_code == 502 and "no broker at kafka:9092" in r.text
+    world.app.app.state.replay_runner = None
+    r = ann.post("/admin/replay", data={"csrf_token": token})
+    assert r.status_code == 503 and "supportdesk web" in r.text
+    assert ann.get("/admin/replay/nope").status_code == 404
+    assert ann.get("/admin/replay/..%2Fsecret").status_code == 404
