@@ -255,7 +255,7 @@ class Mailer:
             # timeout, not kafka-python's 45 s; a poll's mail is sent (or queued for
             # retry) well within max_poll_interval_ms.
             session_timeout_ms=session_ms,
-            heartbeat_interval_ms=max(1_000, session_ms // 3),
+            heartbeat_interval_ms=min(3_000, session_ms // 3),
             max_poll_records=100,
             max_poll_interval_ms=300_000,
             **group_membership(self.settings, "mailer"),
