@@ -7,6 +7,15 @@ a restart (seen as 49 of 50 mails never decided in the incidents race test). An
 idle agent whose partition was fetched past what it handled is sought back, but
 only when a record lies in between: the consumer's position also moves past the
 commit markers that close every transaction on mail.raw, which are not records.
+
+Where faust loses them (read in faust/transport/consumer.py, `Consumer.getmany`, 0.15.3):
+the fetched batch has already moved the consumer's position, and three paths then drop
+records without seeking back: a record of a partition that is not active (paused while
+tables recover after a restart) is skipped; `flow_active` turning false mid-batch
+(a rebalance) and a changed generation id both `break` out of the batch. Only a getmany
+that starts with the flow inactive seeks back. Not yet reduced to a test on the real
+broker (issue 12, item 3); the fix at the cause would seek each dropped partition back
+to its first dropped offset there.
 """
 
 from __future__ import annotations
