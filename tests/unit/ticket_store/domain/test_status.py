@@ -16,7 +16,10 @@ def test_every_status_has_transitions_and_archived_only_reopens() -> None:
         assert TicketStatus.NEW not in targets  # nothing goes back to new
 
 
-@pytest.mark.parametrize(("current", "new"), [(c, n) for c, ts in TRANSITIONS.items() for n in ts])
+# Sorted: the same order in every process (xdist workers must collect alike).
+@pytest.mark.parametrize(
+    ("current", "new"), [(c, n) for c, ts in TRANSITIONS.items() for n in sorted(ts)]
+)
 def test_every_listed_move_is_allowed(current: str, new: str) -> None:
     assert checked_transition(current, new) == new
 
