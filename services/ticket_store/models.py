@@ -1,7 +1,9 @@
 """The support center's domain, as the store persists it.
 
 The store is the only service that writes this database; everything other
-services need from it goes out as events through the outbox table.
+services need from it goes out as events through the outbox table. Tables of
+other subjects live in models_*.py and are re-exported here, so importing this
+module fills Base.metadata for Alembic.
 """
 
 from __future__ import annotations
@@ -14,23 +16,18 @@ from sqlalchemy import (
     Boolean,
     Column,
     ForeignKey,
-    Index,
     Integer,
-    LargeBinary,
     String,
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from services.ticket_store.models_access import AuditEntry, AuthToken, LoginAttempt
+from services.ticket_store.models_base import Base
+from services.ticket_store.models_mail import IncomingEmail, MailOutcome, OutboxEvent
 from services.ticket_store.timestamps import UtcDateTime, utcnow
-
-
-class Base(DeclarativeBase):
-    pass
-
 
 staff_departments = Table(
     "staff_departments",
@@ -167,9 +164,7 @@ class Ticket(Base):
     # The sequence of the ticket's last event on tickets.events (UnitOfWork.next_sequence).
     event_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UtcDateTime(), default=utcnow, onupdate=utcnow
-    )
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="ticket", order_by="Message.id", cascade="all, delete-orphan"
@@ -221,34 +216,6 @@ class MessageAttachment(Base):
     message: Mapped[Message] = relationship(back_populates="attachments")
 
 
-class IncomingEmail(Base):
-    """Mail from an unknown sender, waiting in the "Incoming emails" section."""
-
-    __tablename__ = "incoming_emails"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email_id: Mapped[str] = mapped_column(String(64), unique=True)
-    gateway_id: Mapped[str] = mapped_column(String(64))
-    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
-    from_address: Mapped[str] = mapped_column(String(320))
-    from_name: Mapped[str] = mapped_column(String(320), default="")
-    subject: Mapped[str] = mapped_column(Text, default="")
-    text: Mapped[str] = mapped_column(Text, default="")
-    html: Mapped[str] = mapped_column(Text, default="")
-    email_message_id: Mapped[str] = mapped_column(String(998), default="")
-    attachments: Mapped[list[dict]] = mapped_column(JSON, default=list)
-    # The mail's To and Cc, passed on to the message when staff convert or attach it (0008).
-    to_addresses: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
-    cc_addresses: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
-    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
-    reason: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(16), default="new")  # new|converted|deleted|spam
-    ticket_number: Mapped[int | None] = mapped_column(ForeignKey("tickets.number"), nullable=True)
-    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    handled_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
-    handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-
-
 class PredefinedReply(Base):
     """A canned reply; scope is all departments, one department, or one staff member."""
 
@@ -265,98 +232,6 @@ class PredefinedReply(Base):
         ForeignKey("staff.id", ondelete="CASCADE"), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-
-
-class MailOutcome(Base):
-    """What became of each raw email, as the router decided it."""
-
-    __tablename__ = "mail_outcomes"
-
-    email_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    gateway_id: Mapped[str] = mapped_column(String(64))
-    decision: Mapped[str] = mapped_column(String(32))
-    rule: Mapped[str] = mapped_column(String(64))
-    reason: Mapped[str] = mapped_column(Text, default="")
-    ticket_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    client_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
-    decided_at: Mapped[datetime] = mapped_column(UtcDateTime())
-
-
-class OutboxEvent(Base):
-    """Events written in the same transaction as the change they describe.
-
-    The relay publishes them after commit, so a crash between the database
-    and the broker neither loses nor invents an event.
-    """
-
-    __tablename__ = "outbox"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    topic: Mapped[str] = mapped_column(String(255))
-    key: Mapped[str] = mapped_column(String(998))
-    value: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-
-    # The relay's queue: only the rows not yet published, in id order (migration 0005).
-    __table_args__ = (
-        Index(
-            "ix_outbox_pending",
-            "id",
-            postgresql_where=text("published_at IS NULL"),
-            sqlite_where=text("published_at IS NULL"),
-        ),
-    )
-
-
-class AuthToken(Base):
-    """A login: a browser session (cookie, with a CSRF token) or a bearer token for scripts.
-
-    Only a SHA-256 of the secret is stored, so a copy of the database does not
-    let anyone log in. Exactly one of staff_id / client_id is set.
-    """
-
-    __tablename__ = "auth_tokens"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # session | bearer
-    name: Mapped[str] = mapped_column(String(200), default="")
-    staff_id: Mapped[int | None] = mapped_column(
-        ForeignKey("staff.id", ondelete="CASCADE"), nullable=True, index=True
-    )
-    client_id: Mapped[int | None] = mapped_column(
-        ForeignKey("clients.id", ondelete="CASCADE"), nullable=True, index=True
-    )
-    csrf_token: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class LoginAttempt(Base):
-    """Failed logins, counted per address and per IP to rate-limit guessing across instances."""
-
-    __tablename__ = "login_attempts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    identity: Mapped[str] = mapped_column(String(400), index=True)
-    ip: Mapped[str] = mapped_column(String(64), default="", index=True)
-    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
-
-
-class AuditEntry(Base):
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    actor: Mapped[str] = mapped_column(String(200))
-    action: Mapped[str] = mapped_column(String(100))
-    object_type: Mapped[str] = mapped_column(String(50))
-    object_id: Mapped[str] = mapped_column(String(100))
-    details: Mapped[dict] = mapped_column(JSON, default=dict)
-    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class ReplyRating(Base):
