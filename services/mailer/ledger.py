@@ -25,6 +25,11 @@ Why this shape:
   with a paused consumer) are needed: the backoff lives in the record.
 - ``cleanup.policy=compact,delete`` with a retention longer than mail.outbound's: an id
   is kept as long as its outbound record can be redelivered, then expires.
+
+Limits: an instance that is frozen (not killed) for longer than the session timeout may,
+when it wakes, still send mail of a partition already handed over, until its next poll
+gives the partition up; SMTP cannot take part in a Kafka transaction that would fence
+it. The ids of the owned partitions are held in memory (a few tens of bytes each).
 """
 
 from __future__ import annotations

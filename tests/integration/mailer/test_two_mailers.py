@@ -217,4 +217,6 @@ def test_two_mailers_kills_and_a_refusing_server_every_mail_exactly_once(
     counts = Counter(m.message["Message-ID"] for m in smtp_sink.messages)
     assert counts == Counter({f"<o{i}@desk.test>": 1 for i in range(total)})
     assert c.owned() == list(range(PARTITIONS))
-    assert took <= RETRY_S + 2, f"B's queued mail went {took:.1f} s after the kill"
+    # Due RETRY_S after it was queued (just before the kill); C has B's partitions after
+    # the session timeout and a rebalance, SESSION_S + a few s: a little slack for load.
+    assert took <= RETRY_S + 3, f"B's queued mail went {took:.1f} s after the kill"
