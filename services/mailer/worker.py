@@ -85,6 +85,11 @@ class Mailer:
     # After a failure to reach the server at all, new mail is queued without an
     # attempt for this long (each attempt against a dead host can take the timeout).
     SERVER_DOWN_PAUSE_S = 30.0
+    # Records of one poll handled for at most this long (a slow SMTP server takes up to
+    # its timeout per mail): the rest waits for the next poll, so the instance polls
+    # within max.poll.interval and is never dropped from the group while it still sends
+    # (its partitions' new owner would then send the same mail).
+    BATCH_BUDGET_S = 120.0
 
     def __init__(
         self, settings: Settings, report: Reporter | None = None, ledger: SentLedger | None = None
@@ -267,14 +272,25 @@ class Mailer:
                 batch = consumer.poll(timeout_ms=500)
                 # Before any record or retry: forget what moved away, load what came in.
                 owned.apply(self.ledger)
+                deadline = time.monotonic() + self.BATCH_BUDGET_S
                 for tp, records in batch.items():
+                    handled = 0
                     for r in records:
+                        if time.monotonic() > deadline:
+                            break
                         if r.value is not None:
                             self.handle(r.value, partition=tp.partition)
                         if self.stopping.is_set():
                             return
-                    # Every record is sent, settled or queued in the ledger by now.
-                    consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)})
+                        handled += 1
+                    if handled:  # each is sent, settled or queued in the ledger by now
+                        done = records[handled - 1].offset + 1
+                        consumer.commit({tp: OffsetAndMetadata(done, "", -1)})
+                    if handled < len(records):
+                        log.info(
+                            "%s: %d records left for the next poll", tp, len(records) - handled
+                        )
+                        consumer.seek(tp, records[handled].offset)
                 # Bounded, so poll() comes round well within max.poll.interval.ms.
                 self.retry_due(budget_s=60.0)
         finally:
