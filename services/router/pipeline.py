@@ -16,6 +16,7 @@ import json
 import logging
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from kernel.blobs import BlobStore
 from kernel.config import MailLimits
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 
 # Rules 1-6, in order; rule 7 (incidents) runs after the repartition by client id.
 RULES: tuple[ModuleType, ...] = (parse, automatic, recipient, empty, thread, client)
+
+
 def decide(mail: ParsedMail, ctx: Context, rules: tuple[ModuleType, ...] = RULES) -> Verdict:
     """Run the rules in order; the first that decides wins. A rule that raises -> malformed."""
     for rule in rules:
@@ -176,22 +179,8 @@ class Router:
                     ),
                 )
             )
-        outs.append(
-            Out(
-                "outcomes",
-                raw.email_id,
-                Outcome(
-                    email_id=raw.email_id,
-                    gateway_id=raw.gateway_id,
-                    decision=v.decision,
-                    rule=v.rule,
-                    reason=self._reason(v, ctx),
-                    ticket_id=v.ticket_id,
-                    client_id=v.client_id,
-                    automatic=ctx.automatic,
-                ),
-            )
-        )
+        more = {"client_id": v.client_id, "automatic": ctx.automatic}
+        outs.append(_outcome(raw.email_id, raw.gateway_id, v, self._reason(v, ctx), **more))
         return outs
 
     def charge_request(self, raw: RawEmail, mail: ParsedMail, v: Verdict) -> ChargeRequest:
@@ -270,17 +259,7 @@ class Router:
                     reason=reason,
                 ),
             ),
-            Out(
-                "outcomes",
-                email_id,
-                Outcome(
-                    email_id=email_id,
-                    gateway_id=gateway_id,
-                    decision=Decision.MALFORMED,
-                    rule=rule,
-                    reason=reason,
-                ),
-            ),
+            _outcome(email_id, gateway_id, Verdict(Decision.MALFORMED, rule), reason),
         ]
 
     def _undecodable(self, gateway_id: str, value: bytes | None, reason: str) -> list[Out]:
@@ -356,23 +335,28 @@ class Router:
             outs.append(Out("ticket_commands", str(req.client_id), None, ticket))
         if settled.notice:
             outs.append(Out("outbound", req.notice_to, notice_for(req)))
-        outs.append(
-            Out(
-                "outcomes",
-                req.email_id,
-                Outcome(
-                    email_id=req.email_id,
-                    gateway_id=req.gateway_id,
-                    decision=settled.decision,
-                    rule=settled.rule,
-                    reason=settled.reason,
-                    ticket_id=settled.ticket_id,
-                    client_id=req.client_id,
-                    replay_id=req.replay_id or None,
-                ),
-            )
-        )
+        more = {"client_id": req.client_id, "replay_id": req.replay_id or None}
+        outs.append(_outcome(req.email_id, req.gateway_id, settled, settled.reason, **more))
         return outs
+
+
+def _outcome(
+    email_id: str, gateway_id: str, decided: Verdict | incidents.Settled, reason: str, **more: Any
+) -> Out:
+    """The mail's line on mail.outcomes, keyed by its email id: what became of it and why."""
+    return Out(
+        "outcomes",
+        email_id,
+        Outcome(
+            email_id=email_id,
+            gateway_id=gateway_id,
+            decision=decided.decision,
+            rule=decided.rule,
+            reason=reason,
+            ticket_id=decided.ticket_id,
+            **more,
+        ),
+    )
 
 
 def _short(exc: BaseException) -> str:
