@@ -19,19 +19,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from schemas.base import Event as Event
 from schemas.base import utcnow as utcnow
 from schemas.ticket_events import TICKET_EVENTS as TICKET_EVENTS
-from schemas.ticket_events import (
-    DeliveryResult,
-    IncomingEmailAttached,
-    IncomingEmailConverted,
-    IncomingEmailDiscarded,
-    MessageAdded,
-    TicketAssigned,
-    TicketOpened,
-    TicketStatusChanged,
-)
+from schemas.ticket_events import DeliveryResult as DeliveryResult
+from schemas.ticket_events import IncomingEmailAttached as IncomingEmailAttached
+from schemas.ticket_events import IncomingEmailConverted as IncomingEmailConverted
+from schemas.ticket_events import IncomingEmailDiscarded as IncomingEmailDiscarded
 from schemas.ticket_events import LifecycleEnvelope as LifecycleEnvelope
+from schemas.ticket_events import MessageAdded as MessageAdded
+from schemas.ticket_events import TicketAssigned as TicketAssigned
 from schemas.ticket_events import TicketEvent as TicketEvent
 from schemas.ticket_events import TicketEventBase as TicketEventBase
+from schemas.ticket_events import TicketOpened as TicketOpened
+from schemas.ticket_events import TicketStatusChanged as TicketStatusChanged
 
 # ---------------------------------------------------------------- mail.raw
 
@@ -332,14 +330,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     AddMessage,
     IncomingEmail,
     OutboundEmail,
-    TicketOpened,
-    MessageAdded,
-    TicketStatusChanged,
-    TicketAssigned,
-    IncomingEmailConverted,
-    IncomingEmailAttached,
-    IncomingEmailDiscarded,
-    DeliveryResult,
+    *TICKET_EVENTS,
     ClientEntry,
     DepartmentEntry,
     GatewayEntry,
