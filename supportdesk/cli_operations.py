@@ -34,7 +34,9 @@ def health_columns(session: object, kafka_health: Mapping[str, object] | None) -
         live = (kafka_health or {}).get(f.gateway.id)
         if live is not None:
             r = HealthReport.model_validate(live, from_attributes=True)
-            record = GatewayHealthRecord(**r.model_dump(exclude={"updated_at"}))
+            record = GatewayHealthRecord(
+                **r.model_dump(exclude={"updated_at", "schema_version", "name"})
+            )
             record.reported_at = r.updated_at
             f = type(f)(**{**vars(f), "health": record})
         h = gateway_health_out(f, now)

@@ -25,6 +25,7 @@ from kafka.structs import TopicPartition
 from pydantic import BaseModel, ConfigDict, Field
 
 from kernel.config import Settings
+from schemas.gateway_health import GatewayHealth as GatewayHealth
 
 log = logging.getLogger(__name__)
 
@@ -66,25 +67,6 @@ class GatewayState(BaseModel):
     names: list[str] = Field(default_factory=list)
     mails_taken: int = 0
     owner: str = ""
-    updated_at: datetime = Field(default_factory=_now)
-
-
-class GatewayHealth(BaseModel):
-    """Published after every poll (and periodically) for `supportdesk gateway list`."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    schema_version: int = 1
-    gateway_id: str
-    name: str = ""
-    owner: str = ""
-    status: Literal["ok", "failing", "stopped", "starting"] = "starting"
-    last_success: datetime | None = None
-    last_error: str = ""
-    last_error_at: datetime | None = None
-    consecutive_failures: int = 0
-    mails_taken: int = 0
-    idle: bool = False
     updated_at: datetime = Field(default_factory=_now)
 
 

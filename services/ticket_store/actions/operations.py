@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from schemas.events import DeadLetter, Decision, Outcome
+from schemas.gateway_health import GatewayHealth
 from services.ticket_store.models import MailOutcome
 from services.ticket_store.models_operations import (
     DeadLetterRecord,
@@ -64,20 +63,10 @@ def record_sources(uow: UnitOfWork, sources: Sequence[RawLocation]) -> int:
     return len(new)
 
 
-class HealthReport(BaseModel):
-    """A fetcher's health record (the fetcher's GatewayHealth, read by its field names)."""
+class HealthReport(GatewayHealth):
+    """A fetcher's health record as the store takes it: reports are ordered by their time,
+    so one without it is refused rather than stamped now."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    gateway_id: str
-    owner: str = ""
-    status: Literal["ok", "failing", "stopped", "starting"] = "starting"
-    last_success: datetime | None = None
-    last_error: str = ""
-    last_error_at: datetime | None = None
-    consecutive_failures: int = 0
-    mails_taken: int = 0
-    idle: bool = False
     updated_at: datetime
 
 
