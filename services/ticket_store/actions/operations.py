@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from schemas.events import DeadLetter, Decision, Outcome
 from schemas.gateway_health import GatewayHealth
-from services.ticket_store.models import MailOutcome
+from services.ticket_store.actions import replayed_mail
 from services.ticket_store.models_operations import (
     DeadLetterRecord,
     DeadLetterStatus,
@@ -165,7 +165,7 @@ def resolve_from_outcomes(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> int:
         outcome = latest[row.email_id]
         # No clock comparison with the reprocessing (the router's clock is not ours): the
         # outcome a router dead letter came with is always `malformed`, which resolves nothing.
-        replace_outcome(uow, outcome)
+        replayed_mail.replace_outcomes(uow, [outcome])  # its newest decision
         if outcome.decision is Decision.MALFORMED:
             continue
         row.status = DeadLetterStatus.RESOLVED
@@ -173,22 +173,3 @@ def resolve_from_outcomes(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> int:
         row.result = outcome.decision.value
         resolved += 1
     return resolved
-
-
-def replace_outcome(uow: UnitOfWork, outcome: Outcome) -> MailOutcome:
-    """The mail's outcome is its newest decision (the store keeps the first otherwise)."""
-    row = uow.session.get(MailOutcome, outcome.email_id)
-    if row is None:
-        row = MailOutcome(email_id=outcome.email_id, decided_at=outcome.decided_at)
-        uow.session.add(row)
-    elif row.decided_at > outcome.decided_at:
-        return row
-    row.gateway_id = outcome.gateway_id
-    row.decision = outcome.decision.value
-    row.rule = outcome.rule
-    row.reason = outcome.reason
-    row.ticket_id = outcome.ticket_id
-    row.client_id = outcome.client_id
-    row.automatic = outcome.automatic
-    row.decided_at = outcome.decided_at
-    return row

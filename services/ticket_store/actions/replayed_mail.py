@@ -18,6 +18,7 @@ from services.ticket_store.unit_of_work import UnitOfWork
 
 def replace_outcomes(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> int:
     """Replayed outcomes (with a replay id) replace the recorded ones; returns how many.
+    A reprocessed dead letter's new outcome replaces its `malformed` one the same way.
 
     Idempotent: a redelivered one writes the same values again. An outcome decided
     before the recorded one (an older replay delivered late) changes nothing.
