@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 
 from kafka import KafkaConsumer
 from kafka.errors import KafkaError
-from kafka.structs import OffsetAndMetadata, TopicPartition
+from kafka.structs import TopicPartition
 
 from kernel import health
 from kernel.config import Settings
@@ -26,6 +26,7 @@ from kernel.kafka import group_membership, wait_for_broker
 from kernel.lag import start_sampler
 from services.ticket_store import metrics
 from services.ticket_store.consumer.batch import BatchApplier, BatchReport, Record
+from services.ticket_store.consumer.polling import next_offsets, polled
 from services.ticket_store.db import Database, is_transient
 
 log = logging.getLogger(__name__)
@@ -111,11 +112,7 @@ class StoreConsumer:
         )
         backoff = o.backoff_first_s
         try:
-            while not self.stopping.is_set():
-                batches = consumer.poll(timeout_ms=500)
-                if not batches:
-                    continue
-                records = [r for recs in batches.values() for r in recs]
+            for batches, records in polled(consumer, self.stopping):
                 try:
                     with metrics.BATCH_SECONDS.time():
                         report = self.apply_batch(records)
@@ -148,11 +145,8 @@ class StoreConsumer:
 
     @staticmethod
     def _commit(consumer: KafkaConsumer, batches: dict[TopicPartition, list]) -> None:
-        offsets = {
-            tp: OffsetAndMetadata(recs[-1].offset + 1, "", -1) for tp, recs in batches.items()
-        }
         try:
-            consumer.commit(offsets)
+            consumer.commit(next_offsets(batches))
         except KafkaError as exc:
             # Applied but not committed (e.g. a rebalance took the partitions): the next
             # owner replays these records, which changes nothing.

@@ -17,7 +17,6 @@ import threading
 from collections.abc import Sequence
 
 from kafka import KafkaConsumer
-from kafka.structs import OffsetAndMetadata
 
 from kernel.blobs import BlobStore
 from kernel.config import Settings
@@ -26,6 +25,7 @@ from schemas import codec
 from schemas.events import DeadLetter, Outcome, RawEmail
 from services.ticket_store.actions import gateway_oauth2, operations
 from services.ticket_store.consumer.batch import Record
+from services.ticket_store.consumer.polling import next_offsets, polled
 from services.ticket_store.db import Database, is_transient
 from services.ticket_store.domain.raw_headers import HEADER_LIMIT, sender_and_subject
 from services.ticket_store.unit_of_work import UnitOfWork
@@ -139,11 +139,7 @@ class OperationsConsumer:
             client_id="supportdesk-store-operations",
         )
         try:
-            while not self.stopping.is_set():
-                batches = consumer.poll(timeout_ms=500)
-                if not batches:
-                    continue
-                records = [r for recs in batches.values() for r in recs]
+            for batches, records in polled(consumer, self.stopping):
                 try:
                     self.apply_batch(records)
                 except Exception as exc:
@@ -154,12 +150,7 @@ class OperationsConsumer:
                     log.error("operations: database unavailable (%s); retrying", exc)
                     self.stopping.wait(1.0)
                     continue
-                consumer.commit(
-                    {
-                        tp: OffsetAndMetadata(recs[-1].offset + 1, "", -1)
-                        for tp, recs in batches.items()
-                    }  # fmt: skip
-                )
+                consumer.commit(next_offsets(batches))
         finally:
             consumer.close(autocommit=False)
 
