@@ -29,6 +29,7 @@ from collections.abc import Callable
 from email.message import EmailMessage
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
@@ -285,7 +286,7 @@ class Mailer:
                         handled += 1
                     if handled:  # each is sent, settled or queued in the ledger by now
                         done = records[handled - 1].offset + 1
-                        consumer.commit({tp: OffsetAndMetadata(done, "", -1)})
+                        self._commit(consumer, tp, done)
                     if handled < len(records):
                         log.info(
                             "%s: %d records left for the next poll", tp, len(records) - handled
@@ -296,6 +297,15 @@ class Mailer:
         finally:
             consumer.close(autocommit=False)
             self.ledger.close()
+
+    @staticmethod
+    def _commit(consumer: KafkaConsumer, tp: TopicPartition, offset: int) -> None:
+        try:
+            consumer.commit({tp: OffsetAndMetadata(offset, "", -1)})
+        except KafkaError as exc:
+            # Fenced or rebalanced away (seen after a broker restart: UnknownMemberId): the
+            # next poll rejoins, and the partition's owner finds these in the sent ledger.
+            log.warning("offset commit failed (%s); the records will be seen again", exc)
 
 
 class _Ownership(ConsumerRebalanceListener):
