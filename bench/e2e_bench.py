@@ -33,6 +33,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 from sqlalchemy import func, select
 
+from bench.broker import bench_broker
 from bench.fetcher_bench import bulk_fetch
 from bench.router_bench import RouterRun, run_router
 from devtools.dovecot import DovecotServer
@@ -306,7 +307,7 @@ def _report(r: E2EResult) -> None:
 
 
 def main() -> int:
-    from supportdesk.broker import LocalBroker, free_port
+    from supportdesk.broker import LocalBroker
 
     work = Path(tempfile.mkdtemp(prefix="e2e-bench-"))
     broker: LocalBroker | None = None
@@ -315,12 +316,7 @@ def main() -> int:
     dovecot = DovecotServer()
     results: list[E2EResult] = []
     try:
-        bootstrap = os.environ.get("SUPPORTDESK_KAFKA_BOOTSTRAP", "")
-        if not bootstrap:
-            broker = LocalBroker(work / "kafka", port=free_port(), controller_port=free_port())
-            broker.start()
-            broker.wait_ready(120)
-            bootstrap = broker.bootstrap
+        bootstrap, broker = bench_broker(work)
         dovecot.start()
         print(
             f"{MAILS} mails of ~{MAIL_SIZE / 1000:.0f} KB from one known client per database, "

@@ -16,22 +16,12 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.broker import bench_broker
+
 if TYPE_CHECKING:
     from devtools.dovecot import DovecotServer
 
 MAILS = int(os.environ.get("FETCHER_BENCH_MAILS", "5000"))
-
-
-def _broker(tmp: Path):  # -> (bootstrap, broker or None)
-    if os.environ.get("SUPPORTDESK_KAFKA_BOOTSTRAP"):
-        return os.environ["SUPPORTDESK_KAFKA_BOOTSTRAP"], None
-    from devtools.net import free_port
-    from supportdesk.broker import LocalBroker
-
-    broker = LocalBroker(tmp / "kafka", port=free_port(), controller_port=free_port())
-    broker.start()
-    broker.wait_ready(120)
-    return broker.bootstrap, broker
 
 
 def bulk_fetch(server: DovecotServer, user: str, password: str, expected: int) -> tuple[float, int]:
@@ -68,7 +58,7 @@ def main() -> int:
     from services.fetcher.options import FetcherOptions
 
     tmp = Path(tempfile.mkdtemp(prefix="fetcher-bench-"))
-    bootstrap, broker = _broker(tmp)
+    bootstrap, broker = bench_broker(tmp)
     server = DovecotServer()
     try:
         server.add_user(DEFAULT_USER, DEFAULT_PASSWORD)

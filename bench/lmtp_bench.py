@@ -31,6 +31,7 @@ from pathlib import Path
 from kafka import KafkaConsumer
 from sqlalchemy import func, select
 
+from bench.broker import bench_broker
 from devtools.dovecot import DovecotServer
 from devtools.net import free_port
 from devtools.pipeline import Pipeline, isolated_settings, settings_env
@@ -221,12 +222,7 @@ def main() -> int:
     postfix: PostfixServer | None = None
     pipe: Pipeline | None = None
     try:
-        bootstrap = os.environ.get("SUPPORTDESK_KAFKA_BOOTSTRAP", "")
-        if not bootstrap:
-            broker = LocalBroker(work / "kafka", port=free_port(), controller_port=free_port())
-            broker.start()
-            broker.wait_ready(120)
-            bootstrap = broker.bootstrap
+        bootstrap, broker = bench_broker(work)
         dovecot.add_user(IMAP_USER, PASSWORD)
         dovecot.start()
         database_url = f"sqlite:///{work / 'supportdesk.db'}"
