@@ -7,7 +7,7 @@ retires app passwords. A generic provider takes every URL from the administrator
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -25,16 +25,11 @@ class Provider:
     def for_tenant(self, tenant: str) -> Provider:
         """Microsoft's URLs name a tenant ("common", "organizations" or a tenant id)."""
         t = tenant or "common"
-        return Provider(
-            name=self.name,
-            title=self.title,
+        return replace(
+            self,
             authorization_url=self.authorization_url.replace("{tenant}", t),
             token_url=self.token_url.replace("{tenant}", t),
             device_url=self.device_url.replace("{tenant}", t),
-            scopes=self.scopes,
-            imap_host=self.imap_host,
-            pop3_host=self.pop3_host,
-            smtp_host=self.smtp_host,
         )
 
 
@@ -93,14 +88,10 @@ def provider(
 ) -> Provider:
     """A preset, with any URL or scope the administrator gave taking precedence."""
     base = PROVIDERS[name].for_tenant(tenant)
-    return Provider(
-        name=base.name,
-        title=base.title,
+    return replace(
+        base,
         authorization_url=authorization_url or base.authorization_url,
         token_url=token_url or base.token_url,
         device_url=device_url or base.device_url,
         scopes=tuple(scopes.split()) if scopes.strip() else base.scopes,
-        imap_host=base.imap_host,
-        pop3_host=base.pop3_host,
-        smtp_host=base.smtp_host,
     )
