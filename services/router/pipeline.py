@@ -277,18 +277,7 @@ class Router:
         try:
             grant = IncidentsGranted.model_validate_json(value or b"")
         except Exception as exc:  # noqa: BLE001
-            ref = "grant-" + hashlib.sha256(value or b"").hexdigest()[:20]
-            return [
-                Out(
-                    "dead",
-                    ref,
-                    DeadLetter(
-                        email_id=ref,
-                        stage="router.incidents",
-                        reason=f"bad grant: {_short(exc)}",
-                    ),
-                )
-            ]
+            return _unreadable("grant", "incidents", "bad grant", value, exc)
         item = GrantForward(grant=grant)
         return [Out(LEDGER, str(grant.client_id), item, dumps_item(item))]
 
@@ -304,18 +293,7 @@ class Router:
             item, ticket = loads_item(value)
         except Exception as exc:  # noqa: BLE001 - only our own agent writes this topic
             log.error("bad ledger item dropped: %s", _short(exc))
-            ref = "ledger-" + hashlib.sha256(value or b"").hexdigest()[:20]
-            return [
-                Out(
-                    "dead",
-                    ref,
-                    DeadLetter(
-                        email_id=ref,
-                        stage="router.ledger",
-                        reason=f"bad ledger item: {_short(exc)}",
-                    ),
-                )
-            ]
+            return _unreadable("ledger", "ledger", "bad ledger item", value, exc)
         if isinstance(item, GrantForward):
             ledger.grant(item.grant)
             return []
@@ -357,6 +335,15 @@ def _outcome(
             **more,
         ),
     )
+
+
+def _unreadable(
+    prefix: str, stage: str, what: str, value: bytes | None, exc: BaseException
+) -> list[Out]:
+    """A record nobody can read has no email id: dead-lettered under a hash of its bytes."""
+    ref = f"{prefix}-" + hashlib.sha256(value or b"").hexdigest()[:20]
+    letter = DeadLetter(email_id=ref, stage=f"router.{stage}", reason=f"{what}: {_short(exc)}")
+    return [Out("dead", ref, letter)]
 
 
 def _short(exc: BaseException) -> str:
