@@ -51,6 +51,7 @@ from schemas.events import (  # noqa: E402
 TOPIC_FIELDS = (
     "raw", "outcomes", "ticket_commands", "incoming", "outbound", "ticket_events",
     "clients", "gateways", "departments", "fetcher_state", "incidents", "dead",
+    "ticket_requests",
 )  # fmt: skip
 WORDS = [
     "server",

@@ -26,6 +26,8 @@ class Topics(BaseModel):
     departments: str = "directory.departments"
     fetcher_state: str = "fetcher.state"
     incidents: str = "billing.incidents"
+    # New tickets from the web/API asking the router's incident ledger (schemas.ticket_requests).
+    ticket_requests: str = "tickets.requests"
     dead: str = "mail.dead"
     delivery: str = "mail.delivery"
     # Gateways' OAuth2 tokens (kernel.oauth2.records), encrypted, compacted.
@@ -97,6 +99,9 @@ class Settings(BaseSettings):
     ticket_key: SecretStr = SecretStr("supportdesk-dev-ticket-key")
     # Per-incident notice: at most one per address per this many seconds.
     notice_window_s: int = 24 * 3600
+    # A web/API ticket in a paid department waits at most this long for the router's
+    # incident ledger before answering "pending" (202; the page refreshes itself).
+    ticket_decision_wait_s: float = 5.0
     # Extra CA bundle trusted for gateway TLS (a private CA, or the test CA).
     ca_file: str | None = None
     # Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the real

@@ -24,7 +24,7 @@ def loads(model: type[M], data: bytes | str) -> M:
     return model.model_validate_json(data)
 
 
-def loads_ticket_command(data: bytes | str):  # -> OpenTicket | AddMessage
+def loads_ticket_command(data: bytes | str):  # -> OpenTicket | AddMessage | TicketDecided
     return _ticket_command.validate_json(data)
 
 

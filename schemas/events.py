@@ -30,6 +30,8 @@ from schemas.ticket_events import TicketEvent as TicketEvent
 from schemas.ticket_events import TicketEventBase as TicketEventBase
 from schemas.ticket_events import TicketOpened as TicketOpened
 from schemas.ticket_events import TicketStatusChanged as TicketStatusChanged
+from schemas.ticket_requests import TicketDecided as TicketDecided
+from schemas.ticket_requests import TicketRequested as TicketRequested
 
 # ---------------------------------------------------------------- mail.raw
 
@@ -198,7 +200,8 @@ class AddMessage(Event):
     author: Literal["client", "cc"] = "client"
 
 
-TicketCommand = Annotated[OpenTicket | AddMessage, Field(discriminator="kind")]
+# TicketDecided: the ledger's answer to a ticket asked for from the web or the API.
+TicketCommand = Annotated[OpenTicket | AddMessage | TicketDecided, Field(discriminator="kind")]
 
 
 # ---------------------------------------------------------------- mail.incoming
@@ -337,4 +340,6 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     IncidentsGranted,
     DeadLetter,
     DeliveryReport,
+    TicketRequested,
+    TicketDecided,
 )

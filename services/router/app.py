@@ -5,7 +5,9 @@ Topology (at-least-once; every effect idempotent on the email id):
     mail.raw --route--> outcomes / tickets.commands(AddMessage) / mail.incoming / mail.dead
              \\--(new ticket, known client)--> <app id>-ledger (key: client id)
     billing.incidents --grants--> <app id>-ledger
-    <app id>-ledger --settle--> tickets.commands(OpenTicket) / mail.outbound / outcomes
+    tickets.requests --requests--> <app id>-ledger (web/API tickets: one ledger, every channel)
+    <app id>-ledger --settle--> tickets.commands(OpenTicket, TicketDecided) / mail.outbound /
+                                outcomes
 
 faust flushes the producer (outputs and table changelogs) before it commits
 offsets, so a crash can only cause redelivery, which the ledger's per-email
@@ -29,7 +31,7 @@ from kernel.config import get_settings
 from kernel.kafka import wait_for_broker
 from kernel.lag import start_sampler
 from kernel.topics import create_missing, topic_config_for
-from services.router import metrics
+from services.router import metrics, web_requests
 from services.router.directory import DirectoryFeed, InMemoryDirectory
 from services.router.internal_topics import ensure_internal_topics
 from services.router.ledger import Ledger
@@ -94,6 +96,7 @@ def _topic(name: str, **kw):
 raw_topic = _topic(topics.raw)
 replay_topic = _topic(topics.replay)
 grants_topic = _topic(topics.incidents)
+requests_topic = _topic(topics.ticket_requests)
 ledger_topic = _topic(f"{settings.router_app_id}-ledger", partitions=PARTITIONS, internal=True)
 out_topics = {
     name: _topic(getattr(topics, name))
@@ -248,6 +251,17 @@ async def forward_grants(stream) -> None:
         watch.finish("grants", event)
 
 
+@app.agent(requests_topic)
+async def forward_requests(stream) -> None:
+    """Repartition web/API ticket requests into the ledger topic: one ledger for every
+    channel (`web_requests`)."""
+    watch.idle_since["requests"] = time.monotonic()
+    async for event in stream.events():
+        watch.begin("requests")
+        await emit(web_requests.forward(event.value))
+        watch.finish("requests", event)
+
+
 @app.agent(replay_topic)
 async def replay(stream) -> None:
     """Applied replays (`supportdesk replay --apply`): raw emails decided again, for real,
@@ -291,7 +305,12 @@ async def settle(stream) -> None:
             watch.finish("settle", event)
 
 
-WATCHED = {topics.raw: "route", topics.incidents: "grants", ledger_topic.get_topic_name(): "settle"}
+WATCHED = {
+    topics.raw: "route",
+    topics.incidents: "grants",
+    topics.ticket_requests: "requests",
+    ledger_topic.get_topic_name(): "settle",
+}
 
 
 @app.timer(2.0)
@@ -352,9 +371,12 @@ def main() -> None:
         [t.changelog_topic.get_topic_name() for t in (balances, grants, charges, notices)],
         PARTITIONS,
     )
-    # The replay topic is the pipeline's (7 days), made here too for older deployments.
-    create_missing(settings.kafka_bootstrap, {topics.replay: topic_config_for("replay")},
-                   PARTITIONS)  # fmt: skip
+    # The replay and ticket request topics are the pipeline's (7 days), made here too for
+    # deployments older than them.
+    create_missing(settings.kafka_bootstrap, {
+        topics.replay: topic_config_for("replay"),
+        topics.ticket_requests: topic_config_for("ticket_requests"),
+    }, PARTITIONS)  # fmt: skip
     worker = faust.Worker(app, loglevel="info")
     worker.execute_from_commandline()
 

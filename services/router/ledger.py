@@ -47,6 +47,10 @@ class ChargeRequest(BaseModel):
     # For a mail without a Message-ID: a digest of what every copy of it shares (sender,
     # Date, subject, To, Cc, text), so copies fetched through two gateways stay one ticket.
     copy_key: str = ""
+    # Set for a ticket asked for from the web or the API (schemas.ticket_requests): the
+    # answer is a TicketDecided for the store, never an outcome or a notice email (the
+    # client is on the page and sees the refusal there).
+    request_id: str = ""
 
 
 class GrantForward(BaseModel):

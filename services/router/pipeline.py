@@ -33,6 +33,7 @@ from schemas.events import (
     RawEmail,
 )
 from schemas.raw import raw_bytes
+from services.router import web_requests
 from services.router.gateways import Home, copy_key, home
 from services.router.ledger import (
     ChargeRequest,
@@ -297,6 +298,8 @@ class Router:
         if isinstance(item, GrantForward):
             ledger.grant(item.grant)
             return []
+        if item.request_id:  # a ticket from the web or the API
+            return web_requests.settle(item, ledger, now, self.notice_window_s)
         if not ticket:  # e.g. written by a router before the ticket travelled as bytes
             return self._dead(
                 item.email_id, item.gateway_id, incidents.NAME, "the charge carries no ticket"

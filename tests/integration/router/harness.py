@@ -41,6 +41,7 @@ TOPIC_FIELDS = (
     "departments",
     "fetcher_state",
     "incidents",
+    "ticket_requests",
     "dead",
 )
 COMPACTED = {"clients", "gateways", "departments"}
