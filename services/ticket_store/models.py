@@ -278,5 +278,10 @@ __all__ = [
     "staff_departments",
 ]
 
-# Tables in their own modules (issue 11: operations; issue 13: OAuth2 on gateways).
-from services.ticket_store import models_oauth2, models_operations  # noqa: E402,F401
+# Tables in their own modules (issue 11: operations; issue 13: OAuth2 on gateways;
+# issue 12: web/API tickets waiting for the incident ledger).
+from services.ticket_store import (  # noqa: E402,F401
+    models_oauth2,
+    models_operations,
+    models_ticket_requests,
+)

@@ -21,6 +21,7 @@ from services.ticket_store.actions import (
     predefined_replies,
     ratings,
     staff,
+    ticket_requests,
     tickets,
 )
 
@@ -35,5 +36,6 @@ __all__ = [
     "predefined_replies",
     "ratings",
     "staff",
+    "ticket_requests",
     "tickets",
 ]

@@ -1,4 +1,4 @@
-"""Tickets: opening one (from the web; mail opens them in `mail_commands`), status
+"""Tickets: a new one (the web's in `ticket_requests`, mail's in `mail_commands`), status
 changes, assigning, and the ticket events every such change publishes.
 
 May import: `unit_of_work`, `domain`, `queries`, the store's models, `schemas`,
@@ -7,31 +7,20 @@ May import: `unit_of_work`, `domain`, `queries`, the store's models, `schemas`,
 
 from __future__ import annotations
 
-from schemas.events import IncidentsGranted
-from schemas.ticket_tag import new_ticket_id
 from services.ticket_store.actions.events import (
     assigned,
     message_added,
     status_changed,
     ticket_opened,
 )
-from services.ticket_store.domain.errors import InsufficientIncidents, NotFound
-from services.ticket_store.domain.incidents import (
-    incident_balance,
-    lock_client,
-    web_charge_grant_id,
-)
 from services.ticket_store.domain.status import CLOSED_STATUSES, checked_transition
 from services.ticket_store.models import (
-    Client,
-    Department,
     Message,
     Staff,
     Ticket,
     TicketStatus,
     utcnow,
 )
-from services.ticket_store.queries.clients import client_primary_email
 from services.ticket_store.unit_of_work import UnitOfWork
 
 
@@ -110,48 +99,4 @@ def new_ticket(
     uow.flush()
     uow.ticket_event(ticket, ticket_opened(ticket, source_email_id))
     emit_message_added(uow, ticket, first)
-    return ticket
-
-
-def open_ticket_by_client(
-    uow: UnitOfWork, client: Client, department_id: int, subject: str, text: str
-) -> Ticket:
-    """A client's ticket from the web, under the same incident rule as mail.
-
-    The charge is a Ticket with charged=True (the store's balance counts them);
-    a -1 IncidentsGranted with grant_id "web-ticket:<id>" goes out on the
-    outbox so the router's own balance on billing.incidents stays in step.
-    """
-    session = uow.session
-    dep = session.get(Department, department_id)
-    if dep is None or not dep.show_in_support_center:
-        raise NotFound(f"department {department_id}")
-    if not text.strip():
-        raise ValueError("the message is empty")
-    charged = False
-    ticket_id = new_ticket_id()
-    if dep.per_incident:
-        lock_client(session, client.id)
-        if incident_balance(session, client.id) < 1:
-            raise InsufficientIncidents(dep.insufficient_notice)
-        charged = True
-    ticket = new_ticket(
-        uow,
-        ticket_id=ticket_id,
-        department_id=dep.id,
-        client_id=client.id,
-        subject=subject.strip() or "(no subject)",
-        reply_to=client_primary_email(client),
-        first=Message(direction="in", author_client_id=client.id, text=text),
-        charged=charged,
-    )
-    if charged:
-        adjustment = IncidentsGranted(
-            grant_id=web_charge_grant_id(ticket.id),
-            client_id=client.id,
-            amount=-1,
-            reason=f"ticket #{ticket.number} opened in the web",
-        )
-        uow.emit(uow.topics.incidents, str(client.id), adjustment)
-    uow.audit("ticket.open", "ticket", ticket.number, charged=charged)
     return ticket

@@ -36,7 +36,8 @@ from schemas.events import (
     Outcome,
 )
 from schemas.events import IncomingEmail as IncomingEmailEvent
-from services.ticket_store.actions import mail_commands, operations
+from schemas.ticket_requests import TicketDecided
+from services.ticket_store.actions import mail_commands, operations, ticket_requests
 from services.ticket_store.db import is_transient
 from services.ticket_store.domain.errors import NotFound
 from services.ticket_store.unit_of_work import UnitOfWork
@@ -126,7 +127,7 @@ class BatchApplier:
     def apply(self, uow: UnitOfWork, records: Sequence[Record]) -> BatchReport:
         """Apply every record in `uow`; raises only transient errors (and bugs in here)."""
         report = BatchReport()
-        names = ("open", "add", "incoming", "outcomes", "delivery", "incidents")
+        names = ("open", "decided", "add", "incoming", "outcomes", "delivery", "incidents")
         kinds = {k: _Kind(k) for k in names}
         for record in records:
             entry = self.decoders.get(record.topic)
@@ -139,7 +140,13 @@ class BatchApplier:
                 self._dead_letter(uow, report, record, str(exc))
                 continue
             if kind == "ticket_commands":
-                kind = "open" if isinstance(event, OpenTicket) else "add"
+                kind = (
+                    "open"
+                    if isinstance(event, OpenTicket)
+                    else "decided"
+                    if isinstance(event, TicketDecided)
+                    else "add"
+                )
             kinds[kind].items.append((record, event))
 
         mc = mail_commands
@@ -148,6 +155,9 @@ class BatchApplier:
             lambda cmds: mc.open_tickets_from_mail(uow, cmds),
             lambda cmd: mc.open_ticket_from_mail(uow, cmd),
         )  # fmt: skip
+        self._one_by_one(
+            uow, report, kinds["decided"], lambda cmd: ticket_requests.apply_decision(uow, cmd)
+        )  # the incident ledger's answers to web/API tickets
         self._one_by_one(uow, report, kinds["add"], lambda cmd: _add_message(uow, cmd))
         self._together(
             uow, report, kinds["incoming"],

@@ -30,6 +30,10 @@ from services.ticket_store.presenters.directory import (
     staff_out,
     support_departments_out,
 )
+from services.ticket_store.presenters.ticket_requests import (
+    TicketRequestOut,
+    ticket_request_out,
+)
 from services.ticket_store.presenters.tickets import (
     CLIENT_STATUS,
     AttachmentOut,
@@ -78,6 +82,7 @@ __all__ = [
     "SupportDepartmentOut",
     "TicketDetail",
     "TicketOut",
+    "TicketRequestOut",
     "client_out",
     "client_ticket_detail",
     "client_ticket_out",
@@ -92,4 +97,5 @@ __all__ = [
     "support_departments_out",
     "ticket_detail",
     "ticket_out",
+    "ticket_request_out",
 ]

@@ -7,14 +7,20 @@ notes, no delivery details), and a new ticket follows the incident rule of the a
 
 from __future__ import annotations
 
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from services.ticket_store import access, actions, presenters
 from services.ticket_store.domain.errors import NotFound
 from services.ticket_store.domain.incidents import incident_balance
 from services.ticket_store.models import Client
+from services.ticket_store.models_ticket_requests import RequestState, TicketRequest
 from services.ticket_store.queries.directory import support_departments
 from services.ticket_store.queries.ticket_lists import client_tickets
+from services.ticket_store.queries.ticket_requests import (
+    await_decision,
+    client_request,
+    opened_ticket,
+)
 from services.ticket_store.unit_of_work import UnitOfWork
 from services.ticket_store.web import forms
 from services.ticket_store.web.common import Pages, View, shown_messages
@@ -57,11 +63,30 @@ def new_ticket_page(view: View) -> Response:
 
 @pages.action("/support/tickets", forms.NewTicketForm, new_ticket_page)
 def open_ticket(uow: UnitOfWork, client: Client, form: forms.NewTicketForm) -> str:
-    """A new ticket, under the incident rule of the actions (the same as the API's)."""
-    ticket = actions.tickets.open_ticket_by_client(
+    """A new ticket, under the incident rule of the actions (the same as the API's): in a
+    paid department the incident ledger decides, and its page waits for the answer."""
+    got = actions.ticket_requests.open_ticket_by_client(
         uow, client, form.department_id, form.subject, form.text
     )
-    return f"/support/tickets/{ticket.number}?done=opened"
+    if isinstance(got, TicketRequest):
+        return f"/support/requests/{got.id}"
+    return f"/support/tickets/{got.number}?done=opened"
+
+
+@pages.page("/support/requests/{request_id}")
+def request_page(view: View, request_id: str) -> Response:
+    """A ticket in a paid department: waits (bounded) for the incident ledger, then the
+    ticket; or the department's notice; or, still pending, a page that looks again."""
+    row = client_request(view.session, view.person, request_id)
+    settings = view.request.app.state.settings
+    if row.state == RequestState.PENDING:
+        db = view.request.app.state.db
+        await_decision(db.transaction, row.id, settings.ticket_decision_wait_s)
+        view.session.refresh(row)
+    ticket = opened_ticket(view.session, row)
+    if row.state == RequestState.OPENED and ticket is not None:
+        return RedirectResponse(f"/support/tickets/{ticket.number}?done=opened", 303)
+    return view.render("support_request.html", r=presenters.ticket_request_out(view.session, row))
 
 
 @pages.page("/support/tickets/{number:int}")

@@ -21,6 +21,7 @@ from services.ticket_store.auth import LoginLimit
 from services.ticket_store.db import Database, upgrade
 from services.ticket_store.http import create_app
 from services.ticket_store.models import Client, Staff
+from tests.integration.inproc_ledger import InProcessLedger
 
 PASSWORD = "correct horse battery"
 
@@ -37,6 +38,9 @@ class World:
     alice_ticket: int = 0
     bob_ticket: int = 0
     attachment: int = 0
+    # The router's incident ledger, run in process on the outbox (pause it to keep a paid
+    # ticket pending).
+    ledger: InProcessLedger | None = None
 
     def as_(self, who: str | None) -> dict[str, str]:
         """Headers of a bearer token for john, gary, ann, alice, bob; None is anonymous."""
@@ -168,7 +172,8 @@ def world(database_url: str, tmp_path) -> Iterator[World]:
     app = create_app(
         settings, db, login_limit=LoginLimit(per_identity_ip=3, per_identity=6, per_ip=50)
     )
-    with TestClient(app) as client:
+    # Paid tickets are decided by the router's ledger: here its code, run on the outbox.
+    with TestClient(app) as client, InProcessLedger(db) as ledger:
         yield World(
             settings=settings,
             db=db,
@@ -180,6 +185,7 @@ def world(database_url: str, tmp_path) -> Iterator[World]:
             alice_ticket=alice_ticket,
             bob_ticket=bob_ticket,
             attachment=attachment,
+            ledger=ledger,
         )
     db.dispose()
 

@@ -19,6 +19,7 @@ from schemas.events import Attachment, MailContent
 from schemas.events import IncomingEmail as IncomingEmailEvent
 from services.ticket_store import actions
 from services.ticket_store.models import Client, Gateway, Staff, Ticket
+from services.ticket_store.models_ticket_requests import RequestState, TicketRequest
 from tests.integration.api.conftest import World
 
 WHO = ("anonymous", "john", "gary", "ann", "alice", "bob")
@@ -96,6 +97,12 @@ def _setup(world: World) -> dict[str, object]:
     assert r.status_code == 201
     with world.db.transaction() as s:
         gateway = s.scalar(select(Gateway)).id
+    with world.db.unit_of_work() as uow:  # Bob's Sales ticket the incident ledger refused
+        uow.session.add(TicketRequest(
+            id="req-bob", client_id=world.ids["bob"], department_id=world.sales,
+            ticket_id="REQBOB0001", subject="Invoice question", text="one more",
+            state=RequestState.REFUSED, notice="Top up",
+        ))  # fmt: skip
     return {
         "incoming": incoming,
         "reply": reply,
@@ -130,6 +137,7 @@ def _matrix(world: World, o: dict[str, object]) -> list[tuple[str, str, str, str
         ("POST", "/api/v1/incoming-emails/{incoming_id}/delete", f"/incoming-emails/{i}/delete", "sales-staff", None),
         ("GET", "/api/v1/attachments/{attachment_id}", f"/attachments/{world.attachment}", "technical-attachment", None),
         ("GET", "/api/v1/client/departments", "/client/departments", "client", None),
+        ("GET", "/api/v1/client/ticket-requests/{request_id}", "/client/ticket-requests/req-bob", "bob", None),
         ("GET", "/api/v1/client/tickets", "/client/tickets", "client", None),
         ("POST", "/api/v1/client/tickets", "/client/tickets", "client", {"department_id": world.technical, "subject": "s", "text": "t"}),
         ("GET", "/api/v1/client/tickets/{number}", f"/client/tickets/{n}", "bob", None),

@@ -1,4 +1,7 @@
-"""Two requests racing for a client's last incident: one ticket, one refusal, no overdraft."""
+"""Web requests racing for a client's last incident: one ticket, the rest refused, no
+overdraft. The router's ledger decides (here its code run in process on the outbox; a
+mail racing a web request through the real broker and router is
+tests/integration/test_incident_authority.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,9 @@ from services.ticket_store.db import Database, upgrade
 from services.ticket_store.domain.errors import InsufficientIncidents
 from services.ticket_store.domain.incidents import incident_balance
 from services.ticket_store.models import Client, Ticket
+from services.ticket_store.models_ticket_requests import RequestState
+from services.ticket_store.queries.ticket_requests import await_decision
+from tests.integration.inproc_ledger import InProcessLedger
 
 
 @pytest.mark.parametrize("racers", [2, 6])
@@ -34,16 +40,21 @@ def test_the_last_incident_is_spent_once(database_url: str, racers: int) -> None
             try:
                 with db.unit_of_work(actor=f"client:{client_id}") as uow:
                     c = uow.session.get(Client, client_id)
-                    actions.tickets.open_ticket_by_client(uow, c, dep_id, f"ticket {i}", "please")
-                results.append("opened")
+                    got = actions.ticket_requests.open_ticket_by_client(
+                        uow, c, dep_id, f"ticket {i}", "please"
+                    )
+                    request_id = got.id
+                state = await_decision(db.transaction, request_id, 30)
+                results.append("opened" if state == RequestState.OPENED else "refused")
             except InsufficientIncidents:
                 results.append("refused")
 
-        threads = [threading.Thread(target=race, args=(i,)) for i in range(racers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        with InProcessLedger(db):
+            threads = [threading.Thread(target=race, args=(i,)) for i in range(racers)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
         assert sorted(results) == ["opened"] + ["refused"] * (racers - 1)
         with db.transaction() as s:
             assert s.scalar(select(func.count()).select_from(Ticket)) == 1

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from schemas import codec
 from schemas.events import IncidentsGranted, OutboundEmail
+from schemas.ticket_requests import TicketRequested
 from services.ticket_store.models import Message, OutboxEvent
 from tests.integration.api.conftest import World
 
@@ -167,12 +168,14 @@ def test_client_opens_tickets_under_the_incident_rule(world: World) -> None:
     assert world.post("alice", "/client/tickets", free).status_code == 201
     hidden = {"department_id": world.ids["hidden"], "subject": "Q", "text": "x"}
     assert world.post("alice", "/client/tickets", hidden).status_code == 404
-    # The router's balance learns of the charge through billing.incidents.
+    # The router's ledger charged it (one ledger for mail and web): the store asked on
+    # tickets.requests, and never charges by itself on billing.incidents any more.
+    [asked] = [codec.loads(TicketRequested, e.value) for e in _outbox(world, "tickets.requests")]
+    assert asked.client_id == world.ids["alice"] and asked.department_id == world.sales
     adjustments = [
         codec.loads(IncidentsGranted, e.value) for e in _outbox(world, "billing.incidents")
     ]
-    charge = [a for a in adjustments if a.amount < 0]
-    assert len(charge) == 1 and charge[0].grant_id.startswith("web-ticket:")
+    assert not [a for a in adjustments if a.amount < 0]
     assert world.get("ann", f"/admin/clients/{world.ids['alice']}").json()["incidents_left"] == 0
     # Gary (Sales) sees it, John does not.
     assert number in _numbers(world.get("gary", "/tickets"))

@@ -109,6 +109,16 @@ def test_paid_department_warns_and_uses_an_incident(world: World) -> None:
     assert 'class="balance">1<' in alice.get("/support").text
     with world.db.transaction() as s:
         assert incident_balance(s, world.ids["alice"]) == 1
+    # The incident ledger decides (the router's, for mail too); its page waits for it.
+    asked = r.headers["location"]
+    assert asked.startswith("/support/requests/")
+    opened = alice.get(asked)
+    assert opened.status_code == 303 and opened.headers["location"].endswith("?done=opened")
+    page = alice.get(opened.headers["location"])
+    assert "How much?" in page.text and 'class="balance">1<' in alice.get("/support").text
+    # Only Alice may look at her request; staff have no Support center.
+    assert log_in(world, "bob").get(asked).status_code == 404
+    assert log_in(world, "john").get(asked).status_code == 403
     # A department not shown in the Support center takes no tickets.
     hidden = alice.post(
         "/support/tickets",

@@ -220,7 +220,7 @@ def test_a_client_web_ticket_names_the_client(uow: FakeUnitOfWork) -> None:
     alice = builders.client(uow)
     uow.reset()
     _as_request(uow, f"client:{alice.id}", "r-web")
-    actions.tickets.open_ticket_by_client(uow, alice, dep.id, "Printer", "It jams.")
+    actions.ticket_requests.open_ticket_by_client(uow, alice, dep.id, "Printer", "It jams.")
     assert _trail(uow) == [
         (1, "ticket_opened", f"client:{alice.id}", "request:r-web"),
         (2, "message_added", f"client:{alice.id}", "request:r-web"),

@@ -2,10 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.events import IncidentsGranted
 from services.ticket_store import actions
-from services.ticket_store.domain.errors import InsufficientIncidents, InvalidTransition, NotFound
-from services.ticket_store.domain.incidents import incident_balance
+from services.ticket_store.domain.errors import InvalidTransition, NotFound
 from services.ticket_store.models import TicketStatus
 from tests.unit.ticket_store import builders
 from tests.unit.ticket_store.fakes import FakeUnitOfWork
@@ -60,7 +58,7 @@ def test_a_web_ticket_in_a_free_department_charges_nothing(uow: FakeUnitOfWork) 
     dep = builders.department(uow)
     alice = builders.client(uow)
     uow.reset()
-    ticket = actions.tickets.open_ticket_by_client(uow, alice, dep.id, "  ", "please help")
+    ticket = actions.ticket_requests.open_ticket_by_client(uow, alice, dep.id, "  ", "please help")
     assert ticket.subject == "(no subject)" and ticket.reply_to == "alice@example.org"
     assert not ticket.charged
     assert uow.kinds(uow.topics.ticket_events) == ["ticket_opened", "message_added"]
@@ -69,31 +67,13 @@ def test_a_web_ticket_in_a_free_department_charges_nothing(uow: FakeUnitOfWork) 
     assert (audit.action, audit.details) == ("ticket.open", {"charged": False})
 
 
-def test_a_web_ticket_in_a_paid_department_spends_one_incident(uow: FakeUnitOfWork) -> None:
-    dep = builders.department(uow, "Sales", per_incident=True, insufficient_notice="Top up.")
-    alice = builders.client(uow)
-    actions.clients.grant_incidents(uow, alice.id, 1, grant_id="g-1")
-    uow.reset()
-    ticket = actions.tickets.open_ticket_by_client(uow, alice, dep.id, "Invoice", "where is it")
-    assert ticket.charged and incident_balance(uow.session, alice.id) == 0
-    [(_topic, key, charge)] = [e for e in uow.emitted if e[0] == uow.topics.incidents]
-    assert key == str(alice.id) and isinstance(charge, IncidentsGranted)
-    assert (charge.grant_id, charge.amount) == (f"web-ticket:{ticket.id}", -1)
-    assert uow.audits[-1].details == {"charged": True}
-    uow.reset()
-    with pytest.raises(InsufficientIncidents) as refused:
-        actions.tickets.open_ticket_by_client(uow, alice, dep.id, "Again", "one more")
-    assert refused.value.notice == "Top up." and str(refused.value) == "Top up."
-    assert uow.emitted == [] and uow.audits == []
-
-
 def test_web_ticket_refusals(uow: FakeUnitOfWork) -> None:
     hidden = builders.department(uow, "Internal", show_in_support_center=False)
     shown = builders.department(uow, "Tech")
     alice = builders.client(uow)
     with pytest.raises(NotFound):
-        actions.tickets.open_ticket_by_client(uow, alice, hidden.id, "x", "y")
+        actions.ticket_requests.open_ticket_by_client(uow, alice, hidden.id, "x", "y")
     with pytest.raises(NotFound):
-        actions.tickets.open_ticket_by_client(uow, alice, 999, "x", "y")
+        actions.ticket_requests.open_ticket_by_client(uow, alice, 999, "x", "y")
     with pytest.raises(ValueError, match="empty"):
-        actions.tickets.open_ticket_by_client(uow, alice, shown.id, "x", "   ")
+        actions.ticket_requests.open_ticket_by_client(uow, alice, shown.id, "x", "   ")
