@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.e2e_bench import fill_mailbox, run_e2e
 from devtools.dovecot import DovecotServer
 
 MAILS = 300
+
+# A benchmark's code path with a time limit: alone on the machine (make test's serial pass).
+pytestmark = pytest.mark.serial
 
 
 def test_a_mailbox_of_300_mails_becomes_exactly_300_tickets(

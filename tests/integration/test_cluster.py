@@ -27,6 +27,9 @@ from tests.fixtures.parts import starting
 
 MAILS = 300
 
+# Three brokers and a pipeline: alone on the machine (make test's serial pass).
+pytestmark = pytest.mark.serial
+
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[LocalCluster]:

@@ -9,9 +9,13 @@ import time
 from collections.abc import Iterator
 
 import httpx
+import pytest
 
 from tests.integration.api.conftest import World
 from tests.integration.api.served import serve
+
+# Bounds on response times: alone on the machine (make test's serial pass).
+pytestmark = pytest.mark.serial
 
 TEN_MB = 10 * 1024 * 1024
 

@@ -6,11 +6,15 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+import pytest
 from sqlalchemy import text
 
 from schemas.events import Decision
 from services.ticket_store.db import Database, upgrade
 from services.ticket_store.queries.mail_log import MailLogFilter, mail_log, rules_seen
+
+# A bound on each query's time: alone on the machine (make test's serial pass).
+pytestmark = pytest.mark.serial
 
 ROWS = 100_000
 BOUND_S = 0.5  # per query; they take milliseconds on the indexes

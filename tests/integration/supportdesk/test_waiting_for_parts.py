@@ -23,6 +23,9 @@ from tests.fixtures.parts import starting
 
 SERVICES = ("store", "router", "fetcher", "mailer")
 
+# Its own broker, and a bound on how soon the services work again: alone on the machine.
+pytestmark = pytest.mark.serial
+
 
 def health(port: int) -> tuple[int, dict[str, object]]:
     """(HTTP status, body) of a service's /health; (0, {}) while nothing listens."""
