@@ -279,20 +279,6 @@ def record_incoming_many(uow: UnitOfWork, events: Sequence[IncomingEmailEvent]) 
     return _insert_new(uow, IncomingEmail, events, lambda e: _incoming_row(e) | {"status": "new"})
 
 
-def _outcome_row(outcome: Outcome) -> dict[str, object]:
-    return dict(
-        email_id=outcome.email_id,
-        gateway_id=outcome.gateway_id,
-        decision=outcome.decision.value,
-        rule=outcome.rule,
-        reason=outcome.reason,
-        ticket_id=outcome.ticket_id,
-        client_id=outcome.client_id,
-        automatic=outcome.automatic,
-        decided_at=outcome.decided_at,
-    )
-
-
 def record_outcome(uow: UnitOfWork, outcome: Outcome) -> MailOutcome | None:
     """The router's decision on one raw email, kept for operators."""
     if outcome.replay_id:
@@ -300,7 +286,7 @@ def record_outcome(uow: UnitOfWork, outcome: Outcome) -> MailOutcome | None:
         return None
     if uow.session.get(MailOutcome, outcome.email_id) is not None:
         return None
-    row = MailOutcome(**_outcome_row(outcome))
+    row = MailOutcome(**replayed_mail.outcome_row(outcome))
     uow.session.add(row)
     return row
 
@@ -309,7 +295,9 @@ def record_outcomes(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> int:
     """`record_outcome` for many; returns how many were new (or replayed)."""
     replayed = replayed_mail.replace_outcomes(uow, [o for o in outcomes if o.replay_id])
     first = [o for o in outcomes if not o.replay_id]
-    return replayed + (_insert_new(uow, MailOutcome, first, _outcome_row) if first else 0)
+    return replayed + (
+        _insert_new(uow, MailOutcome, first, replayed_mail.outcome_row) if first else 0
+    )
 
 
 def _insert_new(

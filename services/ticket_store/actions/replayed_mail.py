@@ -27,20 +27,30 @@ def replace_outcomes(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> int:
     for outcome in outcomes:
         row = uow.session.get(MailOutcome, outcome.email_id)
         if row is None:
-            row = MailOutcome(email_id=outcome.email_id, decided_at=outcome.decided_at)
-            uow.session.add(row)
+            uow.session.add(MailOutcome(**outcome_row(outcome)))
         elif row.decided_at > outcome.decided_at:
             continue
-        row.gateway_id = outcome.gateway_id
-        row.decision = outcome.decision.value
-        row.rule = outcome.rule
-        row.reason = outcome.reason
-        row.ticket_id = outcome.ticket_id
-        row.client_id = outcome.client_id
-        row.automatic = outcome.automatic
-        row.decided_at = outcome.decided_at
+        else:
+            for name, value in outcome_row(outcome).items():
+                if name != "email_id":  # the key stays as it is
+                    setattr(row, name, value)
         changed += 1
     return changed
+
+
+def outcome_row(outcome: Outcome) -> dict[str, object]:
+    """The mail_outcomes columns of an outcome, for a new row or one it replaces."""
+    return dict(
+        email_id=outcome.email_id,
+        gateway_id=outcome.gateway_id,
+        decision=outcome.decision.value,
+        rule=outcome.rule,
+        reason=outcome.reason,
+        ticket_id=outcome.ticket_id,
+        client_id=outcome.client_id,
+        automatic=outcome.automatic,
+        decided_at=outcome.decided_at,
+    )
 
 
 def settle_incoming(uow: UnitOfWork, tickets: Mapping[str, int]) -> None:
