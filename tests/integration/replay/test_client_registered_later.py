@@ -86,7 +86,10 @@ def test_client_registered_after_their_mail_went_to_incoming(
     assert sorted(t.charged for t in tickets()) == [False, True]  # staff's, and the replay's
     wait_until(lambda: len(_notices(pipeline)) == 1, 30, "one notice")
     assert _notices(pipeline)[0].to == "carol@example.org"
-    assert [i.status for i in incoming()] == ["converted", "converted", "new"]
+    # Sites 1 and 2 are replayed keyed by email id, so on either partition: which one gets
+    # Carol's one incident is a race; one converted into the ticket, one still new.
+    statuses = [i.status for i in incoming()]
+    assert statuses[0] == "converted" and sorted(statuses[1:]) == ["converted", "new"]
     assert read_ledger(settings).balances[str(carol)] == 0
 
     again = replay(pipeline, out, "--apply")  # everything, again
