@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from schemas.codec import loads_ticket_event
 from schemas.events import ClientEntry, DepartmentEntry, MessageAdded, TicketOpened
-from services.router.gateways import GatewayIndex
+from services.router.gateways import GatewayIndex, read_entry
 from services.router.mail import normalise_address, normalise_message_id
 
 log = logging.getLogger(__name__)
@@ -70,10 +70,8 @@ class InMemoryDirectory:
         if value is None:
             self.clients.pop(email, None)
             return
-        try:
-            entry = ClientEntry.model_validate_json(value)
-        except Exception as exc:  # noqa: BLE001 - a bad record must not stop the feed
-            log.warning("bad directory.clients record for %s: %s", email, exc)
+        entry = read_entry(ClientEntry, value, f"directory.clients record for {email}")
+        if entry is None:
             return
         self.clients[email] = entry
 
@@ -82,10 +80,8 @@ class InMemoryDirectory:
             if key is not None and key.strip().isdigit():
                 self.departments.pop(int(key), None)
             return
-        try:
-            entry = DepartmentEntry.model_validate_json(value)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("bad directory.departments record %r: %s", key, exc)
+        entry = read_entry(DepartmentEntry, value, f"directory.departments record {key!r}")
+        if entry is None:
             return
         self.departments[entry.department_id] = entry
 

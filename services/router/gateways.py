@@ -20,12 +20,17 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from schemas.events import GatewayEntry, RawEmail
 from services.router.mail import ParsedMail
 from services.router.text import normalise_address
 
 log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,16 @@ class Home:
     gateway_id: str
     address: str
     department_id: int
+
+
+def read_entry(model: type[E], value: bytes, what: str) -> E | None:
+    """A directory record, or None (logged) when it does not parse: a bad record must not
+    stop the feed."""
+    try:
+        return model.model_validate_json(value)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("bad %s: %s", what, exc)
+        return None
 
 
 class GatewayIndex:
@@ -50,10 +65,8 @@ class GatewayIndex:
                 self.entries.pop(key.decode("utf-8", "replace"), None)
                 self._owners = None
             return
-        try:
-            entry = GatewayEntry.model_validate_json(value)
-        except Exception as exc:  # noqa: BLE001 - a bad record must not stop the feed
-            log.warning("bad directory.gateways record %r: %s", key, exc)
+        entry = read_entry(GatewayEntry, value, f"directory.gateways record {key!r}")
+        if entry is None:
             return
         self.entries[entry.gateway_id] = entry
         self._owners = None
