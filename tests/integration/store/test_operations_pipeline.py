@@ -69,9 +69,15 @@ def test_dead_letter_reprocessed_after_the_fix_and_gateway_health(pipeline: Pipe
 
     dead = wait_until(letter, 90, "the router's dead letter in the store")
     assert dead.stage.startswith("router.") and "blob" in dead.reason.lower(), dead.reason
-    with db.transaction() as s:
-        assert s.get(MailOutcome, raw.email_id).decision == "malformed"
-        assert s.get(MailSource, raw.email_id) is not None
+    # The outcome and the mail's location come through other consumers than the letter.
+
+    def recorded() -> tuple[str, bool] | None:
+        with db.transaction() as s:
+            outcome = s.get(MailOutcome, raw.email_id)
+            source = s.get(MailSource, raw.email_id)
+            return (outcome.decision, True) if outcome and source else None
+
+    assert wait_until(recorded, 60, "the outcome and the mail's location") == ("malformed", True)
 
     listed = pipeline.run("dead-letters", "list", "--json")
     assert listed.returncode == 0, listed.stderr
