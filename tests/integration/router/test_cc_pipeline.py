@@ -21,6 +21,7 @@ from schemas import codec
 from services.ticket_store import actions, auth
 from services.ticket_store.db import Database
 from services.ticket_store.http import create_app
+from services.ticket_store.metrics import outbox_backlog
 from services.ticket_store.models import IncomingEmail, MailOutcome, Message, Ticket
 from tests.fixtures.pipeline import Pipeline, settings_env, wait_until
 from tests.fixtures.smtp import SmtpSink
@@ -103,6 +104,10 @@ def test_cc_kept_threaded_and_answered(pipeline: Pipeline, smtp_sink: SmtpSink) 
         [msg] = ticket.messages
         assert msg.to_addresses == ["support@company.net", "colleague@example.org"]
         assert msg.cc_addresses == ["bob@example.com", "sales@company.net"]
+
+    # The router learns the ticket's Cc list from tickets.events: a reply fetched before
+    # the store published the first message would rightly not know Bob yet.
+    wait_until(lambda: outbox_backlog(db) == 0, 30, "the ticket's events on tickets.events")
 
     # 2. Bob (Cc'd) answers by the ticket tag: his message, not Alice's.
     bob = deliver(_mail("Bob Builder <bob@example.com>", f"Re: VPS down [#{ticket_id}]", "<b1@x>"))
