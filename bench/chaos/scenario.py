@@ -80,7 +80,8 @@ def run_chaos(cfg: ChaosConfig, work: Path) -> ChaosResult:
                 result.failures.append(
                     f"{inst.name} is not running at the end:\n{inst.log_tail(1500)}"
                 )
-        settled = wait_settled(parts, mails)
+        # Mail still without an outcome after the drain will not settle either: check soon.
+        settled = wait_settled(parts, mails, timeout=180 if len(tl.seen) >= len(mails) else 30)
         ids = email_ids(parts)
         result.failures += check_counts(parts, mails, ids)
         result.figures = figures(tl, mails, ids)
