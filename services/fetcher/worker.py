@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaError
 from kafka.structs import TopicPartition
 
 from kernel import health
@@ -270,7 +271,15 @@ class Fetcher:
         consumer.subscribe([self.settings.topics.gateways], listener=_Listener(self))
         try:
             while not self.stopping.is_set():
-                batches = consumer.poll(timeout_ms=500)
+                try:
+                    batches = consumer.poll(timeout_ms=500)
+                except KafkaError as exc:
+                    # The broker went away under a running fetcher (the chaos run saw
+                    # ECONNREFUSED from the coordinator lookup): wait for it, never exit.
+                    log.warning("directory poll failed (%s)", exc)
+                    if not wait_for_broker(self.settings, self.stopping):
+                        break
+                    continue
                 for tp, records in batches.items():
                     if tp not in self.entries:
                         continue  # revoked meanwhile
