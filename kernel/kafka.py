@@ -38,7 +38,13 @@ def group_membership(settings: Settings, role: str) -> dict[str, Any]:
     session timeout without a rebalance of the whole group. The name must be unique
     per running instance of a role; unset, membership is dynamic.
     """
-    options: dict[str, Any] = {"partition_assignment_strategy": (CooperativeStickyAssignor,)}
+    options: dict[str, Any] = {
+        "partition_assignment_strategy": (CooperativeStickyAssignor,),
+        # A member that joined before its topics' metadata reached it is assigned nothing
+        # for them; it rejoins once fresh metadata shows them, so refresh it every 5 s
+        # instead of kafka-python's 5 min (seen once: a store idle for minutes at start).
+        "metadata_max_age_ms": 5_000,
+    }
     if settings.instance_name:
         options["group_instance_id"] = f"{settings.instance_name}-{role}"
     return options
