@@ -128,3 +128,42 @@ def wait_until(predicate: Callable[[], object], timeout: float, what: str, step:
             return value
         time.sleep(step)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class ServiceProcess:
+    """One `supportdesk <service>` subprocess with its own log, for tests that kill it."""
+
+    def __init__(
+        self, service: str, env: dict[str, str], workdir: Path, name: str, stop_s: float = 30
+    ) -> None:
+        self.log_path = workdir / f"{name}.log"
+        self.stop_s = stop_s
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "supportdesk.cli", service],
+            cwd=workdir,
+            env={**os.environ, "PYTHONPATH": str(REPO), **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(self.stop_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")

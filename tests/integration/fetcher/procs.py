@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
+from devtools.pipeline import ServiceProcess
 from kernel.config import Settings
 from services.fetcher.state import GatewayHealth, load_health
 
@@ -36,41 +33,15 @@ def fetcher_env(settings: Settings, ca_file: str, **fetcher_opts: object) -> dic
     return env
 
 
-class FetcherProc:
+class FetcherProc(ServiceProcess):
     def __init__(self, env: dict[str, str], workdir: Path, name: str) -> None:
-        self.log_path = workdir / f"{name}.log"
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "supportdesk.cli", "fetcher"],
-            cwd=workdir,
-            env={**os.environ, "PYTHONPATH": str(REPO), **env},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
+        super().__init__("fetcher", env, workdir, name)
 
     def owner_suffix(self) -> str:
         return f":{self.pid}"
 
-    def kill9(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:]
+        return super().log()[-3000:]
 
 
 def owners(settings: Settings) -> dict[str, GatewayHealth]:

@@ -13,11 +13,7 @@ At the end every outbound email was received exactly once (counted by Message-ID
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -29,6 +25,7 @@ from typing import Any
 import pytest
 from kafka import KafkaProducer
 
+from devtools.pipeline import ServiceProcess
 from kernel.topics import create_missing, topic_config_for
 from schemas import codec
 from schemas.events import OutboundEmail
@@ -65,19 +62,12 @@ class Gate:
         sink._handler.handle_DATA = handle_DATA  # type: ignore[method-assign]  # noqa: SLF001
 
 
-class MailerProc:
+class MailerProc(ServiceProcess):
     def __init__(self, name: str, env: dict[str, str], workdir: Path) -> None:
         self.name = name
         self.port = free_port()
-        self.log_path = workdir / f"{name}.log"
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "supportdesk.cli", "mailer"],
-            cwd=workdir,
-            env={**os.environ, "PYTHONPATH": str(REPO), **env,
-                 "SUPPORTDESK_HEALTH_PORT": str(self.port)},
-            stdout=self._log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        super().__init__("mailer", {**env, "SUPPORTDESK_HEALTH_PORT": str(self.port)},
+                         workdir, name, stop_s=20)  # fmt: skip
 
     def owned(self) -> list[int] | None:
         """The partitions it says it owns last, None before its first assignment."""
@@ -89,23 +79,6 @@ class MailerProc:
         with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback
             text = resp.read().decode()
         return float(re.search(r"^supportdesk_mailer_retry_queue (\S+)$", text, re.M)[1])  # type: ignore[index]
-
-    def kill9(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
 
 
 def until(check: Callable[[], bool], timeout: float, what: str, procs: list[MailerProc]) -> None:
