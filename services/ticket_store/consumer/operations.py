@@ -17,6 +17,7 @@ import threading
 from collections.abc import Sequence
 
 from kafka import KafkaConsumer
+from kafka.errors import KafkaError
 
 from kernel.blobs import BlobStore
 from kernel.config import Settings
@@ -125,7 +126,7 @@ class OperationsConsumer:
                 log.error("operations consumer: %s: %s; again in %.1fs", type(exc).__name__,
                           str(exc).splitlines()[0] if str(exc) else "", backoff)  # fmt: skip
                 self.stopping.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, 5.0)
 
     def _consume(self) -> None:
         consumer = KafkaConsumer(
@@ -150,7 +151,12 @@ class OperationsConsumer:
                     log.error("operations: database unavailable (%s); retrying", exc)
                     self.stopping.wait(1.0)
                     continue
-                consumer.commit(next_offsets(batches))
+                try:
+                    consumer.commit(next_offsets(batches))
+                except KafkaError as exc:
+                    # Applied but not committed (a rebalance or the broker's restart): the
+                    # records come again and change nothing (rows are keyed on offsets).
+                    log.warning("operations: offset commit failed (%s); replaying", exc)
         finally:
             consumer.close(autocommit=False)
 
