@@ -3,6 +3,8 @@
 import sqlalchemy as sa
 from alembic import op
 
+from services.ticket_store.migrations.columns import booleans, integers, stamps, strings
+
 revision = "0002"
 down_revision = "0001"
 
@@ -10,10 +12,9 @@ down_revision = "0001"
 def upgrade() -> None:
     op.create_table(
         "login_attempts",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("identity", sa.String(length=400), nullable=False),
-        sa.Column("ip", sa.String(length=64), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        *integers("id"),
+        *strings(identity=400, ip=64),
+        *stamps("at"),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("login_attempts", schema=None) as batch_op:
@@ -23,17 +24,13 @@ def upgrade() -> None:
 
     op.create_table(
         "auth_tokens",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("staff_id", sa.Integer(), nullable=True),
-        sa.Column("client_id", sa.Integer(), nullable=True),
-        sa.Column("csrf_token", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("revoked", sa.Boolean(), nullable=False),
+        *integers("id"),
+        *strings(token_hash=64, kind=16, name=200),
+        *integers("staff_id", "client_id", nullable=True),
+        *strings(csrf_token=64),
+        *stamps("created_at"),
+        *stamps("expires_at", "last_used_at", nullable=True),
+        *booleans("revoked"),
         sa.ForeignKeyConstraint(["client_id"], ["clients.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["staff_id"], ["staff.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
@@ -70,20 +67,18 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
-        batch_op.drop_column("closed_at")
-        batch_op.drop_column("reply_to")
+        for name in ("closed_at", "reply_to"):
+            batch_op.drop_column(name)
 
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_constraint("uq_messages_outbound_id", type_="unique")
-        batch_op.drop_column("delivered_at")
-        batch_op.drop_column("delivery_detail")
-        batch_op.drop_column("to_address")
-        batch_op.drop_column("outbound_id")
+        for name in ("delivered_at", "delivery_detail", "to_address", "outbound_id"):
+            batch_op.drop_column(name)
 
     with op.batch_alter_table("incoming_emails", schema=None) as batch_op:
         batch_op.drop_constraint("fk_incoming_emails_handled_by_staff_id_staff", type_="foreignkey")
-        batch_op.drop_column("handled_at")
-        batch_op.drop_column("handled_by_staff_id")
+        for name in ("handled_at", "handled_by_staff_id"):
+            batch_op.drop_column(name)
 
     with op.batch_alter_table("auth_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_auth_tokens_staff_id"))

@@ -13,6 +13,8 @@ rating per reply and client (unique), rating again replaces it.
 import sqlalchemy as sa
 from alembic import op
 
+from services.ticket_store.migrations.columns import integers, stamps, texts
+
 revision = "0004"
 down_revision = "0003"
 
@@ -20,12 +22,9 @@ down_revision = "0003"
 def upgrade() -> None:
     op.create_table(
         "reply_ratings",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("message_id", sa.Integer(), nullable=False),
-        sa.Column("client_id", sa.Integer(), nullable=False),
-        sa.Column("score", sa.Integer(), nullable=False),
-        sa.Column("comment", sa.Text(), nullable=False),
-        sa.Column("rated_at", sa.DateTime(timezone=True), nullable=False),
+        *integers("id", "message_id", "client_id", "score"),
+        *texts("comment"),
+        *stamps("rated_at"),
         sa.ForeignKeyConstraint(["client_id"], ["clients.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["message_id"], ["messages.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),

@@ -11,6 +11,8 @@ filtered by gateway, decision or rule.
 import sqlalchemy as sa
 from alembic import op
 
+from services.ticket_store.migrations.columns import booleans, integers, stamps, strings, texts
+
 revision = "0006"
 down_revision = "0005"
 
@@ -19,22 +21,18 @@ def upgrade() -> None:
     op.create_table(
         "dead_letters",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("email_id", sa.String(200), nullable=False),
-        sa.Column("stage", sa.String(100), nullable=False),
-        sa.Column("gateway_id", sa.String(64), nullable=False),
-        sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("occurrences", sa.Integer(), nullable=False),
-        sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("source_topic", sa.String(255), nullable=False),
-        sa.Column("source_key", sa.String(998), nullable=False),
+        *strings(email_id=200, stage=100, gateway_id=64),
+        *texts("reason"),
+        *strings(status=16),
+        *integers("occurrences"),
+        *stamps("first_at", "last_at"),
+        *strings(source_topic=255, source_key=998),
         sa.Column("payload", sa.LargeBinary(), nullable=True),
-        sa.Column("reprocess_count", sa.Integer(), nullable=False),
-        sa.Column("reprocessed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("reprocessed_by", sa.String(200), nullable=False),
-        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("result", sa.String(64), nullable=False),
+        *integers("reprocess_count"),
+        *stamps("reprocessed_at", nullable=True),
+        *strings(reprocessed_by=200),
+        *stamps("resolved_at", nullable=True),
+        *strings(result=64),
         sa.UniqueConstraint("email_id", "stage", name="uq_dead_letters_email_stage"),
     )
     op.create_index("ix_dead_letters_status_last", "dead_letters", ["status", "last_at"])
@@ -42,30 +40,26 @@ def upgrade() -> None:
     op.create_table(
         "mail_sources",
         sa.Column("email_id", sa.String(64), primary_key=True),
-        sa.Column("gateway_id", sa.String(64), nullable=False),
-        sa.Column("from_address", sa.String(320), nullable=False),
-        sa.Column("subject", sa.Text(), nullable=False),
-        sa.Column("size", sa.Integer(), nullable=False),
-        sa.Column("blob_ref", sa.String(80), nullable=True),
-        sa.Column("topic", sa.String(255), nullable=False),
-        sa.Column("partition", sa.Integer(), nullable=False),
-        sa.Column("offset", sa.Integer(), nullable=False),
-        sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+        *strings(gateway_id=64, from_address=320),
+        *texts("subject"),
+        *integers("size"),
+        *strings(nullable=True, blob_ref=80),
+        *strings(topic=255),
+        *integers("partition", "offset"),
+        *stamps("fetched_at"),
     )
     op.create_index("ix_mail_sources_gateway_fetched", "mail_sources", ["gateway_id", "fetched_at"])
     op.create_index("ix_mail_sources_from", "mail_sources", ["from_address"])
     op.create_table(
         "gateway_health",
         sa.Column("gateway_id", sa.String(64), primary_key=True),
-        sa.Column("owner", sa.String(200), nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("idle", sa.Boolean(), nullable=False),
-        sa.Column("last_success", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("last_error", sa.Text(), nullable=False),
-        sa.Column("last_error_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("consecutive_failures", sa.Integer(), nullable=False),
-        sa.Column("mails_taken", sa.Integer(), nullable=False),
-        sa.Column("reported_at", sa.DateTime(timezone=True), nullable=False),
+        *strings(owner=200, status=16),
+        *booleans("idle"),
+        *stamps("last_success", nullable=True),
+        *texts("last_error"),
+        *stamps("last_error_at", nullable=True),
+        *integers("consecutive_failures", "mails_taken"),
+        *stamps("reported_at"),
     )
     op.create_index("ix_mail_outcomes_decided", "mail_outcomes", ["decided_at", "email_id"])
     op.create_index(

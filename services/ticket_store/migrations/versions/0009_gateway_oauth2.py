@@ -9,6 +9,8 @@ secrets Fernet-encrypted (services/ticket_store/models_oauth2.py).
 import sqlalchemy as sa
 from alembic import op
 
+from services.ticket_store.migrations.columns import stamps, strings, texts
+
 revision = "0009"
 down_revision = "0008"
 
@@ -20,26 +22,18 @@ def upgrade() -> None:
         )
     op.create_table(
         "gateway_oauth2",
-        sa.Column("gateway_id", sa.String(length=64), nullable=False),
-        sa.Column("provider", sa.String(length=32), nullable=False),
-        sa.Column("tenant", sa.String(length=200), nullable=False),
-        sa.Column("client_id", sa.String(length=500), nullable=False),
-        sa.Column("client_secret_encrypted", sa.Text(), nullable=False),
-        sa.Column("scope", sa.Text(), nullable=False),
-        sa.Column("authorization_url", sa.Text(), nullable=False),
-        sa.Column("token_url", sa.Text(), nullable=False),
-        sa.Column("device_url", sa.Text(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("reason", sa.Text(), nullable=False),
+        *strings(gateway_id=64, provider=32, tenant=200, client_id=500),
+        *texts("client_secret_encrypted", "scope", "authorization_url", "token_url", "device_url"),
+        *strings(status=16),
+        *texts("reason"),
         sa.Column("token_version", sa.BigInteger(), nullable=False),
-        sa.Column("refresh_token_encrypted", sa.Text(), nullable=False),
-        sa.Column("connected_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("connected_by", sa.String(length=200), nullable=False),
-        sa.Column("pending_state", sa.String(length=100), nullable=True),
-        sa.Column("pending_verifier_encrypted", sa.Text(), nullable=False),
-        sa.Column("pending_redirect_uri", sa.Text(), nullable=False),
-        sa.Column("pending_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        *texts("refresh_token_encrypted"),
+        *stamps("connected_at", nullable=True),
+        *strings(connected_by=200),
+        *strings(nullable=True, pending_state=100),
+        *texts("pending_verifier_encrypted", "pending_redirect_uri"),
+        *stamps("pending_at", nullable=True),
+        *stamps("updated_at"),
         sa.ForeignKeyConstraint(["gateway_id"], ["gateways.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("gateway_id"),
         sa.UniqueConstraint("pending_state"),

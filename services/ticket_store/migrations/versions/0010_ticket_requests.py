@@ -8,6 +8,8 @@
 import sqlalchemy as sa
 from alembic import op
 
+from services.ticket_store.migrations.columns import integers, stamps, strings, texts
+
 revision = "0010"
 down_revision = "0009"
 
@@ -15,17 +17,14 @@ down_revision = "0009"
 def upgrade() -> None:
     op.create_table(
         "ticket_requests",
-        sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("client_id", sa.Integer(), nullable=False),
-        sa.Column("department_id", sa.Integer(), nullable=False),
-        sa.Column("ticket_id", sa.String(length=16), nullable=False),
-        sa.Column("subject", sa.Text(), nullable=False),
-        sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("state", sa.String(length=16), nullable=False),
-        sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("notice", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        *strings(id=32),
+        *integers("client_id", "department_id"),
+        *strings(ticket_id=16),
+        *texts("subject", "text"),
+        *strings(state=16),
+        *texts("reason", "notice"),
+        *stamps("created_at"),
+        *stamps("decided_at", nullable=True),
         sa.ForeignKeyConstraint(["client_id"], ["clients.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["department_id"], ["departments.id"]),
         sa.PrimaryKeyConstraint("id"),
