@@ -36,7 +36,7 @@ def _show(answer: dict) -> None:
 
 
 def cmd_gateway_connect(args: argparse.Namespace, settings: Settings) -> int:
-    from kernel.crypto import decrypt, encrypt
+    from kernel.crypto import encrypt
     from kernel.oauth2 import flows
     from services.ticket_store.actions import gateway_oauth2
     from services.ticket_store.queries.gateways import gateway_by_name
@@ -58,17 +58,7 @@ def cmd_gateway_connect(args: argparse.Namespace, settings: Settings) -> int:
             token_url=args.token_url or "",
             device_url=args.device_url or "",
         )
-        client = flows.Client(
-            gateway_id=gw.id,
-            username=gw.username,
-            provider=row.provider,
-            client_id=row.client_id,
-            client_secret=decrypt(settings, row.client_secret_encrypted),
-            scope=row.scope,
-            token_url=row.token_url,
-            authorization_url=row.authorization_url,
-            device_url=row.device_url,
-        )
+        client = gateway_oauth2.flow_client(settings, gw, row)
         name = gw.name
     try:
         if client.device_url and not args.paste:

@@ -16,6 +16,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kernel.config import Settings
+from kernel.crypto import decrypt
+from kernel.oauth2 import flows
 from kernel.oauth2.providers import PROVIDERS, provider
 from kernel.oauth2.records import TokenRecord
 from services.ticket_store.actions.gateways import publish_gateway
@@ -77,6 +80,21 @@ def save_settings(
     uow.audit("gateway.oauth2_settings", "gateway", gw.id, provider=provider_name)
     uow.flush()
     return row
+
+
+def flow_client(settings: Settings, gw: Gateway, row: GatewayOAuth2) -> flows.Client:
+    """What a connect flow (the web's or the CLI's) needs of the stored settings."""
+    return flows.Client(
+        gateway_id=gw.id,
+        username=gw.username,
+        provider=row.provider,
+        client_id=row.client_id,
+        client_secret=decrypt(settings, row.client_secret_encrypted),
+        scope=row.scope,
+        token_url=row.token_url,
+        authorization_url=row.authorization_url,
+        device_url=row.device_url,
+    )
 
 
 def start_connect(

@@ -26,7 +26,6 @@ from kernel.oauth2.tokens import OAuth2Failure
 from services.ticket_store.actions import gateway_oauth2
 from services.ticket_store.http import sessions
 from services.ticket_store.models import Gateway, Staff
-from services.ticket_store.models_oauth2 import GatewayOAuth2
 from services.ticket_store.models_operations import GatewayHealthRecord
 from services.ticket_store.unit_of_work import UnitOfWork
 from services.ticket_store.web.admin_forms import found
@@ -51,20 +50,6 @@ class OAuth2Form(WebForm):
 def _redirect_uri(request: Request) -> str:
     base = request.app.state.settings.public_url or str(request.base_url)
     return base.rstrip("/") + CALLBACK
-
-
-def _client(settings: object, gw: Gateway, row: GatewayOAuth2) -> flows.Client:
-    return flows.Client(
-        gateway_id=gw.id,
-        username=gw.username,
-        provider=row.provider,
-        client_id=row.client_id,
-        client_secret=decrypt(settings, row.client_secret_encrypted),  # type: ignore[arg-type]
-        scope=row.scope,
-        token_url=row.token_url,
-        authorization_url=row.authorization_url,
-        device_url=row.device_url,
-    )
 
 
 @pages.page("/admin/gateways/{gateway_id}/oauth2")
@@ -118,7 +103,9 @@ def connect(
         device_url=form.device_url,
     )
     redirect_uri = _redirect_uri(request)
-    url, state, verifier = flows.authorization_request(_client(settings, gw, row), redirect_uri)
+    url, state, verifier = flows.authorization_request(
+        gateway_oauth2.flow_client(settings, gw, row), redirect_uri
+    )
     gateway_oauth2.start_connect(
         uow,
         row,
@@ -148,7 +135,7 @@ def _finish(request: Request, session: Session) -> Response:
     try:
         record = flows.exchange_code(
             settings,
-            _client(settings, gw, row),
+            gateway_oauth2.flow_client(settings, gw, row),
             row.pending_redirect_uri,
             str(request.url),
             decrypt(settings, row.pending_verifier_encrypted),
