@@ -9,7 +9,6 @@ processes as root, so the instance runs as root with mail_uid=nobody.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import shutil
@@ -29,6 +28,7 @@ from imapclient import IMAPClient
 from devtools.dovecot_config import mail_ids, render_config, write_users
 from devtools.dovecot_oauth2 import OAUTH2_MECHANISMS
 from devtools.net import free_port, wait_for_port, write_test_pki
+from devtools.throwaway import ThrowawayServer
 
 DEFAULT_USER = "support@company.net"
 DEFAULT_PASSWORD = "secret"
@@ -43,7 +43,7 @@ class DovecotError(RuntimeError):
     """Dovecot or doveadm failed; the message carries its output and log tail."""
 
 
-class DovecotServer:
+class DovecotServer(ThrowawayServer):
     """A throwaway Dovecot instance in a temp dir with free loopback ports.
 
     Attributes: ``host``, ``imap_port`` (plain + STARTTLS), ``imaps_port``,
@@ -99,7 +99,7 @@ class DovecotServer:
         self._write_users()
         self.config_path.write_text(self._config())
         # The master runs in its own session; don't leave it behind if teardown is skipped.
-        atexit.register(self.cleanup)
+        self.clean_up_at_exit()
 
     # ----------------------------------------------------------------- config
     def _config(self) -> str:
@@ -193,19 +193,6 @@ class DovecotServer:
         """Stop and start again on the same ports, users and mail."""
         self.stop()
         self.start()
-
-    def cleanup(self) -> None:
-        """Stop and delete the temp dir."""
-        atexit.unregister(self.cleanup)
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> DovecotServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.cleanup()
 
     def log_tail(self, lines: int = 30) -> str:
         """Last lines of the Dovecot log, for error messages."""

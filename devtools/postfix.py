@@ -10,7 +10,6 @@ daemons as the ``postfix`` user).
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 import smtplib
@@ -21,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from devtools.net import free_port, wait_for_port
+from devtools.throwaway import ThrowawayServer
 
 POSTFIX_BIN = shutil.which("postfix") or "/usr/sbin/postfix"
 POSTQUEUE_BIN = shutil.which("postqueue") or "/usr/sbin/postqueue"
@@ -60,7 +60,7 @@ def transport_map(addresses: Iterable[str], lmtp_host: str, lmtp_port: int) -> s
     return "inline:{ " + ", ".join(f"{a.lower()}={target}" for a in addresses) + " }"
 
 
-class PostfixServer:
+class PostfixServer(ThrowawayServer):
     """Postfix on ``host``:``smtp_port`` relaying ``addresses`` to ``lmtp_host``:``lmtp_port``.
 
     ``backoff_s`` is the first retry delay of a deferred mail (the second is twice that, then
@@ -89,7 +89,7 @@ class PostfixServer:
         self.log_path = self.dir / "maillog"
         self._started = False
         self._write_config()
-        atexit.register(self.cleanup)
+        self.clean_up_at_exit()
 
     # ------------------------------------------------------------ config
 
@@ -209,17 +209,6 @@ class PostfixServer:
         except (OSError, ValueError, IndexError):
             return False
         return True
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> PostfixServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.cleanup()
 
     # ------------------------------------------------------------ using it
 
