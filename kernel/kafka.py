@@ -18,6 +18,11 @@ from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssi
 
 from kernel.config import Settings
 
+# kafka-python waits up to 30 s between reconnects to a broker that went away, so a
+# client could sit idle for 30 s after the broker's return (issue 12 asks for 15 s);
+# a reconnect attempt is one refused connect, so try at least every second.
+RECONNECT = {"reconnect_backoff_max_ms": 1_000}
+
 
 def reliable_producer(settings: Settings, **options: Any) -> KafkaProducer:
     """A KafkaProducer on the settings' broker with acks=all and idempotence on."""
@@ -25,7 +30,7 @@ def reliable_producer(settings: Settings, **options: Any) -> KafkaProducer:
         bootstrap_servers=settings.kafka_bootstrap,
         acks="all",
         enable_idempotence=True,
-        **options,
+        **(RECONNECT | options),
     )
 
 
@@ -44,6 +49,7 @@ def group_membership(settings: Settings, role: str) -> dict[str, Any]:
         # for them; it rejoins once fresh metadata shows them, so refresh it every 5 s
         # instead of kafka-python's 5 min (seen once: a store idle for minutes at start).
         "metadata_max_age_ms": 5_000,
+        **RECONNECT,
     }
     if settings.instance_name:
         options["group_instance_id"] = f"{settings.instance_name}-{role}"

@@ -13,6 +13,8 @@ import threading
 from kafka import KafkaAdminClient, KafkaConsumer
 from prometheus_client import Gauge
 
+from kernel.kafka import RECONNECT
+
 log = logging.getLogger(__name__)
 
 LAG = Gauge(
@@ -24,8 +26,8 @@ LAG = Gauge(
 
 def sample(bootstrap: str, group: str, topics: set[str]) -> dict[tuple[str, int], int]:
     """{(topic, partition): lag} for the group's committed partitions of `topics`."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **RECONNECT)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, **RECONNECT)
     try:
         committed = {
             tp: meta.offset

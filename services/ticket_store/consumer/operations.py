@@ -21,6 +21,7 @@ from kafka.errors import KafkaError
 
 from kernel.blobs import BlobStore
 from kernel.config import Settings
+from kernel.kafka import RECONNECT
 from kernel.oauth2.records import TokenRecord
 from schemas import codec
 from schemas.events import DeadLetter, Outcome, RawEmail
@@ -138,6 +139,7 @@ class OperationsConsumer:
             isolation_level="read_committed",  # mail.raw and fetcher.state are transactional
             max_poll_records=500,
             client_id="supportdesk-store-operations",
+            **RECONNECT,
         )
         try:
             for batches, records in polled(consumer, self.stopping):
