@@ -26,10 +26,13 @@ Why this shape:
 - ``cleanup.policy=compact,delete`` with a retention longer than mail.outbound's: an id
   is kept as long as its outbound record can be redelivered, then expires.
 
-Limits: an instance that is frozen (not killed) for longer than the session timeout may,
-when it wakes, still send mail of a partition already handed over, until its next poll
-gives the partition up; SMTP cannot take part in a Kafka transaction that would fence
-it. The ids of the owned partitions are held in memory (a few tens of bytes each).
+A member that lost a partition without knowing it yet (frozen past the session
+timeout, cut off while the broker restarted) would break the one-writer rule and send
+what the owner sends: so before each send and each ``queued`` write the mailer proves
+ownership to the group coordinator (services.mailer.fence, `fence` here), then reads
+what others wrote to the partition since it last looked (`refresh`) and checks again.
+``sent`` and ``failed`` are facts and are written without the check. The ids of the
+owned partitions are held in memory (a few tens of bytes each).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -46,6 +49,7 @@ from kafka.errors import KafkaError
 from kernel.config import Settings
 from kernel.kafka import reliable_producer
 from kernel.topics import create_missing, topic_config_for
+from services.mailer.fence import NoFence
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +90,12 @@ class SentLedger:
         self._producer = producer
         self._reader: KafkaConsumer | None = None
         self._settled: dict[int, set[str]] = {}  # partition -> sent or failed ids
+        self._next: dict[int, int] = {}  # partition -> the next ledger offset to read
         self._queue: dict[str, Queued] = {}
         self._lock = threading.Lock()
         self._ready = False
+        # Raises services.mailer.fence.Fenced unless this instance owns the partition.
+        self.fence: Callable[[int], None] = NoFence().check
 
     # ------------------------------------------------------------ ownership
     def ensure_topic(self) -> None:
@@ -134,6 +141,7 @@ class SentLedger:
         with self._lock:
             self._settled.update(settled)
             self._queue.update(queue)
+            self._next.update({tp.partition: ends[tp] for tp in tps})
         log.info(
             "ledger: took partitions %s (%d settled, %d queued); own %s",
             new, sum(len(s) for s in settled.values()), len(queue), sorted(self._settled),
@@ -166,8 +174,37 @@ class SentLedger:
         with self._lock:
             for p in gone:
                 del self._settled[p]
+                self._next.pop(p, None)
             self._queue = {k: q for k, q in self._queue.items() if q.partition not in gone}
         log.info("ledger: released partitions %s; own %s", sorted(gone), sorted(self._settled))
+
+    def refresh(self, partition: int) -> None:
+        """Read what others wrote to an owned partition since this instance last looked
+        (a member that lost and regained it without noticing)."""
+        self.take([partition])
+        tp = TopicPartition(self.topic, partition)
+        reader = self._consumer()
+        end = reader.end_offsets([tp])[tp]
+        if end <= self._next[partition]:
+            return
+        reader.assign([tp])
+        reader.seek(tp, self._next[partition])
+        seen = 0
+        while reader.position(tp) < end:
+            for r in reader.poll(timeout_ms=1000).get(tp, []):
+                with self._lock:
+                    self._apply(partition, r.key.decode(), r.value, dict(r.headers or []),
+                                self._settled, self._queue)  # fmt: skip
+                seen += 1
+        self._next[partition] = max(self._next[partition], reader.position(tp))
+        log.info("ledger: partition %d: %d states written since this instance looked",
+                 partition, seen)  # fmt: skip
+
+    def claim(self, partition: int) -> None:
+        """Before a send: this instance owns the partition (else Fenced) and knows every
+        state written to it."""
+        self.fence(partition)
+        self.refresh(partition)
 
     # --------------------------------------------------------------- states
     def seen(self, outbound_id: str, partition: int) -> bool:
@@ -177,6 +214,10 @@ class SentLedger:
 
     def queued(self, outbound_id: str) -> bool:
         return outbound_id in self._queue
+
+    def entry(self, outbound_id: str) -> Queued | None:
+        with self._lock:
+            return self._queue.get(outbound_id)
 
     def record(self, outbound_id: str, partition: int) -> None:
         self._settle(outbound_id, partition, SENT)
@@ -206,7 +247,10 @@ class SentLedger:
         self._put(replace(entry, attempts=attempts, next_at=next_at, error=error))
 
     def _put(self, entry: Queued) -> None:
-        self._write(entry.outbound_id, entry.partition, entry.payload, _headers(entry))
+        """Only the partition's owner may queue: a stale ``queued`` after the owner's
+        ``sent`` would have the next owner send it again."""
+        self._write(entry.outbound_id, entry.partition, entry.payload, _headers(entry),
+                    guarded=True)  # fmt: skip
         with self._lock:
             self._queue[entry.outbound_id] = entry
 
@@ -222,19 +266,26 @@ class SentLedger:
 
     # ----------------------------------------------------------------- kafka
     def _write(
-        self, outbound_id: str, partition: int, value: bytes, headers: list[tuple[str, bytes]]
-    ) -> None:
+        self, outbound_id: str, partition: int, value: bytes, headers: list[tuple[str, bytes]],
+        guarded: bool = False,
+    ) -> None:  # fmt: skip
         """Durable before it returns; while the broker is away, wait rather than forget
-        that a mail went (forgetting it would send it again)."""
+        that a mail went (forgetting it would send it again). ``guarded``: ownership is
+        checked before every attempt (Fenced propagates)."""
         delay = 0.5
         while True:
+            if guarded:
+                self.fence(partition)
             try:
                 if self._producer is None:
                     self._producer = reliable_producer(self.settings, linger_ms=0)
-                self._producer.send(
+                meta = self._producer.send(
                     self.topic, key=outbound_id.encode(), value=value, headers=headers,
                     partition=partition,
                 ).get(timeout=30)  # fmt: skip
+                with self._lock:  # the next read starts after it, unless another wrote first
+                    if self._next.get(partition) == meta.offset:
+                        self._next[partition] = meta.offset + 1
                 return
             except KafkaError as exc:
                 log.warning("ledger write for %s failed (%s); retrying", outbound_id, exc)

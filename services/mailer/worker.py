@@ -14,6 +14,11 @@ polls, as an MTA would, until it is sent, refused for good, or too old
 (`mailer_give_up_s`). The queue belongs to the partition, so when an instance dies
 the instance that takes its partitions retries its queued mail.
 
+Only the partition's owner sends: before each send the mailer proves to the group
+coordinator that it still owns the partition (services.mailer.fence) and reads what an
+earlier owner wrote to the ledger meanwhile; a member that lost the partition without
+knowing it yet leaves the mail to the owner.
+
 Each outcome goes out on mail.delivery (schemas.events.DeliveryReport) so the
 store can record on the message whether it was sent, deferred or failed.
 """
@@ -28,20 +33,19 @@ import time
 from collections.abc import Callable
 from email.message import EmailMessage
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError
-from kafka.structs import OffsetAndMetadata
+from kafka import KafkaProducer
 from pydantic import ValidationError
 
 from kernel import health
 from kernel.config import Settings
-from kernel.kafka import group_membership, reliable_producer, wait_for_broker
+from kernel.kafka import reliable_producer, wait_for_broker
 from kernel.lag import start_sampler
 from kernel.oauth2.records import KafkaTokenStore
 from kernel.oauth2.tokens import OAuth2Failure, TokenManager, mechanism, oauthbearer, xoauth2
 from schemas import codec
 from schemas.events import DeliveryReport, OutboundEmail
 from services.mailer import metrics
+from services.mailer.fence import Fenced
 from services.mailer.ledger import SentLedger
 from services.mailer.message import Undeliverable, build_message, message_id_for, recipient
 from services.mailer.recipients import envelope
@@ -136,7 +140,8 @@ class Mailer:
 
     def handle(self, value: bytes, now: float | None = None, partition: int = 0) -> None:
         """One mail.outbound record (from ``partition``): sent, refused, or queued for a
-        retry; never blocks long."""
+        retry; never blocks long. Raises Fenced, having sent nothing, when this instance
+        cannot show that it owns the partition."""
         now = time.time() if now is None else now
         try:
             out = codec.loads(OutboundEmail, value)
@@ -150,6 +155,11 @@ class Mailer:
         except (Undeliverable, ValueError) as exc:
             log.error("outbound %s refused: %s", out.outbound_id, exc)
             self._report(out, "failed", str(exc))
+            return
+        # Only the partition's owner sends or queues (else Fenced, to the caller), and
+        # only what no earlier owner sent or queued meanwhile.
+        self.ledger.claim(partition)
+        if self.ledger.seen(out.outbound_id, partition) or self.ledger.queued(out.outbound_id):
             return
         if now < self._server_down_until:
             error = "SMTP server unreachable at the last attempt"
@@ -166,43 +176,56 @@ class Mailer:
 
     def retry_due(self, now: float | None = None, budget_s: float = 60.0) -> int:
         """Retry queued mail that is due, for at most about ``budget_s``; returns how many
-        left the queue (sent, refused or given up)."""
+        left the queue (sent, refused or given up). The queue of a partition this instance
+        cannot show it owns is left to the owner."""
         start = time.monotonic()
         now = time.time() if now is None else now
         done = 0
+        fenced: set[int] = set()
         for entry in self.ledger.due(now):
             if self.stopping.is_set() or time.monotonic() - start > budget_s:
                 break
             if now < self._server_down_until:
                 break  # still down: leave the rest for later
-            outbound_id, attempts, partition = entry.outbound_id, entry.attempts, entry.partition
-            out = codec.loads(OutboundEmail, entry.payload)
+            if entry.partition in fenced:
+                continue
             try:
-                msg = build_message(out, self.settings)
-            except (Undeliverable, ValueError) as exc:  # e.g. an attachment gone meanwhile
-                self.ledger.drop(outbound_id, partition)
-                self._report(out, "failed", str(exc))
-                done += 1
-                continue
-            error = self._attempt(out, msg, now, partition)
-            if error is None:
-                done += 1
-                continue
-            age = now - entry.first_at
-            if age >= self.settings.mailer_give_up_s:
-                self.ledger.drop(outbound_id, partition)
-                log.error("outbound %s given up after %d attempts", outbound_id, attempts + 1)
-                self._report(
-                    out, "failed", f"gave up after {attempts + 1} attempts in {age / 3600:.1f} h:"
-                    f" {error}"
-                )  # fmt: skip
-                done += 1
-                continue
-            delay = min(
-                self.settings.mailer_retry_first_s * 2**attempts, self.settings.mailer_retry_max_s
-            )
-            self.ledger.reschedule(outbound_id, attempts + 1, now + delay, error)
+                done += self._retry(entry.outbound_id, entry.partition, now)
+            except Fenced:
+                fenced.add(entry.partition)
         return done
+
+    def _retry(self, outbound_id: str, partition: int, now: float) -> int:
+        """One attempt at a queued mail: 1 if it left the queue."""
+        self.ledger.claim(partition)  # an earlier owner may have sent or moved it meanwhile
+        entry = self.ledger.entry(outbound_id)
+        if entry is None or entry.next_at > now:
+            return 0
+        attempts = entry.attempts
+        out = codec.loads(OutboundEmail, entry.payload)
+        try:
+            msg = build_message(out, self.settings)
+        except (Undeliverable, ValueError) as exc:  # e.g. an attachment gone meanwhile
+            self.ledger.drop(outbound_id, partition)
+            self._report(out, "failed", str(exc))
+            return 1
+        error = self._attempt(out, msg, now, partition)
+        if error is None:
+            return 1
+        age = now - entry.first_at
+        if age >= self.settings.mailer_give_up_s:
+            self.ledger.drop(outbound_id, partition)
+            log.error("outbound %s given up after %d attempts", outbound_id, attempts + 1)
+            self._report(
+                out, "failed", f"gave up after {attempts + 1} attempts in {age / 3600:.1f} h:"
+                f" {error}"
+            )  # fmt: skip
+            return 1
+        delay = min(
+            self.settings.mailer_retry_first_s * 2**attempts, self.settings.mailer_retry_max_s
+        )
+        self.ledger.reschedule(outbound_id, attempts + 1, now + delay, error)
+        return 0
 
     def _attempt(
         self, out: OutboundEmail, msg: EmailMessage, now: float, partition: int
@@ -250,92 +273,10 @@ class Mailer:
         )
 
     def run(self) -> None:
-        owned = _Ownership()
-        session_ms = int(self.settings.mailer_session_timeout_s * 1000)
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
-            group_id=self.settings.mailer_group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            # A dead mailer's partitions (and queued mail) move within the session
-            # timeout, not kafka-python's 45 s; a poll's mail is sent (or queued for
-            # retry) well within max_poll_interval_ms.
-            session_timeout_ms=session_ms,
-            heartbeat_interval_ms=min(3_000, session_ms // 3),
-            max_poll_records=100,
-            max_poll_interval_ms=300_000,
-            **group_membership(self.settings, "mailer"),
-        )
-        self.ledger.ensure_topic()
-        consumer.subscribe([self.settings.topics.outbound], listener=owned)
-        try:
-            while not self.stopping.is_set():
-                batch = consumer.poll(timeout_ms=500)
-                # Before any record or retry: forget what moved away, load what came in.
-                owned.apply(self.ledger)
-                deadline = time.monotonic() + self.BATCH_BUDGET_S
-                for tp, records in batch.items():
-                    handled = 0
-                    for r in records:
-                        if time.monotonic() > deadline:
-                            break
-                        if r.value is not None:
-                            self.handle(r.value, partition=tp.partition)
-                        if self.stopping.is_set():
-                            return
-                        handled += 1
-                    if handled:  # each is sent, settled or queued in the ledger by now
-                        done = records[handled - 1].offset + 1
-                        self._commit(consumer, tp, done)
-                    if handled < len(records):
-                        log.info(
-                            "%s: %d records left for the next poll", tp, len(records) - handled
-                        )
-                        consumer.seek(tp, records[handled].offset)
-                # Bounded, so poll() comes round well within max.poll.interval.ms.
-                self.retry_due(budget_s=60.0)
-        finally:
-            consumer.close(autocommit=False)
-            self.ledger.close()
+        """In the consumer group, until ``stopping`` is set (services.mailer.group)."""
+        from services.mailer.group import consume
 
-    @staticmethod
-    def _commit(consumer: KafkaConsumer, tp: TopicPartition, offset: int) -> None:
-        try:
-            consumer.commit({tp: OffsetAndMetadata(offset, "", -1)})
-        except KafkaError as exc:
-            # Fenced or rebalanced away (seen after a broker restart: UnknownMemberId): the
-            # next poll rejoins, and the partition's owner finds these in the sent ledger.
-            log.warning("offset commit failed (%s); the records will be seen again", exc)
-
-
-class _Ownership(ConsumerRebalanceListener):
-    """Partition moves, noted on the consumer's IO thread and applied to the ledger by
-    the mailer's thread after poll() returns (loading blocks; a listener must not).
-    The group's rule that every member gives up partitions before any member takes
-    them means the ledger is complete when the new owner loads it."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._moves: list[tuple[bool, list[int]]] = []
-
-    def _note(self, take: bool, tps: list[TopicPartition]) -> None:
-        with self._lock:
-            self._moves.append((take, [tp.partition for tp in tps]))
-
-    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self._note(True, assigned)
-
-    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        self._note(False, revoked)
-
-    def on_partitions_lost(self, lost: list[TopicPartition]) -> None:
-        self._note(False, lost)
-
-    def apply(self, ledger: SentLedger) -> None:
-        with self._lock:
-            moves, self._moves = self._moves, []
-        for take, partitions in moves:
-            (ledger.take if take else ledger.release)(partitions)
+        consume(self)
 
 
 def run_mailer(settings: Settings) -> None:

@@ -12,91 +12,21 @@ At the end every outbound email was received exactly once (counted by Message-ID
 
 from __future__ import annotations
 
-import asyncio
-import re
 import threading
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from kafka import KafkaProducer
 
-from devtools.pipeline import ServiceProcess
-from kernel.topics import create_missing, topic_config_for
-from schemas import codec
-from schemas.events import OutboundEmail
-from tests.fixtures.parts import free_port
 from tests.fixtures.smtp import SmtpSink
+from tests.integration.mailer.procs import Gate, MailerProc, mailer_env, outbound, until
 
-REPO = Path(__file__).resolve().parents[3]
 PARTITIONS = 4
 SESSION_S = 6.0  # the broker's smallest group session timeout
 RETRY_S = 10.0  # first retry; longer than the session timeout plus a rebalance
-
-
-class Gate:
-    """In front of the sink's DATA: open, hold (the client waits; a client that dies
-    meanwhile gets no 250 and nothing is recorded) or refuse (451)."""
-
-    def __init__(self, sink: SmtpSink) -> None:
-        self.mode = "open"
-        self.held = 0
-        inner = sink._handler.handle_DATA  # noqa: SLF001 - wrapping the sink's own hook
-
-        async def handle_DATA(server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-            if self.mode == "refuse":
-                return "451 4.3.0 Try again later"
-            if self.mode == "hold":
-                self.held += 1
-                try:  # aiosmtpd cancels this when the client goes away
-                    while self.mode == "hold":
-                        await asyncio.sleep(0.05)
-                finally:
-                    self.held -= 1
-            return await inner(server, session, envelope)
-
-        sink._handler.handle_DATA = handle_DATA  # type: ignore[method-assign]  # noqa: SLF001
-
-
-class MailerProc(ServiceProcess):
-    def __init__(self, name: str, env: dict[str, str], workdir: Path) -> None:
-        self.name = name
-        self.port = free_port()
-        super().__init__("mailer", {**env, "SUPPORTDESK_HEALTH_PORT": str(self.port)},
-                         workdir, name, stop_s=20)  # fmt: skip
-
-    def owned(self) -> list[int] | None:
-        """The partitions it says it owns last, None before its first assignment."""
-        found = re.findall(r"ledger: .*; own \[([\d, ]*)\]", self.log())
-        return [int(p) for p in found[-1].split(",") if p.strip()] if found else None
-
-    def retry_queue(self) -> float:
-        url = f"http://127.0.0.1:{self.port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback
-            text = resp.read().decode()
-        return float(re.search(r"^supportdesk_mailer_retry_queue (\S+)$", text, re.M)[1])  # type: ignore[index]
-
-
-def until(check: Callable[[], bool], timeout: float, what: str, procs: list[MailerProc]) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            logs = "\n".join(f"--- {p.name}\n{p.log()[-2500:]}" for p in procs)
-            raise AssertionError(f"not within {timeout} s: {what}\n{logs}")
-        time.sleep(0.1)
-
-
-def outbound(i: int) -> bytes:
-    return codec.dumps(
-        OutboundEmail(
-            outbound_id=f"o{i}", to=f"client{i}@example.org", subject=f"Re: case {i}",
-            text="Answered.", message_id=f"<o{i}@desk.test>",
-        )
-    )  # fmt: skip
 
 
 @pytest.fixture
@@ -111,23 +41,8 @@ def test_two_mailers_kills_and_a_refusing_server_every_mail_exactly_once(
     kafka_bootstrap: str, kafka_topic_prefix: str, smtp_sink: SmtpSink, tmp_path: Path,
     procs: list[MailerProc],
 ) -> None:  # fmt: skip
-    pre = kafka_topic_prefix
-    topics = {"outbound": f"{pre}outbound", "sent": f"{pre}sent", "delivery": f"{pre}delivery"}
-    create_missing(
-        kafka_bootstrap, {name: topic_config_for(field) for field, name in topics.items()},
-        PARTITIONS,
-    )  # fmt: skip
-    env = {
-        "SUPPORTDESK_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "SUPPORTDESK_MAILER_GROUP_ID": f"{pre}mailer",
-        "SUPPORTDESK_SMTP_HOST": smtp_sink.host,
-        "SUPPORTDESK_SMTP_PORT": str(smtp_sink.port),
-        "SUPPORTDESK_MESSAGE_ID_DOMAIN": "desk.test",
-        "SUPPORTDESK_MAILER_SESSION_TIMEOUT_S": str(SESSION_S),
-        "SUPPORTDESK_MAILER_RETRY_FIRST_S": str(RETRY_S),
-        "SUPPORTDESK_VAR_DIR": str(tmp_path / "var"),
-        **{f"SUPPORTDESK_TOPICS__{field.upper()}": name for field, name in topics.items()},
-    }
+    topics, env = mailer_env(kafka_bootstrap, kafka_topic_prefix, smtp_sink, tmp_path,
+                             PARTITIONS, SESSION_S, RETRY_S)  # fmt: skip
     gate = Gate(smtp_sink)
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
 
