@@ -38,19 +38,13 @@ def replace_outcomes(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> int:
     return changed
 
 
+# Every mail_outcomes column is an Outcome field of the same name.
+_OUTCOME_COLUMNS = frozenset(MailOutcome.__table__.columns.keys())
+
+
 def outcome_row(outcome: Outcome) -> dict[str, object]:
     """The mail_outcomes columns of an outcome, for a new row or one it replaces."""
-    return dict(
-        email_id=outcome.email_id,
-        gateway_id=outcome.gateway_id,
-        decision=outcome.decision.value,
-        rule=outcome.rule,
-        reason=outcome.reason,
-        ticket_id=outcome.ticket_id,
-        client_id=outcome.client_id,
-        automatic=outcome.automatic,
-        decided_at=outcome.decided_at,
-    )
+    return outcome.model_dump(include=_OUTCOME_COLUMNS) | {"decision": outcome.decision.value}
 
 
 def settle_incoming(uow: UnitOfWork, tickets: Mapping[str, int]) -> None:

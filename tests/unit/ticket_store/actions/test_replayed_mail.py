@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from schemas.events import Decision, Outcome, utcnow
 from services.ticket_store import actions
+from services.ticket_store.actions.replayed_mail import outcome_row
 from services.ticket_store.models import IncomingEmail, MailOutcome
 from tests.unit.ticket_store import builders
 from tests.unit.ticket_store.fakes import FakeUnitOfWork
@@ -60,3 +61,13 @@ def test_one_ticket_from_mail_settles_its_incoming_email_too(uow: FakeUnitOfWork
     uow.flush()
     uow.session.refresh(waiting)
     assert (waiting.status, waiting.ticket_number) == ("converted", ticket.number)
+
+
+def test_every_outcome_column_comes_from_the_outcome_field_of_its_name() -> None:
+    assert set(MailOutcome.__table__.columns.keys()) <= set(Outcome.model_fields)
+    outcome = Outcome(email_id="e-9", gateway_id="gw", decision=Decision.INCOMING, rule="client",
+                      reason="unknown sender", client_id=None, automatic=True)  # fmt: skip
+    row = outcome_row(outcome)
+    assert row["decision"] == "incoming" and type(row["decision"]) is str
+    assert (row["email_id"], row["reason"], row["automatic"]) == ("e-9", "unknown sender", True)
+    assert set(row) == set(MailOutcome.__table__.columns.keys())
