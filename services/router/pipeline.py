@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -43,7 +44,7 @@ from services.router.ledger import (
     loads_item,
     split_items,
 )
-from services.router.mail import DEFAULT_LIMITS, MAX_BODY_BYTES, ParsedMail, Part
+from services.router.mail import MAX_BODY_BYTES, ParsedMail, Part
 from services.router.notice import DEFAULT_NOTICE, notice_for
 from services.router.outputs import LEDGER, Out
 from services.router.rules import automatic, client, empty, incidents, parse, recipient, thread
@@ -70,20 +71,13 @@ def decide(mail: ParsedMail, ctx: Context, rules: tuple[ModuleType, ...] = RULES
     raise AssertionError("the client rule always decides")
 
 
+@dataclass(eq=False)
 class Router:
-    def __init__(
-        self,
-        directory: Directory,
-        ticket_key: bytes,
-        blobs: BlobStore | None = None,
-        notice_window_s: float = 24 * 3600,
-        limits: MailLimits = DEFAULT_LIMITS,
-    ) -> None:
-        self.limits = limits
-        self.directory = directory
-        self.ticket_key = ticket_key
-        self.blobs = blobs
-        self.notice_window_s = notice_window_s
+    directory: Directory
+    ticket_key: bytes = field(repr=False)
+    blobs: BlobStore | None = None
+    notice_window_s: float = 24 * 3600
+    limits: MailLimits = field(default_factory=MailLimits)
 
     # ------------------------------------------------------------ stage 1: mail.raw
 
