@@ -32,6 +32,7 @@ from kernel.kafka import wait_for_broker
 from kernel.lag import start_sampler
 from kernel.topics import create_missing, topic_config_for
 from services.router import metrics, web_requests
+from services.router.broker_watch import BrokerWatch
 from services.router.directory import DirectoryFeed, InMemoryDirectory
 from services.router.internal_topics import ensure_internal_topics
 from services.router.ledger import Ledger
@@ -136,6 +137,7 @@ router = Router(
 replayer = Replayer(router, directory)
 stats = Stats()
 watch = Watch()
+broker_watch = BrokerWatch(app, settings.kafka_bootstrap)
 
 
 @app.timer(5.0)
@@ -315,8 +317,24 @@ WATCHED = {
 
 @app.timer(2.0)
 async def skipped_records_watchdog() -> None:
-    """Seek back an idle agent's partition fetched past a record it never handled."""
-    await skipped_records(app, settings.kafka_bootstrap, WATCHED, watch)
+    """Seek back an idle agent's partition fetched past a record it never handled.
+
+    Its probe opens a consumer of its own, which raises while the broker is away; an
+    exception out of a faust timer crashes the whole worker (docs/chaos.md: routers
+    exited with "Unable to bootstrap"), so a failed round waits for the next one."""
+    try:
+        await skipped_records(app, settings.kafka_bootstrap, WATCHED, watch)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the watchdog must never take the worker down
+        if not broker_watch.waiting:
+            log.warning("skipped-records check failed (%s); next round", type(exc).__name__)
+
+
+@app.timer(1.0)
+async def watch_broker() -> None:
+    """Say "waiting for broker" in /health while the running worker cannot reach it."""
+    broker_watch.check()
 
 
 def _dump_tasks(*_: object) -> None:
