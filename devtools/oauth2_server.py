@@ -137,6 +137,11 @@ class _Quiet(WSGIRequestHandler):
         pass
 
 
+def _endpoint(path: str) -> property:
+    """The URL of the server's endpoint at `path` (a read-only attribute)."""
+    return property(lambda server: f"{server.url}{path}")
+
+
 class OAuth2TestServer:
     """The authorization server; ``url`` is its base (http://127.0.0.1:<port>).
 
@@ -172,25 +177,11 @@ class OAuth2TestServer:
         self._httpd: WSGIServer | None = None
 
     # ------------------------------------------------------------ URLs
-    @property
-    def authorization_url(self) -> str:
-        return f"{self.url}/authorize"
-
-    @property
-    def token_url(self) -> str:
-        return f"{self.url}/token"
-
-    @property
-    def device_url(self) -> str:
-        return f"{self.url}/device_authorization"
-
-    @property
-    def introspection_url(self) -> str:
-        return f"{self.url}/introspect"
-
-    @property
-    def revocation_url(self) -> str:
-        return f"{self.url}/revoke"
+    authorization_url = _endpoint("/authorize")
+    token_url = _endpoint("/token")
+    device_url = _endpoint("/device_authorization")
+    introspection_url = _endpoint("/introspect")
+    revocation_url = _endpoint("/revoke")
 
     # ------------------------------------------------------------ test controls
     def approve_device(self, user_code: str, user: str | None = None) -> None:
