@@ -125,8 +125,7 @@ class Router:
         if v.action is Action.OPEN_TICKET:
             assert v.client_id is not None and v.ticket_id is not None
             at = self.home(raw, mail)
-            dept = self.directory.department(at.department_id)
-            per_incident = bool(dept and dept.per_incident)
+            req = self.charge_request(raw, mail, v, at)
             ticket = OpenTicket(
                 email_id=raw.email_id,
                 gateway_id=at.gateway_id,
@@ -134,9 +133,8 @@ class Router:
                 client_id=v.client_id,
                 department_id=at.department_id,
                 content=self.content(raw, mail),
-                charged=per_incident,  # emitted only if settled as opened, and then charged
+                charged=req.per_incident,  # emitted only if settled as opened, and then charged
             )
-            req = self.charge_request(raw, mail, v)
             data = dumps_item(req, ticket.model_dump_json().encode())
             return [Out(LEDGER, str(v.client_id), ticket, data)]
         content = None
@@ -178,10 +176,13 @@ class Router:
         outs.append(_outcome(raw.email_id, raw.gateway_id, v, self._reason(v, ctx), **more))
         return outs
 
-    def charge_request(self, raw: RawEmail, mail: ParsedMail, v: Verdict) -> ChargeRequest:
-        """What rule 7 needs of a mail that opens a ticket for a known client."""
+    def charge_request(
+        self, raw: RawEmail, mail: ParsedMail, v: Verdict, at: Home | None = None
+    ) -> ChargeRequest:
+        """What rule 7 needs of a mail that opens a ticket for a known client (`at`: its home
+        gateway, when the caller has it already)."""
         assert v.client_id is not None and v.ticket_id is not None
-        at = self.home(raw, mail)
+        at = at or self.home(raw, mail)
         dept = self.directory.department(at.department_id)
         return ChargeRequest(
             email_id=raw.email_id,
