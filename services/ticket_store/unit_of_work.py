@@ -62,7 +62,7 @@ class UnitOfWork:
             for topic, key, e in events
         ]
         if rows:
-            self.session.execute(insert(OutboxEvent), rows)
+            self.session.execute(insert(OutboxEvent.__table__), rows)
 
     @contextmanager
     def caused_by(self, cause: str) -> Iterator[None]:

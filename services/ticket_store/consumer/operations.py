@@ -138,6 +138,12 @@ class OperationsConsumer:
             auto_offset_reset="earliest",
             isolation_level="read_committed",  # mail.raw and fetcher.state are transactional
             max_poll_records=500,
+            # mail.raw records are mail-sized: fetch a full poll's worth per round trip and
+            # let the broker gather it, so the log takes few, large transactions (on SQLite
+            # each one holds the one write lock the mail consumer needs too).
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            fetch_min_bytes=1024 * 1024,
+            fetch_max_wait_ms=250,
             client_id="supportdesk-store-operations",
             **RECONNECT,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from email.header import decode_header, make_header
 from email.utils import getaddresses
+from functools import lru_cache
 
 HEADER_LIMIT = 64 * 1024
 _END = re.compile(rb"\r?\n\r?\n")
@@ -41,6 +42,7 @@ def _decoded(value: str) -> str:
     return " ".join(text.split())
 
 
+@lru_cache(maxsize=4096)  # the same senders write again and again; parsing is the cost
 def _address(value: str) -> str:
     try:
         pairs = getaddresses([value])  # encoded words hold no commas: split first
