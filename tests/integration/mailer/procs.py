@@ -75,11 +75,19 @@ class Gate:
 
 
 class MailerProc(ServiceProcess):
-    def __init__(self, name: str, env: dict[str, str], workdir: Path) -> None:
+    """``static``: a static group member named after the instance (as in production and
+    the chaos run), so a process started again under the name takes its place."""
+
+    def __init__(
+        self, name: str, env: dict[str, str], workdir: Path, static: bool = False,
+        log_name: str | None = None,
+    ) -> None:  # fmt: skip
         self.name = name
         self.port = free_port()
-        super().__init__("mailer", {**env, "SUPPORTDESK_HEALTH_PORT": str(self.port)},
-                         workdir, name, stop_s=20)  # fmt: skip
+        own = {"SUPPORTDESK_HEALTH_PORT": str(self.port)}
+        if static:
+            own["SUPPORTDESK_INSTANCE_NAME"] = name
+        super().__init__("mailer", {**env, **own}, workdir, log_name or name, stop_s=20)
 
     def pause(self) -> None:
         """SIGSTOP: frozen, its heartbeats too, until resume()."""

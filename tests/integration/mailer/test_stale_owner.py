@@ -57,7 +57,8 @@ def test_a_frozen_mailer_that_lost_its_partition_sends_none_of_its_mail(
                           partition=partition)  # fmt: skip
         producer.flush()
 
-    a, b = MailerProc("a", env, tmp_path), MailerProc("b", env, tmp_path)
+    a = MailerProc("a", env, tmp_path, static=True)  # static members, as in production
+    b = MailerProc("b", env, tmp_path, static=True)
     procs += [a, b]
     until(split_between(PARTITIONS, a, b), 30, "both mailers own a partition", procs)
     (part,) = a.owned()  # type: ignore[misc]
