@@ -42,8 +42,18 @@ def _decoded(value: str) -> str:
     return " ".join(text.split())
 
 
-@lru_cache(maxsize=4096)  # the same senders write again and again; parsing is the cost
 def _address(value: str) -> str:
+    # The same senders write again and again, and parsing is the cost: cached, for
+    # ordinary From lines only (the cache stays a few MB whatever the mail holds).
+    return _cached_address(value) if len(value) <= 1000 else _parsed_address(value)
+
+
+@lru_cache(maxsize=4096)
+def _cached_address(value: str) -> str:
+    return _parsed_address(value)
+
+
+def _parsed_address(value: str) -> str:
     try:
         pairs = getaddresses([value])  # encoded words hold no commas: split first
     except Exception:  # noqa: BLE001
