@@ -54,9 +54,13 @@ _E = TypeVar("_E", IncomingEmailEvent, Outcome)
 
 
 def _content_columns(content: MailContent) -> dict[str, object]:
-    """The mail's text as messages and incoming emails store it, its HTML sanitised."""
+    """The mail's sender, text and To and Cc as messages and incoming emails store them,
+    its HTML sanitised."""
     return {
         "from_address": content.from_address,
+        "from_name": content.from_name[:320],
+        "to_addresses": list(content.to_addresses),
+        "cc_addresses": list(content.cc_addresses),
         "text": content.text,
         "html": sanitise_html(content.html),
         "email_message_id": content.message_id,
@@ -71,9 +75,6 @@ def _message_columns(cmd: OpenTicket | AddMessage) -> dict[str, object]:
         "direction": "in",
         "author_client_id": None if by_cc else cmd.client_id,
         "source_email_id": cmd.email_id,
-        "from_name": cmd.content.from_name[:320],
-        "to_addresses": list(cmd.content.to_addresses),
-        "cc_addresses": list(cmd.content.cc_addresses),
         **_content_columns(cmd.content),
     }
 
@@ -251,11 +252,8 @@ def _incoming_row(event: IncomingEmailEvent) -> dict[str, object]:
         email_id=event.email_id,
         gateway_id=event.gateway_id,
         department_id=event.department_id,
-        from_name=c.from_name,
         subject=c.subject,
         attachments=[a.model_dump() for a in c.attachments],
-        to_addresses=list(c.to_addresses),
-        cc_addresses=list(c.cc_addresses),
         automatic=event.automatic,
         reason=event.reason,
         received_at=c.received_at,
