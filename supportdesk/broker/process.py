@@ -72,6 +72,10 @@ class LocalBroker:
         cds: bool | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).absolute()
+        self.properties_path = self.data_dir / "server.properties"
+        self.log_dirs = self.data_dir / "data"
+        self.logs_path = self.data_dir / "logs"
+        self.output_path = self.logs_path / "kafka.out"  # where a failed start explains itself
         self.port = port
         # Kafka's usual pairing (9092/9093); pass an explicit port when that is taken.
         self.controller_port = controller_port if controller_port is not None else port + 1
@@ -90,24 +94,7 @@ class LocalBroker:
         self._started_at: float | None = None
         self.startup_seconds: float | None = None
 
-    # -- paths and properties
-
-    @property
-    def properties_path(self) -> Path:
-        return self.data_dir / "server.properties"
-
-    @property
-    def log_dirs(self) -> Path:
-        return self.data_dir / "data"
-
-    @property
-    def logs_path(self) -> Path:
-        return self.data_dir / "logs"
-
-    @property
-    def output_path(self) -> Path:
-        """JVM stdout/stderr: where a failed start explains itself."""
-        return self.logs_path / "kafka.out"
+    # -- properties
 
     @property
     def bootstrap(self) -> str:
