@@ -31,7 +31,7 @@ from kernel.config import get_settings
 from kernel.kafka import wait_for_broker
 from kernel.lag import start_sampler
 from kernel.topics import create_missing, topic_config_for
-from services.router import metrics, web_requests
+from services.router import faust_getmany, metrics, web_requests
 from services.router.broker_watch import BrokerWatch
 from services.router.directory import DirectoryFeed, InMemoryDirectory
 from services.router.internal_topics import ensure_internal_topics
@@ -88,6 +88,7 @@ app = faust.App(
 
 
 install_consumer(app)
+faust_getmany.install()  # faust 0.15.3 drops fetched records otherwise
 
 
 def _topic(name: str, **kw):
