@@ -35,3 +35,9 @@ def test_the_pinned_version_imports_and_installs(monkeypatch: pytest.MonkeyPatch
     faust_getmany.install()
     assert AIOKafkaConsumer.getmany is faust_getmany.getmany  # the router's consumer inherits it
     assert faust_getmany.ORIGINAL.__qualname__ == "Consumer.getmany"  # faust's, not ours
+
+
+def test_the_router_fetches_through_it() -> None:
+    from services.router import app as router
+
+    assert router.app.transport.Consumer.getmany is faust_getmany.getmany
