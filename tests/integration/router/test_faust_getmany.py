@@ -1,12 +1,16 @@
 """faust 0.15.3's Consumer.getmany drops fetched records (issue 12, item 3), and our fix.
 
 A tiny faust app (one agent on a fresh one-partition topic, the real broker, faust's own
-aiokafka consumer) is handed a batch of records in one fetch. As record K of the batch is
-handed over, one of the three things faust's getmany does not survive happens: the
-partition is paused (as while tables recover), the flow stops (a rebalance) or the
-generation id changes. Unpatched, the rest of the batch never reaches the agent, and
-faust commits past it once a later record is acked; with `faust_getmany.getmany`, every
-record reaches the agent and the commit covers what was handled.
+aiokafka consumer) is handed a batch of records in one fetch, and one of the things
+faust's getmany does not survive happens:
+- as record K of the batch is handed on, its partition is paused, the flow stops (a
+  rebalance) or the generation id changes: the rest of the batch is dropped;
+- the whole assignment is paused while a fetch waits (as when tables finish recovering,
+  before the stream partitions resume): to aiokafka an empty set of partitions means all
+  of them, so it hands over the new records, and faust drops them as not active.
+Unpatched, the dropped records never reach the agent, and faust commits past them once
+a later record is acked; with `faust_getmany.getmany`, every record reaches the agent and
+the commit covers only what was handled.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class Probe(driver.Consumer):
     undo: Callable[[], None] | None = None
 
     fixed_calls = batches_done = struck_in = 0
+    long_fetch = fetching_long = False
 
     async def getmany(self, timeout: float) -> AsyncIterator[Any]:
         self.fixed_calls += self.use_fix
@@ -64,6 +69,14 @@ class Probe(driver.Consumer):
         async for item in mine(self, timeout):
             yield item
         self.batches_done += 1
+
+    async def _getmany(self, active_partitions: Any, timeout: float) -> Any:
+        long, self.long_fetch = self.long_fetch, False
+        self.fetching_long = long  # one fetch that waits long enough for a fault
+        try:
+            return await super()._getmany(active_partitions, 10.0 if long else timeout)
+        finally:
+            self.fetching_long = False
 
     def _to_message(self, tp: Any, record: Any) -> Any:
         if record.offset == self.strike_at:
@@ -121,7 +134,28 @@ async def one_round(
     return range(first, last + 1)
 
 
-async def run(bootstrap: str, datadir: Path, fault: Callable) -> dict[str, Any]:
+async def paused_while_fetching(
+    app: faust.App, bootstrap: str, topic: str, seen: list[int], first: int
+) -> range:
+    """The same round, but every partition is paused while a fetch waits for the batch."""
+    consumer = app.consumer
+    consumer.long_fetch = True
+    await wait_for(lambda: consumer.fetching_long, 10, "a fetch waiting")
+    tps = {TP(tp.topic, tp.partition) for tp in consumer.assignment()}
+    done = consumer.batches_done
+    consumer.pause_partitions(tps)  # the set that fetch was given is empty now
+    assert await asyncio.to_thread(produce, bootstrap, topic, N) == first
+    await wait_for(lambda: consumer.batches_done > done, 20, "the batch's end")
+    consumer.resume_partitions(tps)
+    last = await asyncio.to_thread(produce, bootstrap, topic, 1)
+    await wait_for(lambda: last in seen, 30, f"offset {last} to reach the agent")
+    await consumer.commit()
+    return range(first, last + 1)
+
+
+async def run(
+    bootstrap: str, datadir: Path, fault: Callable, rounds: Callable = one_round
+) -> dict[str, Any]:
     group = topic = f"test.getmany.{uuid.uuid4().hex[:8]}"
     # Before the app subscribes (a topic it cannot see is left unassigned), with faust's own.
     create_missing(bootstrap, {topic: {}, f"{group}-__assignor-__leader": {}}, 1)
@@ -142,11 +176,11 @@ async def run(bootstrap: str, datadir: Path, fault: Callable) -> dict[str, Any]:
     await app.start()
     try:
         await wait_for(lambda: bool(app.consumer.assignment()), 60, "the assignment")
-        unpatched = await one_round(app, bootstrap, topic, seen, 0)
+        unpatched = await rounds(app, bootstrap, topic, seen, 0)
         lost_commit = await asyncio.to_thread(committed, bootstrap, group, topic)
         probe.use_fix = True  # from faust's drain loop's next call: wait for it
         await wait_for(lambda: app.consumer.fixed_calls > 0, 10, "a fixed getmany")
-        fixed = await one_round(app, bootstrap, topic, seen, unpatched[-1] + 1)
+        fixed = await rounds(app, bootstrap, topic, seen, unpatched[-1] + 1)
         fixed_commit = await asyncio.to_thread(committed, bootstrap, group, topic)
     finally:
         await app.stop()
@@ -156,17 +190,27 @@ async def run(bootstrap: str, datadir: Path, fault: Callable) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("fault", [pause, stop_flow, new_generation], ids=lambda f: f.__name__)
-def test_getmany_drops_the_rest_of_the_batch_unless_fixed(
-    kafka_bootstrap: str, tmp_path: Path, fault: Callable
-) -> None:
-    got = asyncio.run(run(kafka_bootstrap, tmp_path, fault))
+@pytest.mark.parametrize(
+    ("fault", "rounds", "dropped_from"),
+    [
+        (pause, one_round, K + 1),
+        (stop_flow, one_round, K + 1),
+        (new_generation, one_round, K + 1),
+        (None, paused_while_fetching, 0),
+    ],
+    ids=["pause", "stop_flow", "new_generation", "paused_while_fetching"],
+)
+def test_getmany_drops_fetched_records_unless_fixed(
+    kafka_bootstrap: str, tmp_path: Path, fault: Callable | None, rounds: Callable,
+    dropped_from: int,
+) -> None:  # fmt: skip
+    got = asyncio.run(run(kafka_bootstrap, tmp_path, fault or pause, rounds))
     seen, unpatched, fixed = got["seen"], got["unpatched"], got["fixed"]
 
-    # faust's own getmany: the rest of the batch after record K never reaches the agent ...
-    rest = set(unpatched[K + 1 : N])
-    assert rest and not rest & seen, f"dropped none of {sorted(rest)}: {sorted(seen)}"
-    assert set(unpatched[:K]) <= seen and unpatched[-1] in seen
+    # faust's own getmany: the rest of the batch never reaches the agent ...
+    dropped = set(unpatched[dropped_from:N])
+    assert dropped and not dropped & seen, f"dropped none of {sorted(dropped)}: {sorted(seen)}"
+    assert set(unpatched[:dropped_from]) <= seen and unpatched[-1] in seen
     # ... and is committed past: a restart would not read it again.
     assert got["lost_commit"] == unpatched[-1] + 1
 
