@@ -31,9 +31,10 @@ from kernel.config import get_settings
 from kernel.kafka import wait_for_broker
 from kernel.lag import start_sampler
 from kernel.topics import create_missing, topic_config_for
-from services.router import faust_getmany, metrics, web_requests
+from services.router import faust_getmany, metrics, supervise, web_requests
 from services.router.broker_watch import BrokerWatch
 from services.router.directory import DirectoryFeed, InMemoryDirectory
+from services.router.dump import dump_tasks
 from services.router.internal_topics import ensure_internal_topics
 from services.router.ledger import Ledger
 from services.router.monitor import Stats, Watch, skipped_records
@@ -339,38 +340,8 @@ async def watch_broker() -> None:
 
 
 def _dump_tasks(*_: object) -> None:
-    """SIGUSR2: log consumer state and every asyncio task's stack (where a stuck worker waits)."""
-    try:
-        consumer = app.consumer
-        inner = consumer._thread._consumer if hasattr(consumer, "_thread") else None  # noqa: SLF001
-        log.warning(
-            "consumer: assignment=%s paused=%s active=%s flow_active=%s",
-            sorted(map(str, consumer.assignment())),
-            sorted(map(str, inner.paused())) if inner is not None else "?",
-            sorted(map(str, getattr(consumer, "_active_partitions", None) or ())),
-            app.flow_control.is_active(),
-        )
-        if inner is not None:
-            for tp in inner.assignment():
-                if tp.topic == topics.raw:
-                    log.warning(
-                        "raw %s position=%s highwater=%s last_stable=%s",
-                        tp,
-                        inner._subscription.subscription.assignment.state_value(tp).position,  # noqa: SLF001
-                        inner.highwater(tp),
-                        inner.last_stable_offset(tp),
-                    )
-    except Exception:  # noqa: BLE001 - diagnostics only
-        log.exception("consumer state unavailable")
-    for task in asyncio.all_tasks():
-        lines, coro = [], task.get_coro()
-        while coro is not None and len(lines) < 40:
-            frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None)
-            if frame is not None:
-                code = frame.f_code
-                lines.append(f"  {code.co_filename}:{frame.f_lineno} {code.co_name}")
-            coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
-        log.warning("task %s:\n%s", task.get_name(), "\n".join(lines))
+    """SIGUSR2: where a stuck worker waits (`services.router.dump`)."""
+    dump_tasks(app, topics.raw)
 
 
 def main() -> None:
@@ -381,6 +352,11 @@ def main() -> None:
     signal.signal(signal.SIGUSR2, signal.SIG_IGN)  # until the worker's loop handles it
     private_dirs(settings.var_dir)  # faust makes its data dir there, but not the parents
     health.serve(settings.health_port)
+    supervise.run(_start_worker)  # a crashed worker starts again in place
+
+
+def _start_worker() -> None:
+    supervise.restart_on_crash(app)
     wait_for_broker(settings)  # started while the broker is down: wait, don't exit
     health.set_state("running")
     start_sampler(settings.kafka_bootstrap, settings.router_app_id, {topics.raw})
