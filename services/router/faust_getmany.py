@@ -2,9 +2,14 @@
 
 aiokafka moves a partition's position past a fetched batch when it hands the batch
 over. faust 0.15.3's getmany then drops records of that batch without seeking back:
-(a) records of a partition that is no longer active (paused mid-batch) are skipped;
+(a) records of a partition that is not active are skipped: paused mid-batch, or handed
+over only because every partition was paused while the fetch waited (faust passes its
+live set of active partitions, and to aiokafka an empty set means all of them: so at
+the end of table recovery, between pausing the changelogs and resuming the streams);
 (b) `flow_active` turning false and (c) a changed generation id `break` out of the
-batch. Nothing reads them again until a rebalance seeks to the committed offsets, and
+batch; (d) a batch fetched while the flow stopped is thrown away with a seek to the
+committed offsets, which aiokafka skips for a partition never committed (or at 0).
+Nothing reads them again until a rebalance seeks to the committed offsets (if any), and
 once a later record of the partition is acked, faust takes the dropped offsets for a
 gap (as left by compaction or transaction markers) and commits past them: lost for good
 (tests/integration/router/test_faust_getmany.py shows each path on the real broker).
@@ -49,7 +54,10 @@ async def getmany(self: Consumer, timeout: float) -> AsyncIterator[tuple[TP, Mes
     if records is None or self.should_stop:
         return
     if not self.flow_active:
-        # As faust: every partition goes back to its committed offset, this batch with it.
+        # As faust: every partition goes back to its committed offset, this batch with it;
+        # but aiokafka leaves a partition never committed (or at 0) where the batch moved
+        # it, so each goes back to the batch's first record first.
+        await _seek_back(self, {tp: batch[0].offset for tp, batch in records.items() if batch})
         try:
             await self.perform_seek()
         except Exception as exc:  # noqa: BLE001 - as faust: the next getmany tries again
