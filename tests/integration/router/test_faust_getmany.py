@@ -7,7 +7,9 @@ faust's getmany does not survive happens:
   rebalance) or the generation id changes: the rest of the batch is dropped;
 - the whole assignment is paused while a fetch waits (as when tables finish recovering,
   before the stream partitions resume): to aiokafka an empty set of partitions means all
-  of them, so it hands over the new records, and faust drops them as not active.
+  of them, so it hands over the new records, and faust drops them as not active;
+- the flow stops while a fetch waits: faust throws the batch away and seeks to the
+  committed offsets, which moves no partition that was never committed.
 Unpatched, the dropped records never reach the agent, and faust commits past them once
 a later record is acked; with `faust_getmany.getmany`, every record reaches the agent and
 the commit covers only what was handled.
