@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -69,6 +70,9 @@ def restart(reason: str) -> None:
     loop = f"; crash loop: {crashes} crashes in a row" if crashes >= CRASH_LOOP else ""
     log.error("router worker crashed (%s); starting it again in %.0fs%s", reason, delay, loop)
     health.set_state("starting")
+    # faust's handlers run on its event loop, blocked now: a SIGTERM meanwhile must stop us.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     time.sleep(delay)
     os.environ[CRASHES_ENV] = str(crashes)
     os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])

@@ -19,6 +19,7 @@ def execs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, list[str], str]]
     calls: list[tuple[float, list[str], str]] = []
     slept: list[float] = []
     monkeypatch.setattr(supervise.time, "sleep", slept.append)
+    monkeypatch.setattr(supervise.signal, "signal", lambda *a: None)
     monkeypatch.delenv(supervise.CRASHES_ENV, raising=False)
     monkeypatch.setattr(supervise, "_began", supervise.time.monotonic())
 
