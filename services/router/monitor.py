@@ -1,21 +1,28 @@
-"""What the router reports about itself, and the watchdog for records fetched but never handled.
+"""What the router reports about itself, and a tripwire for records fetched but never handled.
 
 `Stats` is logged every few seconds (CPU by stage, what the route agent waited for,
-how far behind each agent is). `Watch` and `skipped_records` work around a faust
-0.15.3 bug: it can drop a fetched batch when it re-seeks during recovery right after
-a restart (seen as 49 of 50 mails never decided in the incidents race test). An
-idle agent whose partition was fetched past what it handled is sought back, but
-only when a record lies in between: the consumer's position also moves past the
-commit markers that close every transaction on mail.raw, which are not records.
+how far behind each agent is).
 
-Where faust loses them (read in faust/transport/consumer.py, `Consumer.getmany`, 0.15.3):
-the fetched batch has already moved the consumer's position, and three paths then drop
-records without seeking back: a record of a partition that is not active (paused while
-tables recover after a restart) is skipped; `flow_active` turning false mid-batch
-(a rebalance) and a changed generation id both `break` out of the batch. Only a getmany
-that starts with the flow inactive seeks back. Not yet reduced to a test on the real
-broker (issue 12, item 3); the fix at the cause would seek each dropped partition back
-to its first dropped offset there.
+`Watch` and `skipped_records` were the workaround for faust 0.15.3 losing fetched records
+(the restarted router of the incidents race test deciding none of the mails sent while
+it was down). The cause is known now and fixed where it is, in
+`services.router.faust_getmany` (installed in app.py, pinned to faust 0.15.3): faust's
+`Consumer.getmany` hands on batches aiokafka has already moved the position past, and
+drops records of them without seeking back. In the race test: at the end of table
+recovery every partition is paused for a moment; a fetch waiting then is given an empty
+set of active partitions, which aiokafka takes for all of them, so it hands over all of
+mail.raw, and getmany drops it as not active. faust's seek to the committed offsets
+right after moves nothing, since the killed router had not committed yet. That module's
+docstring lists every path; tests/integration/router/test_faust_getmany.py shows each
+one dropping records on the real broker, and none with the fix.
+
+The watchdog stays as a tripwire, and for stalls not yet explained: with the fix it has
+had nothing to do (no warning in the router integration tests or the incident race
+tests, which pass without it), so a warning from it is a finding to report. An idle
+agent whose partition was fetched past what it handled is sought back, but only when a
+record lies in between: the consumer's position also moves past the commit markers that
+close every transaction on mail.raw, which are not records
+(tests/integration/router/test_watchdog.py).
 """
 
 from __future__ import annotations
@@ -105,7 +112,7 @@ async def has_records(bootstrap: str, tp: Any, start: int, end: int, timeout: fl
 async def skipped_records(app: Any, bootstrap: str, watched: dict[str, str], watch: Watch) -> None:
     """Seek back each idle agent's partition that was fetched past a record it never handled.
 
-    Nothing can be fetched and not delivered except through the faust bug above;
+    With faust's getmany fixed nothing should be fetched and not delivered;
     re-reading is harmless (every effect is idempotent).
     """
     consumer = app.consumer
@@ -140,7 +147,8 @@ async def skipped_records(app: Any, bootstrap: str, watched: dict[str, str], wat
         if watch.done.get(tp, last) != last or agent not in watch.idle_since:
             continue  # it moved on meanwhile
         log.warning(
-            "watchdog: %s fetched up to %d but %s handled only up to %d; seeking back",
+            "watchdog: %s fetched up to %d but %s handled only up to %d; seeking back "
+            "(a drop path services.router.faust_getmany does not cover)",
             tp, position - 1, agent, last,
         )  # fmt: skip
         await consumer.seek(tp, last + 1)
