@@ -13,8 +13,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
+from kafka.errors import KafkaError
 
 from kernel.config import Settings
 
@@ -88,3 +89,15 @@ def wait_for_broker(settings: Settings, stopping: threading.Event | None = None)
         "broker", broker_probe(settings.kafka_bootstrap), where=settings.kafka_bootstrap,
         stopping=stopping,
     )  # fmt: skip
+
+
+def poll_or_wait(consumer: KafkaConsumer, stopping: threading.Event) -> Any:
+    """One poll of at most 500 ms. While the broker is away kafka-python 3 can raise out of
+    `poll` (seen: a mailer exiting with KafkaConnectionError in a broker SIGKILL test), so
+    that is waited out, never a reason to exit: {} (no records) after a second."""
+    try:
+        return consumer.poll(timeout_ms=500)
+    except KafkaError as exc:
+        logging.getLogger(__name__).warning("poll failed (%s); again in 1 s", exc)
+        stopping.wait(1.0)
+        return {}

@@ -20,7 +20,7 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from kernel.kafka import group_membership
+from kernel.kafka import group_membership, poll_or_wait
 from services.mailer.fence import Fenced, PartitionFence
 from services.mailer.ledger import SentLedger
 
@@ -55,7 +55,7 @@ def consume(mailer: Mailer) -> None:
     consumer.subscribe([settings.topics.outbound], listener=owned)
     try:
         while not mailer.stopping.is_set():
-            batch = consumer.poll(timeout_ms=500)
+            batch = poll_or_wait(consumer, mailer.stopping)
             # Before any record or retry: forget what moved away, load what came in.
             owned.apply(mailer.ledger, fence)
             deadline = time.monotonic() + mailer.BATCH_BUDGET_S

@@ -12,13 +12,15 @@ from collections.abc import Iterator
 from kafka import KafkaConsumer
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
+from kernel.kafka import poll_or_wait
+
 Batches = dict[TopicPartition, list]
 
 
 def polled(consumer: KafkaConsumer, stopping: threading.Event) -> Iterator[tuple[Batches, list]]:
     """Each non-empty poll until `stopping`, with its records in one list."""
     while not stopping.is_set():
-        batches = consumer.poll(timeout_ms=500)
+        batches = poll_or_wait(consumer, stopping)
         if batches:
             yield batches, [r for recs in batches.values() for r in recs]
 
