@@ -8,6 +8,7 @@ import pytest
 
 from kernel.config import Settings, Topics
 from services.mailer.ledger import SentLedger
+from tests.integration.mailer.procs import MailerProc
 
 
 def ledger_settings(kafka_bootstrap: str, prefix: str) -> Settings:
@@ -21,3 +22,12 @@ def ledger(kafka_bootstrap: str, kafka_topic_prefix: str) -> Iterator[SentLedger
     led = SentLedger(ledger_settings(kafka_bootstrap, kafka_topic_prefix))
     yield led
     led.close()
+
+
+@pytest.fixture
+def procs() -> Iterator[list[MailerProc]]:
+    """Mailer processes a test starts; each is stopped at the end, whatever happened."""
+    started: list[MailerProc] = []
+    yield started
+    for p in started:
+        p.stop()

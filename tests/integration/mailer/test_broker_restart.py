@@ -43,14 +43,6 @@ def broker(tmp_path: Path) -> Iterator[LocalBroker]:
     b.stop()
 
 
-@pytest.fixture
-def procs() -> Iterator[list[MailerProc]]:
-    started: list[MailerProc] = []
-    yield started
-    for p in started:
-        p.stop()
-
-
 def test_two_mailers_through_a_broker_kill_send_every_mail_once(
     broker: LocalBroker, kafka_topic_prefix: str, smtp_sink: SmtpSink, tmp_path: Path,
     procs: list[MailerProc],

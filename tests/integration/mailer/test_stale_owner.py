@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,14 +31,6 @@ pytestmark = pytest.mark.serial  # bounds on a session timeout and a rebalance
 PARTITIONS = 2
 SESSION_S = 6.0  # the broker's smallest group session timeout
 RETRY_S = 60.0  # no retry in the test's time: a deferred mail stays queued
-
-
-@pytest.fixture
-def procs() -> Iterator[list[MailerProc]]:
-    started: list[MailerProc] = []
-    yield started
-    for p in started:
-        p.stop()
 
 
 def test_a_frozen_mailer_that_lost_its_partition_sends_none_of_its_mail(

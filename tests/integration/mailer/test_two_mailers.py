@@ -15,10 +15,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from kafka import KafkaProducer
 
 from tests.fixtures.smtp import SmtpSink
@@ -27,14 +26,6 @@ from tests.integration.mailer.procs import Gate, MailerProc, mailer_env, outboun
 PARTITIONS = 4
 SESSION_S = 6.0  # the broker's smallest group session timeout
 RETRY_S = 10.0  # first retry; longer than the session timeout plus a rebalance
-
-
-@pytest.fixture
-def procs() -> Iterator[list[MailerProc]]:
-    started: list[MailerProc] = []
-    yield started
-    for p in started:
-        p.stop()
 
 
 def test_two_mailers_kills_and_a_refusing_server_every_mail_exactly_once(
