@@ -33,6 +33,8 @@ from tests.unit.router.helpers import KEY, directory, raw_event, route_and_settl
 ROOT = Path(__file__).parents[3]
 CRASHES = ROOT / "tests" / "corpus" / "fuzz"
 SEEDS = sorted((ROOT / "tests" / "corpus" / "bounces").glob("*.eml"))
+# Measured with thread_time: process_time also counts other threads of the xdist worker
+# (clients left by integration tests), which once failed a 14 ms input in CI.
 CPU_BUDGET_S = 2.0
 PAID = DepartmentEntry(department_id=2, name="paid", per_incident=True)
 REFUSED = set("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16")
@@ -163,7 +165,7 @@ def check_one(data: bytes) -> None:
     """The invariants for one input; raises AssertionError (or anything) on a failure."""
     global last_failure
     try:
-        start = time.process_time()
+        start = time.thread_time()
         got = parse_rule.read(data)
         assert got is not None
         # A paid department with no incidents: a new ticket would cost a notice.
@@ -182,7 +184,7 @@ def check_one(data: bytes) -> None:
             text = json.loads(o.value())
             bad = REFUSED & set(json.dumps(text, ensure_ascii=False))
             assert not bad, (o.topic, sorted(bad))
-        assert time.process_time() - start < CPU_BUDGET_S
+        assert time.thread_time() - start < CPU_BUDGET_S
     except BaseException:
         last_failure = data
         raise

@@ -101,9 +101,9 @@ def test_quadratic_regexes_are_gone() -> None:
     data = build(
         "From: " + "a" * 60_000 + "\nTo: support@company.net\nSubject: x", "\n" * 200_000 + "x"
     )
-    start = time.process_time()
+    start = time.thread_time()
     outs = route(data, MailLimits())
-    assert time.process_time() - start < 1.0
+    assert time.thread_time() - start < 1.0
     assert outs[-1].event.decision.value == "incoming"
     assert "From has no usable address" in outs[-1].event.reason
 

@@ -129,9 +129,9 @@ def test_broken_stream_is_kept_with_a_note(tnef: bytes, words: str) -> None:
 def test_many_tiny_attributes_are_refused_before_decoding(count: int, limit: str) -> None:
     """tnefparse copies the rest of the stream per attribute: quadratic in their number."""
     bomb = tf.stream(tf.attribute(tf.MSG, (0x8020, 0x0003), b"") * count)
-    t0 = time.process_time()
+    t0 = time.thread_time()
     _kept_with_note(bomb, limit)
-    assert time.process_time() - t0 < 2.0
+    assert time.thread_time() - t0 < 2.0
 
 
 def test_copy_budget() -> None:
