@@ -13,8 +13,9 @@ Why this shape:
   assignment the new owner reads ledger partition p to its end before it handles a
   record, and every state is written synchronously (acks=all) before the offset is
   committed or the next record is handled. So after a rebalance the new owner knows
-  everything the old one sent: nothing is resent (a SIGKILL between the SMTP server's
-  250 and the ledger write leaves at most one repeat, with the same Message-ID).
+  everything the old one sent: nothing is resent. ``sent`` is written just before the
+  dot that ends the SMTP DATA (services.mailer.smtp), so a SIGKILL after the server
+  took the mail cannot lead to a repeat.
 - The retry queue is the ``queued`` states, with their next attempt time. The new
   owner of a dead instance's partition gets its queued mail with the partition and
   retries it when it was due (or at take-over, if that is later): within one retry
@@ -200,6 +201,17 @@ class SentLedger:
         log.info("ledger: partition %d: %d states written since this instance looked",
                  partition, seen)  # fmt: skip
 
+    def refresh_owned(self) -> None:
+        """Pick up states another instance wrote to an owned partition (a stale owner that
+        wrote a mail back after the server refused it at the dot): one offsets request."""
+        if not self._next:
+            return
+        tps = {TopicPartition(self.topic, p): p for p in self._next}
+        ends = self._consumer().end_offsets(list(tps))
+        for tp, end in ends.items():
+            if end > self._next.get(tps[tp], end):
+                self.refresh(tps[tp])
+
     def claim(self, partition: int) -> None:
         """Before a send: this instance owns the partition (else Fenced) and knows every
         state written to it."""
@@ -219,8 +231,26 @@ class SentLedger:
         with self._lock:
             return self._queue.get(outbound_id)
 
-    def record(self, outbound_id: str, partition: int) -> None:
+    def record(self, outbound_id: str, partition: int) -> Queued | None:
+        """Sent; written just before the SMTP dot. Returns the queue entry it ends, for
+        `unrecord`."""
+        entry = self.entry(outbound_id)
         self._settle(outbound_id, partition, SENT)
+        return entry
+
+    def unrecord(self, outbound_id: str, partition: int, entry: Queued | None, payload: bytes,
+                 now: float) -> None:  # fmt: skip
+        """The server did not take the mail after its "sent" was written: back to the queue,
+        due now (the caller then writes its schedule, or drops it). Not guarded: if the
+        partition moved meanwhile, its new owner skipped the mail as sent, and finds it
+        queued again at its next `refresh_owned`."""
+        back = entry or Queued(outbound_id, partition, payload, 0, now, now, "not taken")
+        back = replace(back, next_at=min(back.next_at, now))
+        self._write(outbound_id, partition, back.payload, _headers(back))
+        with self._lock:
+            self._settled[partition].discard(outbound_id)
+            if entry is not None:
+                self._queue[outbound_id] = entry
 
     def drop(self, outbound_id: str, partition: int) -> None:
         """Refused for good or given up: out of the queue, and never tried again."""
@@ -266,7 +296,8 @@ class SentLedger:
 
     # ----------------------------------------------------------------- kafka
     def _write(
-        self, outbound_id: str, partition: int, value: bytes, headers: list[tuple[str, bytes]],
+        self, outbound_id: str, partition: int, value: bytes | None,
+        headers: list[tuple[str, bytes]],
         guarded: bool = False,
     ) -> None:  # fmt: skip
         """Durable before it returns; while the broker is away, wait rather than forget

@@ -3,10 +3,13 @@ by as many mailer instances as there are outbound partitions.
 
 The Message-ID is derived from the outbound id, and the shared sent ledger
 (services.mailer.ledger, the compacted mail.sent topic) is checked before sending and
-written after, so a redelivered record is not sent again, by this instance or by the
-one that owns the partition after a rebalance; if the process dies between the SMTP
-accept and the ledger write, the repeat carries the same Message-ID and mail clients
-fold it.
+written just before the dot that ends the SMTP DATA (services.mailer.smtp), so a
+redelivered record is not sent again, by this instance or by the one that owns the
+partition after a rebalance, even when the process is killed between the server's
+250 and anything after it. The trade: a kill in the microseconds between the ledger's
+ack and the dot loses that mail; a server that refuses after the dot, or a connection
+that breaks before its answer, has the mail written back as queued (retried; the
+repeat, if the server had taken it, carries the same Message-ID) or failed.
 
 A temporary failure (4xx, server down) never holds the partition: the mail is queued
 in the same ledger, the offset committed, and the queue retried with backoff between
@@ -25,6 +28,7 @@ store can record on the message whether it was sent, deferred or failed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import ssl
@@ -45,8 +49,9 @@ from kernel.oauth2.tokens import OAuth2Failure, TokenManager, mechanism, oauthbe
 from schemas import codec
 from schemas.events import DeliveryReport, OutboundEmail
 from services.mailer import metrics
+from services.mailer import smtp as smtp_client
 from services.mailer.fence import Fenced
-from services.mailer.ledger import SentLedger
+from services.mailer.ledger import Queued, SentLedger
 from services.mailer.message import Undeliverable, build_message, message_id_for, recipient
 from services.mailer.recipients import envelope
 
@@ -95,6 +100,7 @@ class Mailer:
     # within max.poll.interval and is never dropped from the group while it still sends
     # (its partitions' new owner would then send the same mail).
     BATCH_BUDGET_S = 120.0
+    REFRESH_S = 1.0  # how often the owned ledger partitions are checked for others' writes
 
     def __init__(
         self, settings: Settings, report: Reporter | None = None, ledger: SentLedger | None = None
@@ -104,22 +110,31 @@ class Mailer:
         self.stopping = threading.Event()
         self.report: Reporter = report or KafkaReporter(settings)
         self._server_down_until = 0.0
+        self._refresh_at = 0.0
         self.tokens: TokenManager | None = None  # set on first use when sending with OAuth2
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: EmailMessage, before_dot: Callable[[], None] | None = None) -> None:
+        """One SMTP transaction; ``before_dot`` runs between the message and its final dot
+        (services.mailer.smtp). A failed QUIT after the server's 250 is no failure."""
         s = self.settings
         ctx = ssl.create_default_context(cafile=s.ca_file)
-        cls = smtplib.SMTP_SSL if s.smtp_security == "tls" else smtplib.SMTP
+        cls = smtp_client.SMTP_SSL if s.smtp_security == "tls" else smtp_client.SMTP
         kwargs = {"context": ctx} if s.smtp_security == "tls" else {}
-        with cls(s.smtp_host, s.smtp_port, timeout=30, **kwargs) as smtp:
+        smtp = cls(s.smtp_host, s.smtp_port, timeout=30, **kwargs)
+        try:
             if s.smtp_security == "starttls":
                 smtp.starttls(context=ctx)
             if s.smtp_oauth2_gateway:
                 self._xoauth2(smtp)
             elif s.smtp_username:
                 smtp.login(s.smtp_username, s.smtp_password.get_secret_value())
+            smtp.before_dot = before_dot
             # The envelope: the checked To and Cc (`recipients.envelope`), never Bcc or others.
             smtp.send_message(msg, to_addrs=envelope(msg))
+        finally:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                smtp.quit()
+            smtp.close()
 
     def _xoauth2(self, smtp: smtplib.SMTP) -> None:
         """SASL XOAUTH2 (or OAUTHBEARER, if that is all the server offers) with the named
@@ -180,6 +195,9 @@ class Mailer:
         cannot show it owns is left to the owner."""
         start = time.monotonic()
         now = time.time() if now is None else now
+        if start >= self._refresh_at:  # mail another instance wrote back to an owned partition
+            self._refresh_at = start + self.REFRESH_S
+            self.ledger.refresh_owned()
         done = 0
         fenced: set[int] = set()
         for entry in self.ledger.due(now):
@@ -232,8 +250,22 @@ class Mailer:
     ) -> str | None:
         """One delivery attempt. None when it is settled (sent, or refused for good and
         reported); otherwise the temporary error, for a retry."""
+        # "sent" is written just before the final dot (services.mailer.smtp); if the server
+        # then does not take the mail, it is written back before the queue or the refusal.
+        marked: list[Queued | None] = []
+
+        def before_dot() -> None:
+            self.ledger.fence(partition)  # still the owner, right before the commit point
+            marked.append(self.ledger.record(out.outbound_id, partition))
+
         try:
-            self.send(msg)
+            try:
+                self.send(msg, before_dot)
+            except BaseException:
+                if marked:
+                    payload = codec.dumps(out)
+                    self.ledger.unrecord(out.outbound_id, partition, marked[0], payload, now)
+                raise
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if codes and all(500 <= c < 600 for c in codes):
@@ -256,7 +288,8 @@ class Mailer:
             self._server_down_until = now + self.SERVER_DOWN_PAUSE_S
             return f"SMTP server unavailable: {type(exc).__name__}: {exc}"[:500]
         self._server_down_until = 0.0
-        self.ledger.record(out.outbound_id, partition)
+        if not marked:  # not through DATA (never so with smtplib); the record all the same
+            self.ledger.record(out.outbound_id, partition)
         log.info("sent %s to %s", out.outbound_id, out.to)
         self._report(out, "sent", "")
         return None

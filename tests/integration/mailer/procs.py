@@ -47,9 +47,10 @@ def mailer_env(
 
 
 class Gate:
-    """In front of the sink's DATA: open, hold (the client waits; a client that dies
-    meanwhile gets no 250 and nothing is recorded) or refuse (451). ``held_answer``, if
-    set, is what the transactions held so far get when the hold ends."""
+    """In front of the sink's DATA: open, hold (the client waits for the answer to its
+    dot) or refuse (451). ``held_answer``, if set, is what the transactions held so far
+    get when the hold ends. A held message whose client goes away is kept, as Postfix,
+    Exim and Sendmail keep it: they commit the queue file on the dot, before the 250."""
 
     def __init__(self, sink: SmtpSink) -> None:
         self.mode = "open"
@@ -65,6 +66,9 @@ class Gate:
                 try:  # aiosmtpd cancels this when the client goes away
                     while self.mode == "hold":
                         await asyncio.sleep(0.05)
+                except asyncio.CancelledError:
+                    await inner(server, session, envelope)  # taken with its dot
+                    raise
                 finally:
                     self.held -= 1
                 if self.held_answer is not None:
