@@ -20,10 +20,11 @@ a time. A refused (or unanswered) check means: send nothing of that partition, l
 its records uncommitted past the one in hand, and let the owner send them (its fetch
 starts at the committed offset, which is that record).
 
-What is left: an instance that passes the check and then freezes for longer than the
-session timeout before its SMTP transaction ends may still send once after the new
-owner did (SMTP cannot take part in the group's fencing); the window is one SMTP
-transaction, not the records of a whole poll.
+The check runs again right before the "sent" record that precedes the SMTP dot
+(services.mailer.smtp). What is left: an instance that passes that check and then
+freezes for longer than the session timeout before its ledger write may still send
+once after the new owner did (SMTP cannot take part in the group's fencing); the
+window is one ledger write, not an SMTP transaction or the records of a whole poll.
 """
 
 from __future__ import annotations
