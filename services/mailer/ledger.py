@@ -207,10 +207,13 @@ class SentLedger:
         if not self._next:
             return
         tps = {TopicPartition(self.topic, p): p for p in self._next}
-        ends = self._consumer().end_offsets(list(tps))
-        for tp, end in ends.items():
-            if end > self._next.get(tps[tp], end):
-                self.refresh(tps[tp])
+        try:
+            ends = self._consumer().end_offsets(list(tps))
+            for tp, end in ends.items():
+                if end > self._next.get(tps[tp], end):
+                    self.refresh(tps[tp])
+        except KafkaError as exc:  # the broker away: the next round looks again
+            log.info("ledger: owned partitions not re-read (%s)", exc)
 
     def claim(self, partition: int) -> None:
         """Before a send: this instance owns the partition (else Fenced) and knows every

@@ -18,20 +18,6 @@ from bench.chaos.scenario import run_chaos
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("chaos")]
 
 
-# A real finding, not a loosened check: remove this marker when it is fixed. Four runs
-# in a row were exact (2 Dec, 07:49-08:30), then the full CI at 08:49 sent one notice
-# twice with the same Message-ID: mailer-1 was SIGKILLed while sending a backlog, after
-# the SMTP server's 250 for that notice and before the "sent" record reached the ledger
-# (acks=all), so the partition's next owner sent it again. SMTP has no way to ask the
-# server whether it already has a message; closing that window needs a design change
-# (issue 12 note). Everything else the run checks held in all five runs.
-KNOWN = pytest.mark.xfail(
-    reason="issue 12: a mailer killed between the SMTP 250 and its ledger write resends once",
-    strict=False,
-)
-
-
-@KNOWN
 def test_chaos_loses_and_doubles_nothing(tmp_path: Path) -> None:
     cfg = ChaosConfig.from_env(mails=400, minutes=1.0, seed=7, drain_timeout_s=240.0)
     result = run_chaos(cfg, tmp_path)
