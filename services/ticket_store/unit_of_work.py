@@ -14,12 +14,13 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from kernel.config import Topics
 from schemas import codec
 from schemas.events import LifecycleEnvelope, TicketEventBase
+from services.ticket_store.bulk import insert_rows
 from services.ticket_store.models import AuditEntry, OutboxEvent, Ticket
 
 E = TypeVar("E", bound=LifecycleEnvelope)
@@ -61,8 +62,7 @@ class UnitOfWork:
             {"topic": topic, "key": key, "value": None if e is None else codec.dumps(e)}
             for topic, key, e in events
         ]
-        if rows:
-            self.session.execute(insert(OutboxEvent.__table__), rows)
+        insert_rows(self.session, OutboxEvent.__table__, rows)
 
     @contextmanager
     def caused_by(self, cause: str) -> Iterator[None]:

@@ -8,6 +8,7 @@ May import: `schemas`, the store's models, `domain`. Emits nothing itself.
 from __future__ import annotations
 
 import uuid
+from typing import Any, Protocol
 
 from schemas.events import (
     ClientEntry,
@@ -77,7 +78,29 @@ def gateway_entry(gw: Gateway) -> GatewayEntry:
     )
 
 
-def ticket_opened(ticket: Ticket, source_email_id: str | None) -> TicketOpened:
+class TicketFacts(Protocol):
+    """What a ticket event reads of a ticket: its row, or a plain copy of one (the
+    consumer's bulk path, where an ORM object per event cost more than the event)."""
+
+    id: str
+    number: int
+    department_id: int
+    client_id: int
+    subject: str
+
+
+class MessageFacts(Protocol):
+    """What MessageAdded reads of a message: its row, or a plain copy of one."""
+
+    id: int
+    direction: str
+    source_email_id: str | None
+    email_message_id: str
+
+
+def ticket_opened(ticket: TicketFacts, source_email_id: str | None, **stamp: Any) -> TicketOpened:
+    """`stamp`: sequence, actor and cause when the caller knows them (else the unit of
+    work stamps the event when it emits it)."""
     return TicketOpened(
         event_id=event_id(),
         ticket_id=ticket.id,
@@ -86,13 +109,19 @@ def ticket_opened(ticket: Ticket, source_email_id: str | None) -> TicketOpened:
         client_id=ticket.client_id,
         subject=ticket.subject,
         source_email_id=source_email_id,
+        **stamp,
     )
 
 
 def message_added(
-    ticket: Ticket, msg: Message, cc: tuple[str, ...] | None = None
+    ticket: TicketFacts, msg: MessageFacts, cc: tuple[str, ...] | None = None, **stamp: Any
 ) -> MessageAdded:
-    """`cc`: what the message adds to the ticket's Cc list, when the caller knows it."""
+    """`cc`: what the message adds to the ticket's Cc list, when the caller knows it (a
+    plain copy must say; rows are looked up); `stamp` as for `ticket_opened`."""
+    if cc is None:
+        if not isinstance(ticket, Ticket) or not isinstance(msg, Message):
+            raise TypeError("message_added on copies of rows needs their cc")
+        cc = message_cc(ticket, msg)
     return MessageAdded(
         event_id=event_id(),
         ticket_id=ticket.id,
@@ -101,7 +130,8 @@ def message_added(
         source_email_id=msg.source_email_id,
         email_message_id=msg.email_message_id,
         client_id=ticket.client_id,
-        cc_addresses=message_cc(ticket, msg) if cc is None else cc,
+        cc_addresses=cc,
+        **stamp,
     )
 
 

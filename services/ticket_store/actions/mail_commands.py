@@ -3,7 +3,7 @@ and messages from mail, incoming emails, outcomes, delivery reports, external gr
 
 Every function is idempotent on the email id (or outbound id, grant id): a
 redelivered record returns None and changes nothing.
-May import: `unit_of_work`, `domain`, the store's models, `schemas`,
+May import: `unit_of_work`, `bulk`, `domain`, the store's models, `schemas`,
 `actions.events`, `actions.tickets`, `actions.messages`.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from schemas.events import (
     AddMessage,
@@ -30,6 +30,7 @@ from services.ticket_store.actions import mail_copies, replayed_mail
 from services.ticket_store.actions.events import delivery_result, message_added, ticket_opened
 from services.ticket_store.actions.messages import attachment_rows
 from services.ticket_store.actions.tickets import client_answer, emit_message_added
+from services.ticket_store.bulk import among, insert_rows
 from services.ticket_store.domain.errors import NotFound
 from services.ticket_store.domain.incidents import is_web_charge
 from services.ticket_store.domain.recipients import cc_list, clients_addresses, gateway_addresses
@@ -106,6 +107,21 @@ def _ticket_columns(cmd: OpenTicket) -> dict[str, object]:
     }
 
 
+class _TicketCopy(NamedTuple):
+    id: str
+    number: int
+    department_id: int
+    client_id: int
+    subject: str
+
+
+class _MessageCopy(NamedTuple):
+    id: int
+    direction: str
+    source_email_id: str | None
+    email_message_id: str
+
+
 def _cause(cmd: OpenTicket | AddMessage) -> str:
     return f"email:{cmd.email_id}"
 
@@ -154,9 +170,11 @@ def open_tickets_from_mail(uow: UnitOfWork, cmds: Sequence[OpenTicket]) -> int:
     emails = {c.email_id for c in cmds}
     ids = {c.ticket_id for c in cmds}
     done = set(
-        session.scalars(select(Ticket.source_email_id).where(Ticket.source_email_id.in_(emails)))
+        session.scalars(
+            select(Ticket.source_email_id).where(among(session, Ticket.source_email_id, emails))
+        )
     )
-    taken = set(session.scalars(select(Ticket.id).where(Ticket.id.in_(ids))))
+    taken = set(session.scalars(select(Ticket.id).where(among(session, Ticket.id, ids))))
     new: list[OpenTicket] = []
     for cmd in cmds:
         if cmd.email_id not in done and cmd.ticket_id not in taken:
@@ -166,19 +184,21 @@ def open_tickets_from_mail(uow: UnitOfWork, cmds: Sequence[OpenTicket]) -> int:
     if not new:
         return 0
     now = utcnow()
-    session.execute(insert(Ticket.__table__), [_ticket_row(cmd, now) for cmd in new])
+    insert_rows(session, Ticket.__table__, [_ticket_row(cmd, now) for cmd in new])
     numbers: dict[str, int] = dict(
         session.execute(  # type: ignore[arg-type]
-            select(Ticket.id, Ticket.number).where(Ticket.id.in_([c.ticket_id for c in new]))
+            select(Ticket.id, Ticket.number).where(
+                among(session, Ticket.id, [c.ticket_id for c in new])
+            )
         ).all()
     )
-    session.execute(
-        insert(Message.__table__), [_message_row(cmd, numbers[cmd.ticket_id], now) for cmd in new]
+    insert_rows(
+        session, Message.__table__, [_message_row(cmd, numbers[cmd.ticket_id], now) for cmd in new]
     )
     message_ids: dict[str, int] = dict(
         session.execute(  # type: ignore[arg-type]
             select(Message.source_email_id, Message.id).where(
-                Message.source_email_id.in_([c.email_id for c in new])
+                among(session, Message.source_email_id, [c.email_id for c in new])
             )
         ).all()
     )
@@ -188,28 +208,22 @@ def open_tickets_from_mail(uow: UnitOfWork, cmds: Sequence[OpenTicket]) -> int:
         for cmd in new
         for a in cmd.content.attachments
     ]  # fmt: skip
-    if files:
-        session.execute(insert(MessageAttachment.__table__), files)
+    insert_rows(session, MessageAttachment.__table__, files)
     topic = uow.topics.ticket_events
     first_cc = _first_ccs(uow, new)
     events: list[tuple[str, str, TicketOpened | MessageAdded]] = []
     for cmd in new:
-        # Unsaved copies of the rows, for the event builders.
-        ticket = Ticket(
-            id=cmd.ticket_id, number=numbers[cmd.ticket_id], department_id=cmd.department_id,
-            client_id=cmd.client_id, subject=cmd.content.subject,
+        # Plain copies of the rows for the event builders, and the events built stamped:
+        # sequences 1 and 2 (the rows went in with event_sequence 2, `_ticket_row`).
+        ticket = _TicketCopy(
+            cmd.ticket_id, numbers[cmd.ticket_id], cmd.department_id, cmd.client_id,
+            cmd.content.subject,
         )  # fmt: skip
-        msg = Message(
-            id=message_ids[cmd.email_id], direction="in", source_email_id=cmd.email_id,
-            email_message_id=cmd.content.message_id,
-        )  # fmt: skip
-        # Sequences 1 and 2: the rows went in with event_sequence 2 (`_ticket_row`).
-        cause = _cause(cmd)
-        events.append(
-            (topic, ticket.id, uow.stamped(ticket_opened(ticket, cmd.email_id), 1, cause=cause))
-        )
-        added = message_added(ticket, msg, first_cc[cmd.email_id])
-        events.append((topic, ticket.id, uow.stamped(added, 2, cause=cause)))
+        msg = _MessageCopy(message_ids[cmd.email_id], "in", cmd.email_id, cmd.content.message_id)
+        stamp = {"actor": uow.actor, "cause": _cause(cmd)}
+        opened = ticket_opened(ticket, cmd.email_id, sequence=1, **stamp)
+        added = message_added(ticket, msg, first_cc[cmd.email_id], sequence=2, **stamp)
+        events += [(topic, ticket.id, opened), (topic, ticket.id, added)]
     uow.emit_many(events)
     replayed_mail.settle_incoming(uow, {c.email_id: numbers[c.ticket_id] for c in new})
     return len(new)
@@ -310,7 +324,9 @@ def _insert_new(
     within the batch counts once); returns how many rows went in."""
     have = set(
         uow.session.scalars(
-            select(table.email_id).where(table.email_id.in_({e.email_id for e in events}))
+            select(table.email_id).where(
+                among(uow.session, table.email_id, {e.email_id for e in events})
+            )
         )
     )
     rows = []
@@ -318,8 +334,7 @@ def _insert_new(
         if event.email_id not in have:
             have.add(event.email_id)
             rows.append(row(event))
-    if rows:
-        uow.session.execute(insert(table.__table__), rows)
+    insert_rows(uow.session, table.__table__, rows)
     return len(rows)
 
 

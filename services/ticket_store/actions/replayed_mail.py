@@ -2,7 +2,7 @@
 outcome becomes the replayed one, and a mail that waited in Incoming emails and now
 became a ticket (or a message) leaves the section, so nobody converts it a second time.
 
-May import: `unit_of_work`, the store's models, `schemas`.
+May import: `unit_of_work`, `bulk`, the store's models, `schemas`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import select, update
 
 from schemas.events import Outcome
+from services.ticket_store.bulk import among
 from services.ticket_store.models import IncomingEmail, MailOutcome
 from services.ticket_store.unit_of_work import UnitOfWork
 
@@ -55,7 +56,8 @@ def settle_incoming(uow: UnitOfWork, tickets: Mapping[str, int]) -> None:
     """
     waiting = uow.session.scalars(
         select(IncomingEmail.email_id).where(
-            IncomingEmail.email_id.in_(list(tickets)), IncomingEmail.status == "new"
+            among(uow.session, IncomingEmail.email_id, list(tickets)),
+            IncomingEmail.status == "new",
         )
     ).all()
     for email_id in waiting:

@@ -1,0 +1,120 @@
+"""Many rows in, many keys looked up: the consumers' batches, at the driver's own cost.
+
+SQLAlchemy's executemany prepares every row in Python (defaults, bind processors,
+parameter dictionaries) and psycopg then sends it row by row; both cost more per
+mail than the database does. `insert_rows` fills the defaults and runs the bind
+processors once per column, then hands PostgreSQL one COPY and other databases
+one driver-level executemany. `among` is `column IN (values)` whose statement text
+does not grow with the values on PostgreSQL (one array parameter), so neither
+SQLAlchemy nor psycopg renders and parses hundreds of placeholders per query.
+
+Errors come out as SQLAlchemy's (IntegrityError, OperationalError…), the way the
+consumer tells a bad record from a database that is away.
+May import: SQLAlchemy, the store's models (callers pass their tables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Column, ColumnElement, Table, any_, bindparam, insert
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+
+def among(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL `column = ANY(:array)`, one parameter."""
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=ARRAY(column.type))
+        return column == any_(array)  # type: ignore[no-any-return]
+    return column.in_(list(values))  # type: ignore[no-any-return]
+
+
+def _default(column: Column[Any]) -> tuple[bool, Any]:
+    """(has one, value) for a column left out of the rows: its Python-side default, taken
+    once for the batch (`utcnow` is the batch's time, as the rows' own `now` is)."""
+    default = column.default
+    if default is None:
+        return False, None
+    if default.is_scalar:
+        return True, default.arg  # type: ignore[attr-defined]
+    if default.is_callable:
+        return True, default.arg(None)  # type: ignore[attr-defined,operator]
+    return False, None  # a sequence or SQL expression: the database's own
+
+
+def _prepared(
+    dialect: Dialect, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> tuple[list[str], list[list[Any]]]:
+    """The column keys written (the rows' own, then those with a Python-side default) and
+    each row's values in that order, as the driver takes them."""
+    keys = list(rows[0])
+    fixed: list[tuple[str, Any]] = []
+    for column in table.columns:
+        if column.key not in rows[0]:
+            has, value = _default(column)
+            if has:
+                fixed.append((column.key, _bind(dialect, column, value)))
+    processors = [table.c[k].type._cached_bind_processor(dialect) for k in keys]
+    tail = [v for _, v in fixed]
+    out = []
+    for row in rows:
+        if len(row) != len(keys):
+            raise ValueError(f"rows for {table.name} differ in their columns")
+        values = [row[k] for k in keys]
+        for i, p in enumerate(processors):
+            if p is not None:
+                values[i] = p(values[i])
+        out.append(values + tail)
+    return keys + [k for k, _ in fixed], out
+
+
+def _bind(dialect: Dialect, column: Column[Any], value: Any) -> Any:
+    processor = column.type._cached_bind_processor(dialect)
+    return value if processor is None else processor(value)
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT `rows` (dicts with the same keys) into `table` in the session's transaction."""
+    if not rows:
+        return
+    conn = session.connection()
+    dialect = conn.dialect
+    keys, values = _prepared(dialect, table, rows)
+    if dialect.name == "postgresql":
+        _copy(conn, table, keys, values)
+        return
+    stmt = insert(table).compile(dialect=dialect, column_keys=keys)
+    order = list(stmt.positiontup or ())
+    if sorted(order) != sorted(keys):  # a default this module does not know how to take
+        raise RuntimeError(f"unexpected INSERT for {table.name}: {stmt}")
+    if order != keys:
+        at = [keys.index(k) for k in order]
+        values = [[v[i] for i in at] for v in values]
+    conn.exec_driver_sql(str(stmt), [tuple(v) for v in values])
+
+
+def _copy(conn: Connection, table: Table, keys: list[str], values: list[list[Any]]) -> None:
+    """One COPY FROM STDIN (psycopg 3), its errors mapped as SQLAlchemy maps a statement's."""
+    quote = conn.dialect.identifier_preparer
+    names = ", ".join(quote.format_column(table.c[k]) for k in keys)
+    sql = f"COPY {quote.format_table(table)} ({names}) FROM STDIN"
+    dbapi_conn = conn.connection.dbapi_connection
+    cursor = dbapi_conn.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(sql) as copy:
+            for row in values:
+                copy.write_row(row)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        lost = conn.dialect.is_disconnect(exc, dbapi_conn, cursor)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            sql, None, exc, conn.dialect.loaded_dbapi.Error,
+            connection_invalidated=lost, dialect=conn.dialect,
+        ) from exc  # fmt: skip
+    finally:
+        cursor.close()
