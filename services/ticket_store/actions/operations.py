@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from schemas.events import DeadLetter, Decision, Outcome
 from schemas.gateway_health import GatewayHealth
 from services.ticket_store.actions import replayed_mail
+from services.ticket_store.bulk import among, insert_rows
 from services.ticket_store.models_operations import (
     DeadLetterRecord,
     DeadLetterStatus,
@@ -52,15 +53,17 @@ def record_sources(uow: UnitOfWork, sources: Sequence[RawLocation]) -> int:
         return 0
     have = {
         row.email_id: row
-        for row in uow.session.scalars(select(MailSource).where(MailSource.email_id.in_(wanted)))
+        for row in uow.session.scalars(
+            select(MailSource).where(among(uow.session, MailSource.email_id, wanted))
+        )
     }
     for email_id, row in have.items():
         later = wanted[email_id]
         if not (row.from_address or row.subject) and (later.from_address or later.subject):
             row.from_address, row.subject = later.from_address, later.subject
     new = [s for eid, s in wanted.items() if eid not in have]
-    if new:  # one executemany INSERT: an ORM object per row cost more than the row
-        uow.session.execute(insert(MailSource.__table__), [vars(s) for s in new])
+    # One COPY or executemany: an ORM object per row cost more than the row.
+    insert_rows(uow.session, MailSource.__table__, [vars(s) for s in new])
     return len(new)
 
 
@@ -143,6 +146,15 @@ def record_dead_letter(
     return row
 
 
+def reprocessing(uow: UnitOfWork) -> bool:
+    """Whether any dead letter waits for its mail's new outcome (one indexed lookup): the
+    operations consumer reads every outcome, and has use for one only then."""
+    waiting = select(DeadLetterRecord.id).where(
+        DeadLetterRecord.status == DeadLetterStatus.REPROCESSING
+    )
+    return uow.session.scalar(waiting.limit(1)) is not None
+
+
 def resolve_from_outcomes(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> int:
     """Outcomes of mails being reprocessed: each becomes the mail's outcome (replacing the
     one recorded before, if older) and resolves its dead letters. A `malformed` outcome
@@ -157,7 +169,7 @@ def resolve_from_outcomes(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> int:
         uow.session.scalars(
             select(DeadLetterRecord).where(
                 DeadLetterRecord.status == DeadLetterStatus.REPROCESSING,
-                DeadLetterRecord.email_id.in_(latest),
+                among(uow.session, DeadLetterRecord.email_id, latest),
             )
         )
     )

@@ -7,7 +7,9 @@ Reads, in its own consumer group (so it never slows the mail consumer down):
 - `mail.outcomes`: the new outcome of a mail whose dead letter was reprocessed;
 - `gateway.tokens`: OAuth2 token rotations and refused refreshes, onto the gateway.
 Each poll is applied in one unit of work and committed before the offsets, and
-every effect is idempotent, so a redelivered record changes nothing.
+every effect is idempotent, so a redelivered record changes nothing. Outcomes are
+decoded only while some dead letter is being reprocessed (one lookup per poll):
+the mail consumer records every outcome itself.
 """
 
 from __future__ import annotations
@@ -51,9 +53,12 @@ class OperationsApplier:
         """Apply one poll's records; returns how many were of use."""
         t = self.topics
         sources: list[operations.RawLocation] = []
-        outcomes: list[Outcome] = []
+        outcomes: list[Record] = []
         used = 0
         for r in records:
+            if r.topic == t.outcomes and r.value is not None:
+                outcomes.append(r)  # read below, if a reprocessed dead letter waits for one
+                continue
             try:
                 if r.topic == t.raw and r.value is not None:
                     sources.append(self._location(r, RawEmail.model_validate_json(r.value)))
@@ -68,16 +73,25 @@ class OperationsApplier:
                         report = operations.HealthReport.model_validate_json(r.value)
                         operations.record_health(uow, report)
                     used += 1
-                elif r.topic == t.outcomes and r.value is not None:
-                    outcomes.append(codec.loads(Outcome, r.value))
                 elif r.topic == t.gateway_tokens and r.value is not None:
                     record = TokenRecord.model_validate_json(r.value)  # rotations, failures
                     used += gateway_oauth2.record_tokens(uow, record)
             except ValueError as exc:  # not ours to fix: the router dead-letters bad mail
                 log.info("operations: %s@%s skipped (%s)", r.topic, r.offset, str(exc)[:200])
         used += operations.record_sources(uow, sources)
-        operations.resolve_from_outcomes(uow, outcomes)
+        if outcomes and operations.reprocessing(uow):
+            operations.resolve_from_outcomes(uow, self._outcomes(outcomes))
         return used
+
+    @staticmethod
+    def _outcomes(records: list[Record]) -> list[Outcome]:
+        found = []
+        for r in records:
+            try:
+                found.append(codec.loads(Outcome, r.value or b""))
+            except ValueError as exc:  # the router's own record: not ours to fix
+                log.info("operations: %s@%s skipped (%s)", r.topic, r.offset, str(exc)[:200])
+        return found
 
     def _location(self, r: Record, raw: RawEmail) -> operations.RawLocation:
         head = raw.inline_bytes()
