@@ -21,10 +21,11 @@ failed 4 of 17 runs; with the fix and no watchdog, 1 of 13, through a path outsi
 getmany, not yet explained: the restarted router handled mail.raw offsets 0-2 during
 its seek to the committed offsets, then the position stood at the end (50) with nothing
 more handled and no drop in getmany. With the watchdog no run failed. An idle agent
-whose partition was fetched past what it handled is sought back, but only when a record
-lies in between: the consumer's position also moves past the commit markers that close
-every transaction on mail.raw, which are not records (tests/integration/router/
-test_watchdog.py).
+whose partition was fetched past what it handled is sought back, but only when the gap
+stood for STUCK_BEFORE_RESEEK_S (a record fetched a moment ago is still on its way to the
+agent) and a record lies in it: the consumer's position also moves past the commit
+markers that close every transaction on mail.raw, which are not records
+(tests/integration/router/test_watchdog.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 IDLE_BEFORE_RESEEK_S = 3.0
+# A gap between what an idle agent handled and the position must stand this long before
+# it counts: the consumer moves the position when it hands a batch over, and the agent
+# takes it a moment later (take_events' next tick). A single look could seek back over a
+# record on its way, which the agent then handled twice (an applied replay's notice
+# twice on mail.outbound: tests/unit/router/test_monitor.py).
+STUCK_BEFORE_RESEEK_S = 1.0
 
 
 class Stats:
@@ -73,6 +80,8 @@ class Watch:
         self.idle_since: dict[str, float] = {}
         # TP -> (last handled, position) already found to hide no record: not probed again.
         self.clean: dict = {}
+        # TP -> (last handled, position, since when) of a gap seen: looked at once it stood.
+        self.ahead: dict = {}
 
     def begin(self, agent: str) -> None:
         self.idle_since.pop(agent, None)
@@ -142,6 +151,12 @@ async def skipped_records(app: Any, bootstrap: str, watched: dict[str, str], wat
             continue
         if watch.clean.get(tp) == (last, position):
             continue
+        seen = watch.ahead.get(tp)
+        if seen is None or seen[:2] != (last, position):
+            watch.ahead[tp] = (last, position, now)
+            continue
+        if now - seen[2] < STUCK_BEFORE_RESEEK_S:
+            continue
         if not await has_records(bootstrap, tp, last + 1, position):
             watch.clean[tp] = (last, position)
             log.info("skipped-records check: %s up to %d holds only markers", tp, position - 1)
@@ -154,4 +169,5 @@ async def skipped_records(app: Any, bootstrap: str, watched: dict[str, str], wat
             tp, position - 1, agent, last,
         )  # fmt: skip
         await consumer.seek(tp, last + 1)
+        watch.ahead.pop(tp, None)
         watch.idle_since[agent] = time.monotonic()
