@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Table, any_, bindparam, insert
+from sqlalchemy import Column, ColumnElement, Table, Text, any_, bindparam, cast, insert
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
@@ -26,11 +26,26 @@ from sqlalchemy.orm import Session
 
 
 def among(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
-    """`column IN values`; on PostgreSQL `column = ANY(:array)`, one parameter."""
+    """`column IN values`; on PostgreSQL `column = ANY(CAST(:text AS type[]))`, one
+    parameter in PostgreSQL's array syntax (psycopg dumps a list element by element in
+    Python, about four times the cost of writing the literal)."""
     if session.get_bind().dialect.name == "postgresql":
-        array = bindparam(None, list(values), type_=ARRAY(column.type))
-        return column == any_(array)  # type: ignore[no-any-return]
+        literal = bindparam(None, pg_array(values), type_=Text)
+        return column == any_(cast(literal, ARRAY(column.type)))  # type: ignore[no-any-return]
     return column.in_(list(values))  # type: ignore[no-any-return]
+
+
+def pg_array(values: Collection[Any]) -> str:
+    """PostgreSQL's text form of a one-dimensional array of strings or integers."""
+    return "{" + ",".join(map(_element, values)) + "}"
+
+
+def _element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _default(column: Column[Any]) -> tuple[bool, Any]:

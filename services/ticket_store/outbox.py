@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from kernel.config import Settings
 from kernel.kafka import reliable_producer
+from services.ticket_store.bulk import among
 from services.ticket_store.db import Database, is_transient
 from services.ticket_store.metrics import OUTBOX_PUBLISHED
 from services.ticket_store.models import OutboxEvent
@@ -41,15 +42,21 @@ class OutboxRelay:
         """Publish one batch of pending rows (oldest first); returns how many went out.
 
         One query for the batch (the partial index holds only pending rows), one
-        flush of the producer, one UPDATE to mark them all.
+        flush of the producer, one UPDATE to mark them all (Core statements: the rows
+        need no ORM objects; the ids as one array parameter on PostgreSQL).
         """
+        rows = OutboxEvent.__table__.c
         with self.db.transaction() as s:
-            pending = s.execute(
-                select(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.key, OutboxEvent.value)
-                .where(OutboxEvent.published_at.is_(None))
-                .order_by(OutboxEvent.id)
-                .limit(self.batch)
-            ).all()
+            pending = (
+                s.connection()
+                .execute(
+                    select(rows.id, rows.topic, rows.key, rows.value)
+                    .where(rows.published_at.is_(None))
+                    .order_by(rows.id)
+                    .limit(self.batch)
+                )
+                .all()
+            )
         if not pending:
             return 0
         producer = self.producer()
@@ -60,9 +67,10 @@ class OutboxRelay:
         for f in futures:
             f.get(timeout=30)  # raises if any send failed: nothing is marked
         with self.db.unit_of_work(actor="outbox") as uow:
-            uow.session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id.in_([row_id for row_id, *_ in pending]))
+            published = among(uow.session, rows.id, [row_id for row_id, *_ in pending])
+            uow.session.connection().execute(
+                update(OutboxEvent.__table__)
+                .where(published)
                 .values(published_at=datetime.now(UTC))
             )
         OUTBOX_PUBLISHED.inc(len(pending))

@@ -138,12 +138,19 @@ def test_rows_must_share_their_columns(db: Database) -> None:
         )
 
 
+ODD_KEYS = ['a"b', "back\\slash", "x,y", "{z}", " spaced ", "NULL", "", "é✓", "'q'"]
+
+
 def test_among_matches_like_in(db: Database) -> None:
+    keys = [f"k{i}" for i in range(600)] + ODD_KEYS
     with db.unit_of_work() as uow:
-        rows = [{"topic": "t", "key": f"k{i}", "value": None} for i in range(600)]
+        rows = [{"topic": "t", "key": key, "value": None} for key in keys]
         insert_rows(uow.session, OutboxEvent.__table__, rows)
     with db.transaction() as s:
-        wanted = {f"k{i}" for i in range(0, 1200, 3)}
+        wanted = {f"k{i}" for i in range(0, 1200, 3)} | set(ODD_KEYS) | {"null", "a"}
         found = set(s.scalars(select(OutboxEvent.key).where(among(s, OutboxEvent.key, wanted))))
-        assert found == {f"k{i}" for i in range(0, 600, 3)}
+        assert found == {f"k{i}" for i in range(0, 600, 3)} | set(ODD_KEYS)
         assert list(s.scalars(select(OutboxEvent.key).where(among(s, OutboxEvent.key, [])))) == []
+        ids = sorted(s.scalars(select(OutboxEvent.id)))
+        odd = set(ids[1::2])
+        assert set(s.scalars(select(OutboxEvent.id).where(among(s, OutboxEvent.id, odd)))) == odd
