@@ -32,7 +32,9 @@ def among(session: Session, column: Any, values: Collection[Any]) -> ColumnEleme
     if session.get_bind().dialect.name == "postgresql":
         literal = bindparam(None, pg_array(values), type_=Text)
         return column == any_(cast(literal, ARRAY(column.type)))  # type: ignore[no-any-return]
-    return column.in_(list(values))  # type: ignore[no-any-return]
+    # One expanding parameter given as such: `in_(values)` coerces every value itself.
+    expanding = bindparam(None, list(values), expanding=True, type_=column.type)
+    return column.in_(expanding)  # type: ignore[no-any-return]
 
 
 def pg_array(values: Collection[Any]) -> str:
@@ -63,7 +65,7 @@ def _default(column: Column[Any]) -> tuple[bool, Any]:
 
 def _prepared(
     dialect: Dialect, table: Table, rows: Sequence[Mapping[str, Any]]
-) -> tuple[list[str], list[list[Any]]]:
+) -> tuple[list[str], list[tuple[Any, ...]]]:
     """The column keys written (the rows' own, then those with a Python-side default) and
     each row's values in that order, as the driver takes them."""
     keys = list(rows[0])
@@ -74,7 +76,7 @@ def _prepared(
             if has:
                 fixed.append((column.key, _bind(dialect, column, value)))
     processors = [table.c[k].type._cached_bind_processor(dialect) for k in keys]
-    tail = [v for _, v in fixed]
+    tail = tuple(v for _, v in fixed)
     out = []
     for row in rows:
         if len(row) != len(keys):
@@ -83,7 +85,7 @@ def _prepared(
         for i, p in enumerate(processors):
             if p is not None:
                 values[i] = p(values[i])
-        out.append(values + tail)
+        out.append((*values, *tail))
     return keys + [k for k, _ in fixed], out
 
 
@@ -102,17 +104,29 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     if dialect.name == "postgresql":
         _copy(conn, table, keys, values)
         return
-    stmt = insert(table).compile(dialect=dialect, column_keys=keys)
-    order = list(stmt.positiontup or ())
-    if sorted(order) != sorted(keys):  # a default this module does not know how to take
-        raise RuntimeError(f"unexpected INSERT for {table.name}: {stmt}")
-    if order != keys:
-        at = [keys.index(k) for k in order]
-        values = [[v[i] for i in at] for v in values]
-    conn.exec_driver_sql(str(stmt), [tuple(v) for v in values])
+    sql, at = _insert_sql(dialect, table, tuple(keys))
+    if at != list(range(len(keys))):
+        values = [tuple(v[i] for i in at) for v in values]
+    conn.exec_driver_sql(sql, values)
 
 
-def _copy(conn: Connection, table: Table, keys: list[str], values: list[list[Any]]) -> None:
+_INSERTS: dict[tuple[str, Table, tuple[str, ...]], tuple[str, list[int]]] = {}
+
+
+def _insert_sql(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> tuple[str, list[int]]:
+    """The INSERT's text for a positional driver and where each of its parameters is in
+    `keys`; compiled once per table and columns (compiling took as long as the rows)."""
+    found = _INSERTS.get((dialect.name, table, keys))
+    if found is None:
+        stmt = insert(table).compile(dialect=dialect, column_keys=list(keys))
+        order = list(stmt.positiontup or ())
+        if sorted(order) != sorted(keys):  # a default this module does not know how to take
+            raise RuntimeError(f"unexpected INSERT for {table.name}: {stmt}")
+        found = _INSERTS[(dialect.name, table, keys)] = (str(stmt), [keys.index(k) for k in order])
+    return found
+
+
+def _copy(conn: Connection, table: Table, keys: list[str], values: list[tuple[Any, ...]]) -> None:
     """One COPY FROM STDIN (psycopg 3), its errors mapped as SQLAlchemy maps a statement's."""
     quote = conn.dialect.identifier_preparer
     names = ", ".join(quote.format_column(table.c[k]) for k in keys)
