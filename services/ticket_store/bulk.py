@@ -15,10 +15,23 @@ May import: SQLAlchemy, the store's models (callers pass their tables).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Table, Text, any_, bindparam, cast, insert
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
@@ -26,12 +39,19 @@ from sqlalchemy.orm import Session
 
 
 def among(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
-    """`column IN values`; on PostgreSQL `column = ANY(CAST(:text AS type[]))`, one
-    parameter in PostgreSQL's array syntax (psycopg dumps a list element by element in
-    Python, about four times the cost of writing the literal)."""
-    if session.get_bind().dialect.name == "postgresql":
+    """`column IN values` with the values in one parameter, so the statement text stays
+    the same whatever their number: on PostgreSQL `column = ANY(CAST(:text AS type[]))`
+    in its array syntax (psycopg dumps a list element by element in Python, about four
+    times the cost of writing the literal); on SQLite `column IN (SELECT value FROM
+    json_each(:json))` (an expanding IN of 250 ids cost ~0.5 ms, this ~0.3)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         literal = bindparam(None, pg_array(values), type_=Text)
         return column == any_(cast(literal, ARRAY(column.type)))  # type: ignore[no-any-return]
+    if dialect == "sqlite":
+        listed = bindparam(None, json.dumps(list(values)), type_=Text)
+        inside = select(literal_column("value")).select_from(func.json_each(listed))
+        return column.in_(inside)  # type: ignore[no-any-return]
     # One expanding parameter given as such: `in_(values)` coerces every value itself.
     expanding = bindparam(None, list(values), expanding=True, type_=column.type)
     return column.in_(expanding)  # type: ignore[no-any-return]
