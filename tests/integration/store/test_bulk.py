@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Table, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from services.ticket_store import actions
 from services.ticket_store.bulk import among, insert_rows
-from services.ticket_store.db import Database, upgrade
+from services.ticket_store.db import Database, is_transient, upgrade
 from services.ticket_store.models import MailOutcome, Message, OutboxEvent, Ticket
 
 AWKWARD = "tab\there, new\nline, back\\slash, quote ' \" , \\N, é ✓, {braces} [1]"
@@ -154,3 +154,23 @@ def test_among_matches_like_in(db: Database) -> None:
         ids = sorted(s.scalars(select(OutboxEvent.id)))
         odd = set(ids[1::2])
         assert set(s.scalars(select(OutboxEvent.id).where(among(s, OutboxEvent.id, odd)))) == odd
+
+
+def test_a_server_gone_before_a_copy_is_transient(postgres_database_url: str) -> None:
+    """The server side of the session ends before its COPY: the consumer must see a
+    transient error (retry the batch), never a bad record (dead letter). (COPY is
+    PostgreSQL's; SQLite's executemany errors are SQLAlchemy's own.)"""
+    upgrade(postgres_database_url)
+    db = Database(postgres_database_url)
+    with pytest.raises(DBAPIError) as failed, db.unit_of_work() as uow:
+        pid = uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with uow.savepoint():
+            uow.session.execute(text("SELECT 1"))  # the SAVEPOINT is sent: COPY comes next
+            with db.engine.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            insert_rows(uow.session, OutboxEvent.__table__, [{"topic": "t", "key": "k"}])
+    assert is_transient(failed.value), failed.value
+    assert str(failed.value.statement).startswith("COPY ")  # the COPY met the lost server
+    with db.transaction() as s:  # the pool gave the lost connection up
+        assert s.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+    db.dispose()
