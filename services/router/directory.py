@@ -135,6 +135,9 @@ class DirectoryFeed:
         if gateways_topic:
             self.handlers[gateways_topic] = directory.apply_gateway
         self.refresh_s = refresh_s
+        # Once every topic above has partitions, new ones (partitions added by an operator)
+        # are looked for this often: the metadata of every topic on the broker, each time.
+        self.settled_refresh_s = max(refresh_s, 30.0)
         self.synced_at = 0.0  # wall-clock time up to which the view is complete
         self.records = 0
         self.idle_round_s = 0.5
@@ -183,10 +186,12 @@ class DirectoryFeed:
         try:
             assigned: set[TopicPartition] = set()
             last_meta = 0.0
+            settled = False  # every topic found with partitions
             while True:
                 now = time.time()
-                if now - last_meta > self.refresh_s:
+                if now - last_meta > (self.settled_refresh_s if settled else self.refresh_s):
                     wanted = await self._partitions(consumer, self.handlers)
+                    settled = {tp.topic for tp in wanted} >= set(self.handlers)
                     if wanted - assigned:
                         new = wanted - assigned
                         consumer.assign(list(wanted))
