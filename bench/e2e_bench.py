@@ -315,8 +315,9 @@ def _report(r: E2EResult) -> None:
     )
     if r.router is not None:
         print(
-            f"{tag} router alone, same mails: {r.router.rate:.0f} mails/s (first->last "
-            f"outcome {r.router.span_s:.1f}s, {r.router.cpu_s:.1f} CPU s; {r.router.decisions()})"
+            f"{tag} router alone, same mails: {r.router.rate:.0f} mails/s (first mail taken -> "
+            f"last outcome {r.router.span_s:.1f}s, {r.router.cpu_s:.1f} CPU s; worker start "
+            f"before it {r.router.startup_s:.1f}s; {r.router.decisions()})"
         )
         print(f"{tag} ratio end-to-end/router-alone: {r.ratio:.2f} (goal >= {GOAL})")
 
