@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import signal
 import time
+from pathlib import Path
 
+import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import func, select
 
@@ -48,6 +50,15 @@ def _count(db: Database) -> tuple[int, int]:
         )
 
 
+@pytest.fixture
+def pipeline_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """SQLite, or the session's PostgreSQL (where the store's rows go in by COPY)."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return str(request.getfixturevalue("postgres_database_url"))
+    return f"sqlite:///{tmp_path / 'supportdesk.db'}"
+
+
+@pytest.mark.parametrize("pipeline_database_url", ["sqlite", "postgresql"], indirect=True)
 def test_every_command_twice_and_a_kill_mid_stream_give_one_row_each(pipeline: Pipeline) -> None:
     db, dep, client = _setup(pipeline)
     topic = pipeline.settings.topics.ticket_commands
