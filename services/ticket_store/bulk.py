@@ -123,13 +123,18 @@ def _bind(dialect: Dialect, column: Column[Any], value: Any) -> Any:
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """INSERT `rows` (dicts with the same keys) into `table` in the session's transaction."""
+    """INSERT `rows` (dicts with the same keys) into `table` in the session's transaction:
+    COPY with psycopg 3, one executemany on SQLite, SQLAlchemy's INSERT on anything else."""
     if not rows:
         return
     conn = session.connection()
     dialect = conn.dialect
+    copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
+    if not copy and dialect.name != "sqlite":  # another driver: SQLAlchemy's own way
+        session.execute(insert(table), list(rows))
+        return
     keys, values = _prepared(dialect, table, rows)
-    if dialect.name == "postgresql":
+    if copy:
         _copy(conn, table, keys, values)
         return
     sql, at = _insert_sql(dialect, table, tuple(keys))
