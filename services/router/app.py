@@ -42,7 +42,6 @@ from services.router.monitor import Stats, Watch, skipped_records
 from services.router.outputs import LEDGER, Out, group_ledger
 from services.router.pipeline import Router
 from services.router.replay.commands import Replayer
-from services.router.transport import MAX_POLL_RECORDS
 from services.router.transport import install as install_consumer
 
 log = logging.getLogger(__name__)
@@ -85,7 +84,7 @@ app = faust.App(
     stream_wait_empty=False,
     # Raw mail averages tens of KB: fetch many per round trip (per partition).
     consumer_max_fetch_size=16 * 1024 * 1024,
-    broker_max_poll_records=MAX_POLL_RECORDS,  # see services.router.transport
+    broker_max_poll_records=2000,
     # Batches of many records per partition: the default (16 KB) sends one
     # mail-sized record per request and partition, which caps throughput at RTTs.
     producer_max_batch_size=1024 * 1024,

@@ -19,14 +19,6 @@ arriving faster than that (a backlog after a restart, a steady stream), the grou
 committed offsets fell minutes behind, kernel.lag showed the partitions as unread, and
 every restart or rebalance routed the whole backlog again. Here a gap stops short of the
 record, and the acked offsets are deduplicated before the run is taken.
-
-Fair turns: aiokafka hands out buffered records partition by partition in the order their
-fetches landed, up to the poll's record limit, and faust hands every record of one poll to
-the agents before it polls again. A big mail.raw fetch came first poll after poll, so the
-ledger's records, which the route agent itself produces, waited until it was all routed:
-the settle agent, and every outcome and new ticket, came in bursts seconds apart (a
-prefilled mail.raw: the first outcome after 2,000 mails). Each poll here starts at the
-next partition with records, and takes at most `MAX_POLL_RECORDS`.
 """
 
 from __future__ import annotations
@@ -43,9 +35,6 @@ FETCH_MAX_WAIT_MS = 100
 # records to every agent (its default, 100, is less than one settled batch writes).
 # They are produced before any offset is committed, as before.
 TABLE_WRITES_BUFFERED = 20_000
-# Records per poll (app.py's broker_max_poll_records): the ledger's records wait at most
-# this many mails behind mail.raw's.
-MAX_POLL_RECORDS = 500
 
 
 class ConsumerThread(driver.AIOKafkaConsumerThread):
@@ -53,17 +42,6 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # noqa: SLF001 - read at start()
         return consumer
-
-    async def _fetch_records(self, consumer: Any, *args: Any, **kwargs: Any) -> Any:
-        """faust's, after moving the partition first in line to the back (fair turns).
-
-        Runs on the consumer's own loop, like aiokafka's fetcher, which only ever adds
-        or removes whole partitions there; each partition keeps its records in order."""
-        buffered = consumer._fetcher._records  # noqa: SLF001 - tp -> fetched, not yet handed out
-        if len(buffered) > 1:
-            first = next(iter(buffered))
-            buffered[first] = buffered.pop(first)
-        return await super()._fetch_records(consumer, *args, **kwargs)
 
 
 class Consumer(driver.Consumer):
