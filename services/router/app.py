@@ -32,7 +32,7 @@ from kernel.kafka import wait_for_broker
 from kernel.lag import start_sampler
 from kernel.topics import create_missing, topic_config_for
 from schemas.events import RawEmail
-from services.router import faust_getmany, metrics, supervise, web_requests
+from services.router import faust_getmany, faust_recovery, metrics, supervise, web_requests
 from services.router.broker_watch import BrokerWatch
 from services.router.directory import DirectoryFeed, InMemoryDirectory
 from services.router.dump import dump_tasks
@@ -96,6 +96,7 @@ app = faust.App(
 
 install_consumer(app)
 faust_getmany.install()  # faust 0.15.3 drops fetched records otherwise
+faust_recovery.install()  # and empties queues holding stream records after recovery
 
 
 def _topic(name: str, **kw):
