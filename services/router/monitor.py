@@ -18,9 +18,12 @@ one dropping records on the real broker, and none with the fix.
 
 The watchdog is still needed. Without fix and watchdog the race test with a restart
 failed 4 of 17 runs; with the fix and no watchdog, 1 of 13, through a path outside
-getmany, not yet explained: the restarted router handled mail.raw offsets 0-2 during
-its seek to the committed offsets, then the position stood at the end (50) with nothing
-more handled and no drop in getmany. With the watchdog no run failed. An idle agent
+getmany: the restarted router handled mail.raw offsets 0-2 during its seek to the
+committed offsets, then the position stood at the end (50) with nothing more handled
+and no drop in getmany. That was most likely faust's end of recovery emptying the
+queues that held the rest (services.router.faust_recovery, fixed 2 Dec; a long chaos
+run lost 7 mails to it, records after them routed, which no watchdog can see). With
+the watchdog no run failed; it stays until runs without it show the path closed. An idle agent
 whose partition was fetched past what it handled is sought back, but only when the gap
 stood for STUCK_BEFORE_RESEEK_S (a record fetched a moment ago is still on its way to the
 agent) and a record lies in it: the consumer's position also moves past the commit
