@@ -9,17 +9,22 @@ from kafka.structs import OffsetAndMetadata
 from kernel.lag import LagReader, sample
 
 
-def test_lag_is_end_offset_minus_committed(kafka_bootstrap: str, kafka_unique_id: str) -> None:
-    topic, group = f"test.{kafka_unique_id}.lag", f"test.{kafka_unique_id}.lag-group"
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
-    for _ in range(5):
-        producer.send(topic, b"x", partition=0)
-    producer.send(topic, b"y", partition=1)
+def _filled_topic(bootstrap: str, topic: str, records: list[int]) -> KafkaAdminClient:
+    """A new topic with ``records[p]`` records in partition p; the admin, to delete it."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics([NewTopic(topic, num_partitions=len(records), replication_factor=1)])
+    producer = KafkaProducer(bootstrap_servers=bootstrap)
+    for partition, n in enumerate(records):
+        for _ in range(n):
+            producer.send(topic, b"x", partition=partition)
     producer.flush()
     producer.close()
+    return admin
 
+
+def test_lag_is_end_offset_minus_committed(kafka_bootstrap: str, kafka_unique_id: str) -> None:
+    topic, group = f"test.{kafka_unique_id}.lag", f"test.{kafka_unique_id}.lag-group"
+    admin = _filled_topic(kafka_bootstrap, topic, [5, 1])
     consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
     consumer.commit({TopicPartition(topic, 0): OffsetAndMetadata(2, "", -1)})
     consumer.commit({TopicPartition(topic, 1): OffsetAndMetadata(1, "", -1)})
@@ -35,13 +40,7 @@ def test_a_lag_reader_keeps_its_clients_and_sees_each_new_commit(
     kafka_bootstrap: str, kafka_unique_id: str
 ) -> None:
     topic, group = f"test.{kafka_unique_id}.lag2", f"test.{kafka_unique_id}.lag2-group"
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
-    for _ in range(4):
-        producer.send(topic, b"x", partition=0)
-    producer.flush()
-    producer.close()
+    admin = _filled_topic(kafka_bootstrap, topic, [4])
     consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
     tp = TopicPartition(topic, 0)
     reader = LagReader(kafka_bootstrap)
