@@ -26,7 +26,6 @@ class _DotHook:
     """Mixin over smtplib.SMTP / SMTP_SSL; `data` is the standard library's, split at the dot."""
 
     before_dot: Callable[[], None] | None = None
-    accepted = False  # the server answered 250 to the dot
 
     def data(self, msg: bytes | str) -> tuple[int, bytes]:
         smtp: Any = self
@@ -47,9 +46,7 @@ class _DotHook:
                 smtp.close()  # no dot: the server drops the transaction with the connection
                 raise
         smtp.send(b"." + CRLF)
-        code, repl = smtp.getreply()
-        self.accepted = code == 250
-        return code, repl
+        return smtp.getreply()  # type: ignore[no-any-return]
 
 
 class SMTP(_DotHook, smtplib.SMTP):
