@@ -36,6 +36,7 @@ from sqlalchemy import func, select
 from bench.broker import bench_broker
 from bench.fetcher_bench import bulk_fetch
 from bench.router_bench import RouterRun, run_router
+from bench.timeline import describe
 from devtools.dovecot import DovecotServer
 from devtools.mail import mail
 from devtools.pipeline import Pipeline, isolated_settings, settings_env
@@ -73,6 +74,7 @@ class E2EResult:
     outcomes: int
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds in that window
     router: RouterRun | None = None
+    timeline: str = ""  # each stage's first and last record (bench.timeline)
 
     @property
     def rate(self) -> float:
@@ -263,11 +265,12 @@ def run_e2e(
                 f"{database}: {tickets} tickets ({distinct} distinct emails) and {outcomes} "
                 f"outcomes for {mails} mails"
             )
+        stages = describe(bootstrap, settings.topics.raw, settings.topics.outcomes, db, t0)
     finally:
         for name in list(pipe.procs):
             pipe.stop(name)
         db.dispose()
-    result = E2EResult(database, mails, seconds, tickets, outcomes, cpu)
+    result = E2EResult(database, mails, seconds, tickets, outcomes, cpu, timeline=stages)
     if router_alone:
         fields = settings.topics.model_dump()
         fields.update({f: f"e2e{run_id}r.{f}" for f in ROUTER_OUTPUTS})
@@ -307,6 +310,7 @@ def _report(r: E2EResult) -> None:
         f"{tag} end-to-end: {r.tickets} tickets in {r.seconds:.1f}s = {r.rate:.0f} mails/s "
         "(gateway live -> last ticket row)"
     )
+    print(f"{tag} stages after the gateway went live: {r.timeline}")
     total = sum(r.cpu.values())
     parts = ", ".join(f"{k} {v:.1f}" for k, v in r.cpu.items())
     print(
