@@ -13,7 +13,8 @@ and prints the ratio end-to-end / router-alone per database (goal: >= 0.8).
 Knobs: BENCH_MAILS (5000), BENCH_MAIL_SIZE (9000 bytes), BENCH_DATABASES
 ("postgresql,sqlite"), BENCH_TIMEOUT (900 s per stage), BENCH_POSTGRES_URL (an
 existing server whose role may CREATE DATABASE; default: a throwaway cluster),
-SUPPORTDESK_KAFKA_BOOTSTRAP (an existing broker; default: a throwaway one).
+SUPPORTDESK_KAFKA_BOOTSTRAP (an existing broker; default: a throwaway one),
+BENCH_WARMUP_MAILS (1000 mails end to end before the measured stages; 0: none).
 """
 
 from __future__ import annotations
@@ -23,17 +24,22 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kafka import KafkaAdminClient, KafkaProducer
-from kafka.errors import KafkaError
 from sqlalchemy import func, select
 
 from bench.broker import bench_broker
+from bench.e2e_parts import (
+    BenchFailure,
+    decisions,
+    epoch,
+    group_stable,
+    run_cli,
+    wait_for,
+    warm_transactions,
+)
 from bench.fetcher_bench import bulk_fetch
 from bench.router_bench import RouterRun, run_router
 from bench.timeline import describe
@@ -53,16 +59,14 @@ MAILS = int(os.environ.get("BENCH_MAILS", "5000"))
 MAIL_SIZE = int(os.environ.get("BENCH_MAIL_SIZE", "9000"))
 DATABASES = [d for d in os.environ.get("BENCH_DATABASES", "postgresql,sqlite").split(",") if d]
 TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "900"))
+# Mails through the whole pipeline (SQLite) before the measured stages, not counted.
+WARMUP_MAILS = int(os.environ.get("BENCH_WARMUP_MAILS", "1000"))
 GOAL = 0.8
 CLIENT = "client@example.org"
 GATEWAY_ADDRESS = "support@company.net"
 PASSWORD = "secret"
 # Router outputs: fresh topics for the router-alone pass, so it re-decides every mail.
 ROUTER_OUTPUTS = ("outcomes", "ticket_commands", "incoming", "outbound", "ticket_events", "dead")
-
-
-class BenchFailure(RuntimeError):
-    """The pipeline did not turn every mail into exactly one ticket."""
 
 
 @dataclass
@@ -83,76 +87,6 @@ class E2EResult:
     @property
     def ratio(self) -> float | None:
         return self.rate / self.router.rate if self.router else None
-
-
-# ------------------------------------------------------------------ processes
-
-
-def group_stable(bootstrap: str, group_id: str) -> bool:
-    """A consumer group with members and a settled assignment."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        info = admin.describe_groups([group_id]).get(group_id) or {}
-    except KafkaError:  # no coordinator yet for a group nobody joined: not ready
-        return False
-    finally:
-        admin.close()
-    state = info.get("group_state") or info.get("state")
-    return state == "Stable" and bool(info.get("members"))
-
-
-def wait_for(
-    predicate: Callable[[], object],
-    timeout: float,
-    what: str,
-    pipe: Pipeline | None = None,
-    step: float = 0.2,
-) -> None:
-    """Poll `predicate`; a service that dies meanwhile fails the wait at once, with its log."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        if pipe is not None:
-            for name, proc in pipe.procs.items():
-                if proc.poll() is not None:
-                    raise BenchFailure(f"{name} exited ({proc.returncode}):\n{pipe.log(name)}")
-        time.sleep(step)
-    raise BenchFailure(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-def warm_transactions(bootstrap: str) -> None:
-    """Have the broker's transaction log exist before the clock starts.
-
-    A fresh broker creates it for the first transactional producer: the fetcher's, seconds
-    into the measured window of the first database (seen: 3 s of a 27 s run). A broker in
-    service has it; on one that has, this costs one round trip.
-    """
-    producer = KafkaProducer(bootstrap_servers=bootstrap, transactional_id="bench-warm-up")
-    try:
-        producer.init_transactions()
-    finally:
-        producer.close(timeout=10)
-
-
-def _cli(pipe: Pipeline, *args: str) -> str:
-    res = pipe.run(*args)
-    out = res.stdout.decode() + res.stderr.decode()
-    if res.returncode != 0:
-        raise BenchFailure(f"supportdesk {' '.join(args)} failed: {out}")
-    return out
-
-
-def decisions(db: Database) -> dict[str, int]:
-    """Outcomes recorded so far, by decision."""
-    with db.transaction() as s:
-        rows = s.execute(select(MailOutcome.decision, func.count()).group_by(MailOutcome.decision))
-        return {d: n for d, n in rows}
-
-
-def _utc(moment: datetime) -> float:
-    """SQLite gives naive datetimes (stored in UTC)."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 # ------------------------------------------------------------------ one run
@@ -195,11 +129,11 @@ def run_e2e(
     pipe = Pipeline(settings=settings, env=settings_env(settings), workdir=work)
     db = Database(database_url)
     try:
-        out = _cli(pipe, "department", "add", "Technical support")
+        out = run_cli(pipe, "department", "add", "Technical support")
         dep = re.search(r"department (\d+)", out)
         if dep is None:
             raise BenchFailure(f"no department id in {out!r}")
-        _cli(pipe, "client", "add", "Client", "--email", CLIENT)
+        run_cli(pipe, "client", "add", "Client", "--email", CLIENT)
         for name in ("store", "router", "fetcher"):
             pipe.start(name)
         groups = {
@@ -222,13 +156,13 @@ def run_e2e(
 
         # The gateway goes live: the store relays it, the fetcher starts polling it.
         pipe.env["SUPPORTDESK_GATEWAY_PASSWORD"] = PASSWORD
-        _cli(
+        run_cli(
             pipe, "gateway", "add", "--name", "support", "--host", "127.0.0.1",
             "--port", str(dovecot.imaps_port), "--security", "tls", "--username", user,
             "--address", GATEWAY_ADDRESS, "--department-id", dep.group(1), "--interval", "300",
         )  # fmt: skip
         with db.transaction() as s:
-            t0 = _utc(s.scalar(select(Gateway.created_at).where(Gateway.name == "support")))
+            t0 = epoch(s.scalar(select(Gateway.created_at).where(Gateway.name == "support")))
 
         def count(model: type) -> int:
             with db.transaction() as s:
@@ -326,6 +260,22 @@ def _report(r: E2EResult) -> None:
         print(f"{tag} ratio end-to-end/router-alone: {r.ratio:.2f} (goal >= {GOAL})")
 
 
+def warm_up(dovecot: DovecotServer, bootstrap: str, work: Path) -> None:
+    """A short run before the measured ones, as a broker in service would have had.
+
+    The first stage otherwise pays the broker's JIT compilation (about 1 CPU s of
+    the broker's 2.7 s measured in the PostgreSQL stage when it ran first) and
+    Dovecot's and the page cache's first touches.
+    """
+    fill_mailbox(dovecot, "warm-up@company.net", WARMUP_MAILS)
+    url = f"sqlite:///{work / 'supportdesk.db'}"
+    r = run_e2e(
+        url, bootstrap=bootstrap, dovecot=dovecot, user="warm-up@company.net",
+        mails=WARMUP_MAILS, work=work, router_alone=False,
+    )  # fmt: skip
+    print(f"[warm-up] {r.mails} mails end to end on SQLite in {r.seconds:.1f}s (not counted)")
+
+
 def main() -> int:
     from supportdesk.broker import LocalBroker
 
@@ -343,6 +293,8 @@ def main() -> int:
             f"one Dovecot mailbox (IMAPS) each; broker {bootstrap}; work dir {work}",
             flush=True,
         )
+        if WARMUP_MAILS:
+            warm_up(dovecot, bootstrap, work / "warm-up")
         for database in DATABASES:
             user = f"{database}@company.net"
             fill_mailbox(dovecot, user, MAILS)
