@@ -60,6 +60,7 @@ MAIL_SIZE = int(os.environ.get("BENCH_MAIL_SIZE", "9000"))
 DATABASES = [d for d in os.environ.get("BENCH_DATABASES", "postgresql,sqlite").split(",") if d]
 TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "900"))
 # Mails through the whole pipeline (SQLite) before the measured stages, not counted.
+IDLE_S = 3.0  # how long the idle processes' CPU is sampled before the clock starts
 WARMUP_MAILS = int(os.environ.get("BENCH_WARMUP_MAILS", "1000"))
 GOAL = 0.8
 CLIENT = "client@example.org"
@@ -79,6 +80,7 @@ class E2EResult:
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds in that window
     router: RouterRun | None = None
     timeline: str = ""  # each stage's first and last record (bench.timeline)
+    idle: dict[str, float] = field(default_factory=dict)  # CPU s per s before the gateway
 
     @property
     def rate(self) -> float:
@@ -152,7 +154,11 @@ def run_e2e(
         wait_for(relayed, 60, "the outbox relay", pipe)
         warm_transactions(bootstrap)
         pids = {name: proc.pid for name, proc in pipe.procs.items()} | dict(others or {})
+        # What the processes cost doing nothing (timers, heartbeats, polls): part of any window.
+        idle0 = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
+        time.sleep(IDLE_S)
         cpu0 = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
+        idle = {name: (cpu0[name] - idle0[name]) / IDLE_S for name in pids}
 
         # The gateway goes live: the store relays it, the fetcher starts polling it.
         pipe.env["SUPPORTDESK_GATEWAY_PASSWORD"] = PASSWORD
@@ -204,7 +210,7 @@ def run_e2e(
         for name in list(pipe.procs):
             pipe.stop(name)
         db.dispose()
-    result = E2EResult(database, mails, seconds, tickets, outcomes, cpu, timeline=stages)
+    result = E2EResult(database, mails, seconds, tickets, outcomes, cpu, timeline=stages, idle=idle)
     if router_alone:
         fields = settings.topics.model_dump()
         fields.update({f: f"e2e{run_id}r.{f}" for f in ROUTER_OUTPUTS})
@@ -245,6 +251,8 @@ def _report(r: E2EResult) -> None:
         "(gateway live -> last ticket row)"
     )
     print(f"{tag} stages after the gateway went live: {r.timeline}")
+    idle = ", ".join(f"{k} {v * 100:.1f}%" for k, v in r.idle.items())
+    print(f"{tag} idle CPU before the gateway went live ({IDLE_S:.0f} s): {idle}")
     total = sum(r.cpu.values())
     parts = ", ".join(f"{k} {v:.1f}" for k, v in r.cpu.items())
     print(
