@@ -27,6 +27,8 @@ class FetcherOptions:
     # At most this many mails (and about this many bytes) per Kafka transaction.
     batch_mails: int = 200
     batch_bytes: int = 32 * 1024 * 1024
+    # The first batch of a poll is smaller, so a backlog's first mail is out sooner.
+    first_batch_mails: int = 20
     # Retry delay after a failure: base * 2^(n-1), capped, times a random factor in [0.5, 1].
     backoff_base_s: float = 2.0
     backoff_cap_s: float = 300.0

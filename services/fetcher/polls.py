@@ -65,7 +65,11 @@ def poll_imap(self: GatewayRunner) -> int:
     sizes = mb.sizes(todo)
     taken = 0
     for batch in chunks(
-        todo, lambda u: sizes.get(u, 0), self.options.batch_mails, self.options.batch_bytes
+        todo,
+        lambda u: sizes.get(u, 0),
+        self.options.batch_mails,
+        self.options.batch_bytes,
+        self.options.first_batch_mails,
     ):
         if self._stopping():
             break
@@ -95,6 +99,7 @@ def poll_imap(self: GatewayRunner) -> int:
         self._hook("marked")
         taken += len(mails)
     return taken
+
 
 def poll_pop3(self: GatewayRunner) -> int:
     """POP3: UIDL memory; DELE and QUIT only after the broker has the mail."""
@@ -151,6 +156,7 @@ def poll_pop3(self: GatewayRunner) -> int:
     except BaseException:
         mb.abort()
         raise
+
 
 def poll_maildir(self: GatewayRunner) -> int:
     """Local Maildir: new/ to cur/ with S, or delete."""

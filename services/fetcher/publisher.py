@@ -11,14 +11,16 @@ import random
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
+import pybase64
 from kafka.errors import ProducerFencedError
+from kafka.partitioner.default import murmur2
 
 from kernel.config import Settings
 from kernel.kafka import reliable_producer
 from schemas import codec
 from schemas.events import RawEmail
 from services.fetcher.options import FetcherOptions
-from services.fetcher.state import GatewayState
+from services.fetcher.state import GatewayState, quick_metadata
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +38,47 @@ def backoff_delay(failures: int, base: float, cap: float) -> float:
 
 
 def chunks(
-    items: list[T], size_of: Callable[[T], int], max_n: int, max_bytes: int
+    items: list[T],
+    size_of: Callable[[T], int],
+    max_n: int,
+    max_bytes: int,
+    first_n: int | None = None,
 ) -> Iterator[list[T]]:
-    """Batches bounded by count and (roughly) bytes; a single huge item is its own batch."""
+    """Batches bounded by count and (roughly) bytes; a single huge item is its own batch.
+
+    The first batch holds at most ``first_n`` items when given: it reaches the broker
+    (and the services behind it) sooner than a full one would.
+    """
     batch: list[T] = []
     total = 0
+    limit = min(max_n, first_n) if first_n else max_n
     for item in items:
         size = size_of(item)
-        if batch and (len(batch) >= max_n or total + size > max_bytes):
+        if batch and (len(batch) >= limit or total + size > max_bytes):
             yield batch
             batch, total = [], 0
+            limit = max_n
         batch.append(item)
         total += size
     if batch:
         yield batch
+
+
+def raw_json(raw: RawEmail) -> bytes:
+    """``codec.dumps(raw)`` in a third of the CPU (the same JSON object, raw_b64 last).
+
+    pydantic looks at each of the inline body's characters for JSON escapes (most of
+    the cost of a 12 KB record); strict base64 has none, so it is spliced in as it is.
+    """
+    b64 = raw.raw_b64
+    if b64 is None:
+        return codec.dumps(raw)
+    try:
+        pybase64.b64decode(b64, validate=True)  # 1 µs: only the base64 alphabet
+    except ValueError:
+        return codec.dumps(raw)
+    head = raw.model_dump_json(exclude={"raw_b64"}).encode()
+    return b"".join((head[:-1], b',"raw_b64":"', b64.encode(), b'"}'))
 
 
 class Publisher:
@@ -58,6 +87,7 @@ class Publisher:
     def __init__(self, settings: Settings, options: FetcherOptions, gateway_id: str) -> None:
         self.settings = settings
         self.gateway_id = gateway_id
+        self._key_hash = murmur2(gateway_id.encode()) & 0x7FFFFFFF
         self.producer = reliable_producer(
             settings,
             transactional_id=options.transactional_id(settings, gateway_id),
@@ -67,8 +97,12 @@ class Publisher:
             batch_size=1024 * 1024,
             max_request_size=1024 * 1024,
             request_timeout_ms=30_000,
+            # 100 ms by default: init_transactions() sleeps it twice (the coordinator lookup,
+            # then InitProducerId as a "retry"); a quarter of a gateway's start.
+            retry_backoff_ms=20,
             client_id=f"supportdesk-fetcher-{gateway_id}",
         )
+        quick_metadata(self.producer)
         try:
             self.producer.init_transactions()  # fences any previous owner, aborts its open txn
         except BaseException:
@@ -79,11 +113,11 @@ class Publisher:
         """Commit the mails and the state atomically; raises if the broker did not ack."""
         p = self.producer
         key = self.gateway_id.encode()
+        topic = self.settings.topics.raw
         try:
             p.begin_transaction()
-            futures = [
-                p.send(self.settings.topics.raw, key=key, value=codec.dumps(raw)) for raw in raws
-            ]
+            part = self._partition(topic)
+            futures = [p.send(topic, key=key, value=raw_json(raw), partition=part) for raw in raws]
             futures.append(
                 p.send(
                     self.settings.topics.fetcher_state,
@@ -103,6 +137,15 @@ class Publisher:
             except Exception:  # the producer may be unusable; the caller replaces it
                 log.debug("abort_transaction failed", exc_info=True)
             raise
+
+    def _partition(self, topic: str) -> int:
+        """The default partitioner's choice for this gateway's key, once per batch.
+
+        kafka-python's murmur2 is pure Python (a tenth of a send's CPU), and every record
+        of a gateway has the same key: the partition is the one the key always gets.
+        """
+        parts = sorted(self.producer.partitions_for(topic))
+        return parts[self._key_hash % len(parts)]
 
     def close(self) -> None:
         try:

@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime
 from typing import Literal
 
-from kafka import KafkaAdminClient, KafkaConsumer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import TopicAlreadyExistsError
 from kafka.partitioner.default import murmur2
 from kafka.structs import TopicPartition
@@ -38,6 +38,21 @@ STATE_TOPIC_CONFIG = {
     "min.cleanable.dirty.ratio": "0.1",
     "delete.retention.ms": str(24 * 3600 * 1000),
 }
+
+
+# kafka-python 3.0 builds a client's ClusterMetadata without its retry_backoff_ms, so a new
+# client waits a fixed 100 ms after its bootstrap metadata before the next refresh, and again
+# before the topic's: 0.2 s of every state read and of a gateway's first send. 10 ms still
+# spaces out refreshes; a broker that is down is paced by the reconnect backoff instead.
+METADATA_BACKOFF_MS = 10
+
+
+def quick_metadata(client: KafkaConsumer | KafkaProducer) -> None:
+    """Shorten a new client's metadata refresh backoff (see METADATA_BACKOFF_MS)."""
+    cluster = getattr(client, "_cluster", None) or getattr(client, "_metadata", None)
+    config = getattr(cluster, "config", None)
+    if isinstance(config, dict) and "retry_backoff_ms" in config:
+        config["retry_backoff_ms"] = METADATA_BACKOFF_MS
 
 
 def _now() -> datetime:
@@ -119,6 +134,7 @@ def read_topic(
         isolation_level="read_committed" if committed_only else "read_uncommitted",
         client_id="supportdesk-fetcher-state",
     )
+    quick_metadata(consumer)
     # The high watermark, not the last stable offset: a committed record of ours may sit
     # behind another gateway's open transaction, so wait for the LSO to pass the HW.
     probe = (
@@ -126,6 +142,7 @@ def read_topic(
         if committed_only
         else consumer
     )
+    quick_metadata(probe)
     try:
         deadline = time.monotonic() + timeout_s
         parts: set[int] | None = None
