@@ -21,15 +21,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def connect_imap(self: GatewayRunner, select: bool = True) -> ImapMailbox:
+    """Connected and logged in; the folder selected unless asked not to."""
+    return ImapMailbox(
+        self.entry,
+        self.password,
+        ca_file=self.ca_file,
+        timeout=self.options.timeout_s,
+        select=select,
+    )
+
+
 def poll_imap(self: GatewayRunner) -> int:
     """IMAP: UNSEEN above the UID watermark, BODY.PEEK[], then \\Seen or delete."""
     entry = self.entry
     if self.imap is None:
-        self.imap = ImapMailbox(
-            entry, self.password, ca_file=self.ca_file, timeout=self.options.timeout_s
-        )
+        self.imap = connect_imap(self)
     else:
-        self.imap.select()  # refreshes UIDVALIDITY/UIDNEXT after IDLE
+        self.imap.select()  # refreshes UIDVALIDITY/UIDNEXT after IDLE (or a bare login)
     mb = self.imap
     st = self._base_state("imap")
     if st.uidvalidity != mb.uidvalidity or st.folder != entry.folder:
