@@ -26,7 +26,7 @@ def test_kill9_between_publish_and_mark_on_1000_mails(
     publish_gateways(fetch_settings, entry)
     # The first fetcher SIGKILLs itself right after its 2nd commit: 400 mails on
     # mail.raw, 200 of them marked, 200 not.
-    env = fetcher_env(fetch_settings, str(dovecot.ca_path), batch_mails=200)
+    env = fetcher_env(fetch_settings, str(dovecot.ca_path), batch_mails=200, first_batch_mails=200)
     first = FetcherProc({**env, "SUPPORTDESK_FETCHER_FAULT": "kill-after-commit:2"}, tmp_path, "f1")
     try:
         first.proc.wait(120)

@@ -65,6 +65,7 @@ def test_kill9_on_1000_mails_gives_one_ticket_per_mail(
 
     dovecot.deliver_many(DEFAULT_USER, (client_mail(i) for i in range(MAILS)))
     pipeline.env["SUPPORTDESK_FETCHER_FAULT"] = "kill-after-commit:2"
+    pipeline.env["SUPPORTDESK_FETCHER_FIRST_BATCH_MAILS"] = "200"  # two commits = 400 mails
     first = pipeline.start("fetcher", name="fetcher-killed")
     first.wait(120)
     assert first.returncode == -signal.SIGKILL, pipeline.log("fetcher-killed")
