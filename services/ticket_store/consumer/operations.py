@@ -36,6 +36,7 @@ from services.ticket_store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+OPERATIONS_POLL_RECORDS = 2_000
 HEALTH_PREFIX = b"health:"  # the fetcher's key for its health records on fetcher.state
 
 
@@ -151,13 +152,16 @@ class OperationsConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",  # mail.raw and fetcher.state are transactional
-            max_poll_records=500,
             # mail.raw records are mail-sized: fetch a full poll's worth per round trip and
             # let the broker gather it, so the log takes few, large transactions (on SQLite
-            # each one holds the one write lock the mail consumer needs too).
+            # each one holds the one write lock the mail consumer needs too). The log is
+            # secondary to the tickets: in a burst it takes up to a second's mail at once
+            # (fewer fetches, polls and commits: less CPU taken from the mail consumer),
+            # so it runs up to about a second behind mail.raw.
+            max_poll_records=OPERATIONS_POLL_RECORDS,
             max_partition_fetch_bytes=8 * 1024 * 1024,
-            fetch_min_bytes=1024 * 1024,
-            fetch_max_wait_ms=250,
+            fetch_min_bytes=8 * 1024 * 1024,
+            fetch_max_wait_ms=1_000,
             client_id="supportdesk-store-operations",
             **RECONNECT,
         )

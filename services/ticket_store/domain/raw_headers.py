@@ -35,6 +35,8 @@ def sender_and_subject(data: bytes) -> tuple[str, str]:
 
 
 def _decoded(value: str) -> str:
+    if "=?" not in value:  # no encoded word (most subjects): what decode_header gives back
+        return " ".join(value.split())
     try:
         text = str(make_header(decode_header(value)))
     except Exception:  # noqa: BLE001 - a broken encoded word: shown as it came

@@ -91,8 +91,7 @@ def _publish(settings: Settings, db: Database) -> list[tuple[str, bytes]]:
         while relay.publish_pending():
             pass
     finally:
-        if relay._producer is not None:
-            relay._producer.close()
+        relay.close()
     with db.transaction() as s:
         rows = s.execute(
             select(OutboxEvent.key, OutboxEvent.value)

@@ -129,3 +129,13 @@ def test_sender_and_subject_encoded_words_folded_lines_and_the_first_of_each() -
         b"Subject: second\r\n\r\nFrom: body@not.header\r\n"
     )
     assert sender_and_subject(raw) == ("jd@x.org", "Grüße aus Berlin")
+
+
+def test_a_subject_without_encoded_words_reads_as_the_email_header_module_reads_it() -> None:
+    """The shortcut for subjects with no `=?` gives what decode_header/make_header give."""
+    from email.header import decode_header, make_header
+
+    for subject in ("request 12", "  Hello \t  world ", "Grüße aus Köln", "日本語", "a =? b", ""):
+        raw = f"From: a@b.org\r\nSubject: {subject}\r\n\r\nbody".encode()
+        expected = " ".join(str(make_header(decode_header(subject))).split())
+        assert sender_and_subject(raw) == ("a@b.org", expected)
