@@ -59,8 +59,10 @@ from schemas.events import (  # noqa: E402
     RawEmail,
     email_id_for,
 )
+from schemas.ticket_tag import new_ticket_id  # noqa: E402
 from services.ticket_store.db import Database, upgrade  # noqa: E402
 from services.ticket_store.models import OutboxEvent, Ticket  # noqa: E402
+from services.ticket_store.models_operations import DeadLetterRecord  # noqa: E402
 from services.ticket_store.models_operations import MailSource as MailSourceRow  # noqa: E402
 
 CLIENT = "client@example.org"
@@ -91,7 +93,7 @@ def build_feed(n: int, size: int, client_id: int, department_id: int) -> Feed:
         )  # fmt: skip
         raw.append((GATEWAY_ID.encode(), rec.model_dump_json().encode()))
         head, _, body = data.partition(b"\n\n")
-        ticket_id = uuid.uuid4().hex
+        ticket_id = new_ticket_id()  # the router's form (a column of 16)
         content = MailContent(
             from_address=CLIENT, subject=f"request {tag}{i}",
             message_id=f"<req-{tag}{i}@example.org>", text=body.decode(),
@@ -239,6 +241,8 @@ def run_once(args: argparse.Namespace, bootstrap: str, database_url: str, work: 
             if now > deadline:
                 raise SystemExit(f"timed out; store log:\n{pipe.log('store')}")
             pipe.assert_running()
+            if count(DeadLetterRecord):
+                raise SystemExit(f"the store dead-lettered records:\n{pipe.log('store')}")
             tickets = count(Ticket)
             logged = count(MailSourceRow)
             now = time.monotonic()
