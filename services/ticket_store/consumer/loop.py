@@ -45,7 +45,9 @@ class ConsumerOptions:
     """Kafka consumer settings: a dead store leaves the group in `session_timeout_ms`; one
     batch (up to `max_poll_records`) must be applied within `max_poll_interval_ms`."""
 
-    max_poll_records: int = 500
+    # Up to four batches' worth of a burst per transaction: with 500 the PostgreSQL store
+    # ended a 5,000-mail burst 1.3 s after the router's last outcome, with 2,000 0.8-0.9 s.
+    max_poll_records: int = 2000
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
     max_poll_interval_ms: int = 300_000
@@ -54,7 +56,7 @@ class ConsumerOptions:
     # store that keeps up otherwise applies (and commits) a few records at a time.
     max_partition_fetch_bytes: int = 8 * 1024 * 1024
     fetch_min_bytes: int = 1024 * 1024
-    fetch_max_wait_ms: int = 250
+    fetch_max_wait_ms: int = 100  # the end of a burst waits this long for fetch_min_bytes
     stats_every_s: float = 10.0
     # A retry against a database that is down costs one failed connect: retrying every
     # 2 s at most keeps the stall after its return to about 2 s (issue 12: a 30 s cap
