@@ -7,14 +7,18 @@ directory by default; any shared filesystem works across machines.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def private_dirs(path: Path) -> None:
@@ -71,6 +75,18 @@ class BlobStore:
         """The fsyncs started since the last call; a blob is durable once its future is done."""
         pending, self._pending = self._pending, []
         return pending
+
+    async def wait_synced(self) -> None:
+        """Wait until the blobs written so far are on disk, before any output that refers
+        to them is produced. Their fsyncs started in threads as each was written, so most
+        of the wait overlapped with the writer's other work."""
+        pending = self.take_pending()
+        if not pending:
+            return
+        try:
+            await asyncio.gather(*(asyncio.wrap_future(f) for f in pending))
+        except OSError:
+            log.exception("fsync of %d blobs failed: may not survive a power loss", len(pending))
 
     @staticmethod
     def sync_file(path: Path) -> None:

@@ -33,7 +33,7 @@ from kernel.kafka import wait_for_broker
 from kernel.lag import start_sampler
 from kernel.topics import create_missing, topic_config_for
 from schemas.events import RawEmail
-from services.router import faust_getmany, faust_recovery, metrics, supervise, web_requests
+from services.router import faust_getmany, faust_recovery, metrics, supervise, take, web_requests
 from services.router.broker_watch import BrokerWatch
 from services.router.directory import DirectoryFeed, InMemoryDirectory
 from services.router.dump import dump_tasks
@@ -55,10 +55,15 @@ THREAD_PARSE_BYTES = 1024 * 1024
 # within BATCH_WAIT_S): one directory wait, one blob fsync round and one emit per batch.
 BATCH_MAX = 200
 BATCH_WAIT_S = 0.05
+# ... or as soon as this long passed without a new one (services/router/take.py).
+BATCH_GAP_S = 0.005
 # take_events wakes each agent every `within` seconds, mail or not (~0.2 ms of CPU each
 # time): an applied replay can wait longer for its batch than a mail.
 REPLAY_WAIT_S = 0.5
-# How long the route agent may hold the GIL while the consumer thread waits for it.
+# How long the route agent may hold the GIL while faust's consumer thread waits for it.
+# At the 5 ms default each socket read of a mail.raw fetch waited that long behind the
+# parsing agent, which then ran short of mail with plenty in Kafka (about a third fewer
+# short batches at 0.5 ms when fed live).
 GIL_SWITCH_S = 0.0005
 # Logged when the route agent takes its first mail: wall clock and process CPU then.
 FIRST_TAKE = "first mails taken at %.3f, process cpu %.3fs: %s"
@@ -135,7 +140,7 @@ feed = DirectoryFeed(
     topics.ticket_events,
     gateways_topic=topics.gateways,
 )
-# Attachment blobs are fsynced in threads while routing goes on; see sync_blobs.
+# Attachment blobs are fsynced in threads while routing goes on (BlobStore.wait_synced).
 blobs = BlobStore(settings.blob_dir, sync_executor=ThreadPoolExecutor(8, "blob-fsync"))
 router = Router(
     directory,
@@ -194,7 +199,7 @@ async def route(stream) -> None:
     stats.state = "waiting for mail"
     watch.idle_since["route"] = time.monotonic()
     idle_from = time.monotonic()
-    async for events in stream.take_events(BATCH_MAX, within=BATCH_WAIT_S):
+    async for events in take.take_events(stream, BATCH_MAX, BATCH_WAIT_S, BATCH_GAP_S):
         stats.waits["mail"] += time.monotonic() - idle_from
         stats.took("route", events)
         watch.begin("route")
@@ -233,7 +238,7 @@ async def route(stream) -> None:
             stats.counts["route"] += 1
         stats.state = "syncing blobs"
         t0 = time.monotonic()
-        await sync_blobs()
+        await blobs.wait_synced()
         t1 = time.monotonic()
         stats.state = "emitting"
         await emit(group_ledger(outs))
@@ -252,19 +257,6 @@ def _route_timed(raw: RawEmail) -> tuple[list[Out], float]:
     c0 = time.thread_time()
     outs = router.route(raw)
     return outs, time.thread_time() - c0
-
-
-async def sync_blobs() -> None:
-    """Wait until the batch's attachment blobs are on disk, before any output that
-    refers to them is produced. Their fsyncs started in threads as each was written,
-    so most of the wait overlapped with routing the rest of the batch."""
-    pending = blobs.take_pending()
-    if not pending:
-        return
-    try:
-        await asyncio.gather(*(asyncio.wrap_future(f) for f in pending))
-    except OSError:
-        log.exception("fsync of %d blobs failed: may not survive a power loss", len(pending))
 
 
 @app.agent(grants_topic)
@@ -303,7 +295,7 @@ async def replay(stream) -> None:
                 log.warning("not a replay command at offset %s: skipped", event.message.offset)
                 continue
             outs.extend(replayer.handle(cmd))
-        await sync_blobs()
+        await blobs.wait_synced()
         await emit(group_ledger(outs))
 
 
@@ -379,11 +371,6 @@ def main() -> None:
 
 def _start_worker() -> None:
     supervise.restart_on_crash(app)
-    # faust's consumer runs in its own thread. While the route agent parses (CPU-bound, holding
-    # the GIL), each of that thread's socket reads gave the GIL up and waited up to the 5 ms
-    # default to get it back: a 16 MB fetch of mail.raw took a few hundred ms to arrive, and
-    # the agent ran out of mail while Kafka had plenty (half the batches short, +1-2 s over
-    # 5,000 mails fed live). 0.5 ms cut the short batches by about a third in the same test.
     sys.setswitchinterval(GIL_SWITCH_S)
     wait_for_broker(settings)  # started while the broker is down: wait, don't exit
     health.set_state("running")
