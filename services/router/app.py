@@ -33,7 +33,7 @@ from kernel.kafka import wait_for_broker
 from kernel.lag import start_sampler
 from kernel.topics import create_missing, topic_config_for
 from schemas.events import RawEmail
-from services.router import faust_getmany, faust_recovery, metrics, supervise, take, web_requests
+from services.router import faust_getmany, faust_recovery, metrics, supervise, web_requests
 from services.router.broker_watch import BrokerWatch
 from services.router.directory import DirectoryFeed, InMemoryDirectory
 from services.router.dump import dump_tasks
@@ -55,8 +55,6 @@ THREAD_PARSE_BYTES = 1024 * 1024
 # within BATCH_WAIT_S): one directory wait, one blob fsync round and one emit per batch.
 BATCH_MAX = 200
 BATCH_WAIT_S = 0.05
-# ... or as soon as this long passed without a new one (services/router/take.py).
-BATCH_GAP_S = 0.005
 # take_events wakes each agent every `within` seconds, mail or not (~0.2 ms of CPU each
 # time): an applied replay can wait longer for its batch than a mail.
 REPLAY_WAIT_S = 0.5
@@ -199,7 +197,7 @@ async def route(stream) -> None:
     stats.state = "waiting for mail"
     watch.idle_since["route"] = time.monotonic()
     idle_from = time.monotonic()
-    async for events in take.take_events(stream, BATCH_MAX, BATCH_WAIT_S, BATCH_GAP_S):
+    async for events in stream.take_events(BATCH_MAX, within=BATCH_WAIT_S):
         stats.waits["mail"] += time.monotonic() - idle_from
         stats.took("route", events)
         watch.begin("route")
