@@ -10,7 +10,7 @@ everything done (mail log complete, outbox relayed), and how far the tickets and
 mail log lagged behind the feed.
 
     .venv/bin/python -m bench store_bench
-    .venv/bin/python bench/store_bench.py --mails 5000 --runs 3 --database sqlite
+    .venv/bin/python -m bench.store_bench --mails 5000 --runs 3 --database sqlite
 
 Knobs: --raw-rate / --rate (mails/s fed; 0 = all at once), --database sqlite|postgresql,
 --runs (each with fresh topics and database; the median is printed last),
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import os
 import re
@@ -37,19 +38,16 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from kafka import KafkaProducer
+from sqlalchemy import func, select
 
-from kafka import KafkaProducer  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
-
-from bench.broker import bench_broker  # noqa: E402
-from bench.e2e_bench import group_stable, wait_for  # noqa: E402
-from devtools.mail import mail  # noqa: E402
-from devtools.pipeline import Pipeline, isolated_settings, settings_env  # noqa: E402
-from devtools.procstat import tree_cpu_seconds  # noqa: E402
-from kernel.topics import ensure_topics  # noqa: E402
-from schemas.events import (  # noqa: E402
+from bench.broker import bench_broker
+from bench.e2e_parts import group_stable, wait_for
+from devtools.mail import mail
+from devtools.pipeline import Pipeline, isolated_settings, settings_env
+from devtools.procstat import tree_cpu_seconds
+from kernel.topics import ensure_topics
+from schemas.events import (
     Decision,
     GatewaySnapshot,
     MailContent,
@@ -59,11 +57,11 @@ from schemas.events import (  # noqa: E402
     RawEmail,
     email_id_for,
 )
-from schemas.ticket_tag import new_ticket_id  # noqa: E402
-from services.ticket_store.db import Database, upgrade  # noqa: E402
-from services.ticket_store.models import OutboxEvent, Ticket  # noqa: E402
-from services.ticket_store.models_operations import DeadLetterRecord  # noqa: E402
-from services.ticket_store.models_operations import MailSource as MailSourceRow  # noqa: E402
+from schemas.ticket_tag import new_ticket_id
+from services.ticket_store.db import Database, upgrade
+from services.ticket_store.models import OutboxEvent, Ticket
+from services.ticket_store.models_operations import DeadLetterRecord
+from services.ticket_store.models_operations import MailSource as MailSourceRow
 
 CLIENT = "client@example.org"
 GATEWAY = "support@company.net"
@@ -284,13 +282,16 @@ def main() -> int:
     args, _ = ap.parse_known_args(sys.argv[1:] if __name__ == "__main__" else [])
 
     work = Path(tempfile.mkdtemp(prefix="store-bench-"))
-    bootstrap, broker = bench_broker(work)
-    cluster = None
-    try:
+    with contextlib.ExitStack() as parts:  # whatever was started is stopped, in reverse
+        bootstrap, broker = bench_broker(work)
+        if broker is not None:
+            parts.callback(broker.stop)
+        cluster = None
         if args.database == "postgresql":
             from devtools.postgres import PostgresCluster, create_database, wait_connectable
 
             cluster = PostgresCluster()
+            parts.callback(cluster.stop)
             cluster.start()
             wait_connectable(cluster.url)
         print(f"store bench: {args.mails} mails of ~{args.size} B, {args.database}, mail.raw at "
@@ -317,11 +318,6 @@ def main() -> int:
         print(f"median of {len(runs)}: store CPU {med('cpu_tickets'):.2f}s to the last ticket, "
               f"{med('cpu_done'):.2f}s to all done; ticket lag {med('ticket_lag_s'):.2f}s, "
               f"mail log lag {med('log_lag_s'):.2f}s")  # fmt: skip
-    finally:
-        if cluster is not None:
-            cluster.stop()
-        if broker is not None:
-            broker.stop()
     return 0
 
 
