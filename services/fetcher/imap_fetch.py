@@ -11,12 +11,14 @@ unchanged, so the answer is the same either way, only slower.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from imapclient import IMAPClient
 from imapclient.imapclient import join_message_ids
 from imapclient.response_parser import parse_fetch_response
+
+V = TypeVar("V")
 
 _BODY = re.compile(rb"\d+ \(UID (\d+) BODY\[\] \{\d+\}\Z")
 _SIZE = re.compile(rb"\d+ \(UID (\d+) RFC822\.SIZE (\d+)\)\Z")
@@ -71,25 +73,32 @@ def parse_sizes(data: list[Any]) -> dict[int, int] | None:
     return out
 
 
+def _fetch(
+    client: IMAPClient,
+    uids: list[int],
+    items: str,
+    fast: Callable[[list[Any]], dict[int, V] | None],
+    value: Callable[[Any], V | None],
+) -> dict[int, V]:
+    """UID -> value for each UID asked for that still exists: `fast` reads the expected
+    shape, imapclient's parser (and `value` on its result) anything else."""
+    data = uid_fetch(client, uids, items)
+    got = fast(data)
+    if got is None:
+        got = {u: v for u, d in _parsed(client, data, uids).items() if (v := value(d)) is not None}
+    wanted = set(uids)
+    return {u: v for u, v in got.items() if u in wanted}
+
+
+def _body(d: Any) -> bytes | None:
+    body = d.get(b"BODY[]")
+    return None if body is None else bytes(body)
+
+
 def fetch_bodies(client: IMAPClient, uids: list[int]) -> dict[int, bytes]:
     """BODY.PEEK[] of each UID that still exists (expunged ones are simply absent)."""
-    data = uid_fetch(client, uids, "BODY.PEEK[]")
-    fast = parse_bodies(data)
-    wanted = set(uids)
-    if fast is not None:
-        return {u: b for u, b in fast.items() if u in wanted}
-    out = {}
-    for uid, d in _parsed(client, data, uids).items():
-        body = d.get(b"BODY[]")
-        if body is not None:
-            out[uid] = bytes(body)
-    return out
+    return _fetch(client, uids, "BODY.PEEK[]", parse_bodies, _body)
 
 
 def fetch_sizes(client: IMAPClient, uids: list[int]) -> dict[int, int]:
-    data = uid_fetch(client, uids, "RFC822.SIZE")
-    fast = parse_sizes(data)
-    wanted = set(uids)
-    if fast is not None:
-        return {u: s for u, s in fast.items() if u in wanted}
-    return {u: int(d.get(b"RFC822.SIZE", 0)) for u, d in _parsed(client, data, uids).items()}
+    return _fetch(client, uids, "RFC822.SIZE", parse_sizes, lambda d: int(d.get(b"RFC822.SIZE", 0)))
