@@ -14,8 +14,9 @@ mail log lagged behind the feed.
 
 Knobs: --raw-rate / --rate (mails/s fed; 0 = all at once), --database sqlite|postgresql,
 --runs (each with fresh topics and database; the median is printed last),
---profile DIR (needs `pip install -e ".[bench]"`; py-spy of the store into DIR, sampling the thread that holds the GIL, i.e.
-where its Python CPU goes, per thread; and each thread's CPU in the window).
+--profile DIR (py-spy, from `pip install -e ".[bench]"`, of the store into DIR, sampling
+the thread that holds the GIL, i.e. where its Python CPU goes, per thread; and each
+thread's CPU in the window).
 SUPPORTDESK_KAFKA_BOOTSTRAP: an existing broker (default: a throwaway one).
 """
 
