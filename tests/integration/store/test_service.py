@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 
 from kernel.config import Topics
 from schemas import codec
@@ -64,6 +64,31 @@ def test_migrations_create_every_table(db: Database) -> None:
         "audit_log",
         "alembic_version",
     } <= tables
+
+
+def test_mail_text_is_compressed_with_lz4_on_postgresql(db: Database) -> None:
+    """Migration 0011: the server's pglz cost three times lz4's CPU for mail bodies."""
+    if db.engine.dialect.name != "postgresql":
+        assert db.engine.dialect.name == "sqlite"  # no such setting there
+        return
+    with db.engine.connect() as conn:
+        methods = dict(
+            conn.execute(
+                text(
+                    "SELECT attrelid::regclass || '.' || attname, attcompression "
+                    "FROM pg_attribute WHERE attrelid IN "
+                    "('messages'::regclass, 'incoming_emails'::regclass, "
+                    "'ticket_requests'::regclass) AND attname IN ('text', 'html')"
+                )
+            ).all()
+        )
+    assert methods == {
+        "messages.text": "l",
+        "messages.html": "l",
+        "incoming_emails.text": "l",
+        "incoming_emails.html": "l",
+        "ticket_requests.text": "l",
+    }
 
 
 def test_open_ticket_is_idempotent_on_the_email_id(db: Database) -> None:
