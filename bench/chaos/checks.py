@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from bench.chaos.mails import EXPECTED, PAID, SUPPORT, ChaosMail
 from bench.chaos.run import Timeline
-from bench.chaos.setup import Parts
+from bench.chaos.setup import Parts, outbox_backlog
+from bench.chaos.ticket_events import EventsVerdict, check_ticket_events, read_topic
 from schemas.events import MailSource, email_id_for
 from services.ticket_store.domain.incidents import incident_balance
 from services.ticket_store.models import IncomingEmail, MailOutcome, Message, Ticket
@@ -32,6 +33,7 @@ class Figures:
     settled_s: float = 0.0  # last outcome row -> every row, notice and \Seen in place
     broker_return_s: dict[str, float] = field(default_factory=dict)
     kills: int = 0
+    ticket_events: str = ""  # records, events, repeats on tickets.events (EventsVerdict.line)
 
     def lines(self) -> list[str]:
         back = ", ".join(f"{n} {s:.1f}s" for n, s in sorted(self.broker_return_s.items()))
@@ -45,6 +47,7 @@ class Figures:
             f"{self.longest_behind_s:.1f}s",
             f"started during the broker outage -> running after its return: {back or 'none'}",
             f"instances SIGKILLed: {self.kills}",
+            *([self.ticket_events] if self.ticket_events else []),
         ]
 
 
@@ -122,6 +125,29 @@ def check_counts(parts: Parts, mails: list[ChaosMail], ids: dict[str, str]) -> l
     if left:
         failures.append(f"{left} mails without \\Seen")
     return failures
+
+
+def check_events(parts: Parts, drain_s: float = 90.0) -> EventsVerdict:
+    """tickets.events against the tickets in the database, once the outbox has drained:
+    one pass over the topic. Repeats of an event are counted, not failed (at least once)."""
+    assert parts.settings is not None
+    deadline = time.time() + drain_s
+    while (pending := outbox_backlog(parts)) and time.time() < deadline:
+        time.sleep(1)
+    db = parts.database()
+    try:
+        with db.transaction() as s:
+            tickets = dict(s.execute(select(Ticket.id, Ticket.event_sequence)).tuples().all())
+    finally:
+        db.dispose()
+    try:
+        records = read_topic(parts.settings.kafka_bootstrap, parts.settings.topics.ticket_events)
+    except Exception as exc:  # the run reports it with everything else
+        return EventsVerdict(failures=[f"tickets.events not read to its end: {exc!r}"])
+    verdict = check_ticket_events(tickets, records)
+    if pending:
+        verdict.failures.insert(0, f"outbox rows still pending {drain_s:.0f}s on: {pending}")
+    return verdict
 
 
 def db_counts(s: Session, payer_id: int) -> dict[str, int]:

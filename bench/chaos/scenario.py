@@ -9,7 +9,14 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.chaos.checks import Figures, check_counts, email_ids, figures, wait_settled
+from bench.chaos.checks import (
+    Figures,
+    check_counts,
+    check_events,
+    email_ids,
+    figures,
+    wait_settled,
+)
 from bench.chaos.mails import ChaosMail, broke_address, build, plan
 from bench.chaos.run import ChaosConfig, Faults, Timeline, deliver_and_break
 from bench.chaos.setup import SERVICES, Parts, outbox_backlog, prepare, start_parts
@@ -84,8 +91,11 @@ def run_chaos(cfg: ChaosConfig, work: Path) -> ChaosResult:
         settled = wait_settled(parts, mails, timeout=180 if len(tl.seen) >= len(mails) else 30)
         ids = email_ids(parts)
         result.failures += check_counts(parts, mails, ids)
+        events = check_events(parts)
+        result.failures += events.failures
         result.figures = figures(tl, mails, ids)
         result.figures.settled_s = settled
+        result.figures.ticket_events = events.line()
         if tl.outage_started and len(tl.running_after_broker) < len(tl.outage_started):
             missing = set(tl.outage_started) - set(tl.running_after_broker)
             result.failures.append(f"never running after the broker came back: {missing}")
