@@ -7,8 +7,6 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from bench.chaos.mails import CLIENT, PAID, PAYER, SUPPORT
 from bench.chaos.parts import DurablePostgres, Instance, SmtpCapture
 from devtools.dovecot import DovecotServer
@@ -18,9 +16,9 @@ from kernel.config import Settings
 from kernel.crypto import encrypt
 from kernel.topics import ensure_topics
 from schemas.ticket_tag import format_tag
-from services.ticket_store import actions
+from services.ticket_store import actions, metrics
 from services.ticket_store.db import Database, upgrade
-from services.ticket_store.models import OutboxEvent, Ticket
+from services.ticket_store.models import Ticket
 from supportdesk.broker import LocalBroker
 
 PASSWORD = "chaos-secret"
@@ -126,8 +124,6 @@ def prepare(parts: Parts, *, notice_addresses: list[str], charges: int, spare: i
 def outbox_backlog(parts: Parts) -> int:
     db = parts.database()
     try:
-        with db.transaction() as s:
-            pending = select(func.count()).where(OutboxEvent.published_at.is_(None))
-            return int(s.scalar(pending) or 0)
+        return metrics.outbox_backlog(db)
     finally:
         db.dispose()

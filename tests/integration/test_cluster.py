@@ -23,7 +23,8 @@ from kernel.directory import read_gateways
 from kernel.topics import ensure_topics
 from services.ticket_store import actions
 from services.ticket_store.db import Database, upgrade
-from services.ticket_store.models import MailOutcome, OutboxEvent, Ticket
+from services.ticket_store.metrics import outbox_backlog
+from services.ticket_store.models import MailOutcome, Ticket
 from supportdesk.broker.cluster import LocalCluster
 from tests.fixtures.dovecot import DEFAULT_PASSWORD, DEFAULT_USER, DovecotServer
 from tests.fixtures.parts import starting
@@ -142,7 +143,7 @@ def test_killing_partition_leaders_loses_and_doubles_nothing(
         wait_until(lambda: tickets() > 3 * batch, 120, "the last batch's tickets", step=0.05)
         cluster.node(events_leader).kill()
         print(f"killed node {events_leader}, leader of tickets.events[0], at {tickets()} "
-              f"tickets, {unpublished(db)} outbox rows unpublished")  # fmt: skip
+              f"tickets, {outbox_backlog(db)} outbox rows unpublished")  # fmt: skip
         wait_until(lambda: tickets() >= MAILS, 240, f"{MAILS} tickets", step=1.0)
         pipeline.assert_running()
         with db.transaction() as s:
@@ -167,7 +168,7 @@ def assert_events_published(db: Database, bootstrap: str, topic: str) -> None:
     (the store opens a mailed ticket with both, sequences 1 and 2) on the topic, none
     lost; repeats of one event allowed and printed, two events for one sequence not."""
 
-    wait_until(lambda: unpublished(db) == 0, 120, "the relay to publish every row", step=0.5)
+    wait_until(lambda: outbox_backlog(db) == 0, 120, "the relay to publish every row", step=0.5)
     with db.transaction() as s:
         numbered = dict(s.execute(select(Ticket.id, Ticket.event_sequence)).tuples().all())
     assert len(numbered) == MAILS and set(numbered.values()) == {2}, set(numbered.values())
@@ -177,9 +178,3 @@ def assert_events_published(db: Database, bootstrap: str, topic: str) -> None:
     opened_then_added = {1: "ticket_opened", 2: "message_added"}
     assert verdict.types == {ticket: opened_then_added for ticket in numbered}
     assert verdict.events == 2 * MAILS
-
-
-def unpublished(db: Database) -> int:
-    with db.transaction() as s:
-        pending = OutboxEvent.published_at.is_(None)
-        return s.scalar(select(func.count()).select_from(OutboxEvent).where(pending)) or 0
