@@ -321,6 +321,8 @@ def main() -> int:
                 flush=True,
             )
             others = {"broker": broker.pid} if broker is not None and broker.pid else {}
+            if dovecot.pid is not None:  # its imap processes serve the fetch, off the books else
+                others["dovecot"] = dovecot.pid
             if database == "postgresql":
                 from devtools.postgres import create_database
 

@@ -129,6 +129,11 @@ class DovecotServer(ThrowawayServer):
 
     # -------------------------------------------------------------- lifecycle
     @property
+    def pid(self) -> int | None:
+        """The master's pid (its imap/pop3 children are in its process tree)."""
+        return self._proc.pid if self.running and self._proc is not None else None
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     # client: login limits then count per client, not per proxy. Empty: trust no header.
     trusted_proxies: str = ""
     router_app_id: str = "supportdesk-router"
+    # The router's nice value (kernel.priority): the pipeline's single-threaded bottleneck
+    # runs first on a shared machine, and can never take more than one core. Lowering it
+    # below 0 needs root or the unit's Nice=; None leaves the priority it was started with.
+    router_nice: int | None = -10
     store_group_id: str = "supportdesk-store"
     topic_partitions: int = 4
     # Copies of every topic the system creates, and how many must have a write before it

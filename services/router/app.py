@@ -31,6 +31,7 @@ from kernel.blobs import BlobStore, private_dirs
 from kernel.config import get_settings
 from kernel.kafka import wait_for_broker
 from kernel.lag import start_sampler
+from kernel.priority import set_niceness
 from kernel.topics import create_missing, topic_config_for
 from schemas.events import RawEmail
 from services.router import faust_getmany, faust_recovery, metrics, supervise, web_requests
@@ -361,6 +362,7 @@ def main() -> None:
     import signal
 
     logging.basicConfig(level=logging.INFO)
+    set_niceness("router", settings.router_nice)  # before its threads start; they inherit it
     signal.signal(signal.SIGUSR2, signal.SIG_IGN)  # until the worker's loop handles it
     private_dirs(settings.var_dir)  # faust makes its data dir there, but not the parents
     health.serve(settings.health_port)

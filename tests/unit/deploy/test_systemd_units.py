@@ -40,3 +40,12 @@ def test_no_unit_for_a_service_that_does_not_exist() -> None:
     assert sorted(p.stem for p in UNITS.glob("*.service")) == sorted(
         f"supportdesk-{name}" for name in SERVICES
     )
+
+
+def test_the_router_unit_gives_the_router_its_priority() -> None:
+    """The router asks for nice -10 itself, which an unprivileged user may not: the
+    unit sets the same value before the service drops root."""
+    from kernel.config import Settings
+
+    assert int(_unit("router")["Nice"]) == Settings().router_nice
+    assert all("Nice" not in _unit(name) for name in SERVICES if name != "router")
