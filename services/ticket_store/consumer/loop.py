@@ -27,6 +27,7 @@ from kernel.kafka import group_membership, wait_for_broker
 from kernel.lag import start_sampler
 from services.ticket_store import metrics
 from services.ticket_store.consumer.batch import BatchApplier, BatchReport, Record
+from services.ticket_store.consumer.burst import BurstGate
 from services.ticket_store.consumer.polling import next_offsets, polled
 from services.ticket_store.db import Database, is_transient
 
@@ -97,8 +98,13 @@ class _Stats:
 
 class StoreConsumer:
     def __init__(
-        self, settings: Settings, db: Database, options: ConsumerOptions | None = None
+        self,
+        settings: Settings,
+        db: Database,
+        options: ConsumerOptions | None = None,
+        gate: BurstGate | None = None,
     ) -> None:
+        self.gate = gate  # told each poll's size, so the operations consumer can wait
         self.settings = settings
         self.topics = settings.topics
         self.db = db
@@ -126,6 +132,8 @@ class StoreConsumer:
         backoff = o.backoff_first_s
         try:
             for batches, records in polled(consumer, self.stopping):
+                if self.gate is not None:
+                    self.gate.saw(len(records))
                 try:
                     with metrics.BATCH_SECONDS.time():
                         report = self.apply_batch(records)
@@ -141,6 +149,8 @@ class StoreConsumer:
                     backoff = min(backoff * 2, o.backoff_max_s)
                     continue
                 backoff = o.backoff_first_s
+                if self.gate is not None:  # the burst lasts hold_s past the batch's end too
+                    self.gate.saw(len(records))
                 self._commit(consumer, batches)
                 self.stats.add(len(records), len(report.dead))
                 metrics.RECORDS.labels("applied").inc(len(records) - len(report.dead))
@@ -182,7 +192,8 @@ def run_store(settings: Settings) -> None:
     db.wait_until_reachable()
     health.set_state("running")
     relay = OutboxRelay(settings, db)
-    consumer = StoreConsumer(settings, db)
+    gate = BurstGate()  # tickets first: the mail log waits while a burst lasts
+    consumer = StoreConsumer(settings, db, gate=gate)
     start_sampler(
         settings.kafka_bootstrap, settings.store_group_id, set(consumer.applier.topic_names)
     )
@@ -191,7 +202,7 @@ def run_store(settings: Settings) -> None:
         signal.signal(signal.SIGTERM, lambda *_: consumer.stopping.set())
     relay_thread = threading.Thread(target=relay.run, name="outbox-relay", daemon=True)
     relay_thread.start()
-    operations = start_operations(settings, db)  # dead letters, mail log, gateway health
+    operations = start_operations(settings, db, gate)  # dead letters, mail log, gateway health
     try:
         consumer.run()
     finally:

@@ -29,6 +29,7 @@ from schemas import codec
 from schemas.events import DeadLetter, Outcome, RawEmail
 from services.ticket_store.actions import gateway_oauth2, operations
 from services.ticket_store.consumer.batch import Record
+from services.ticket_store.consumer.burst import BurstGate
 from services.ticket_store.consumer.polling import next_offsets, polled
 from services.ticket_store.db import Database, is_transient
 from services.ticket_store.domain.raw_headers import HEADER_LIMIT, sender_and_subject
@@ -117,11 +118,16 @@ class OperationsApplier:
 
 
 class OperationsConsumer:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, gate: BurstGate | None = None) -> None:
         self.settings = settings
         self.db = db
         self.applier = OperationsApplier(settings)
         self.stopping = threading.Event()
+        self.gate = gate  # None: never waits for the mail consumer
+
+    def _wait_turn(self) -> None:
+        if self.gate is not None and (waited := self.gate.wait_turn(self.stopping)) >= 1.0:
+            log.info("operations: waited %.1fs while the mail consumer took a burst", waited)
 
     @property
     def group_id(self) -> str:
@@ -166,7 +172,9 @@ class OperationsConsumer:
             **RECONNECT,
         )
         try:
-            for batches, records in polled(consumer, self.stopping):
+            for batches, records in polled(consumer, self.stopping, before=self._wait_turn):
+                if self.gate is not None:
+                    self.gate.polled(len(records), OPERATIONS_POLL_RECORDS)
                 try:
                     self.apply_batch(records)
                 except Exception as exc:
@@ -187,8 +195,10 @@ class OperationsConsumer:
             consumer.close(autocommit=False)
 
 
-def start_operations(settings: Settings, db: Database) -> OperationsConsumer:
+def start_operations(
+    settings: Settings, db: Database, gate: BurstGate | None = None
+) -> OperationsConsumer:
     """The consumer in a daemon thread of the store process; `stopping.set()` ends it."""
-    consumer = OperationsConsumer(settings, db)
+    consumer = OperationsConsumer(settings, db, gate)
     threading.Thread(target=consumer.run, name="store-operations", daemon=True).start()
     return consumer

@@ -7,7 +7,7 @@ what they apply and how they wait out an outage, not in this.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from kafka import KafkaConsumer
 from kafka.structs import OffsetAndMetadata, TopicPartition
@@ -17,9 +17,16 @@ from kernel.kafka import poll_or_wait
 Batches = dict[TopicPartition, list]
 
 
-def polled(consumer: KafkaConsumer, stopping: threading.Event) -> Iterator[tuple[Batches, list]]:
-    """Each non-empty poll until `stopping`, with its records in one list."""
+def polled(
+    consumer: KafkaConsumer,
+    stopping: threading.Event,
+    before: Callable[[], object] | None = None,
+) -> Iterator[tuple[Batches, list]]:
+    """Each non-empty poll until `stopping`, with its records in one list; `before` is
+    called ahead of every poll (the operations consumer waits out a burst there)."""
     while not stopping.is_set():
+        if before is not None:
+            before()
         batches = poll_or_wait(consumer, stopping)
         if batches:
             yield batches, [r for recs in batches.values() for r in recs]
