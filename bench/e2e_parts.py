@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.errors import KafkaError
@@ -13,6 +16,9 @@ from sqlalchemy import func, select
 from devtools.pipeline import Pipeline
 from services.ticket_store.db import Database
 from services.ticket_store.models import MailOutcome
+
+if TYPE_CHECKING:
+    from devtools.postgres import PostgresCluster
 
 
 class BenchFailure(RuntimeError):
@@ -84,3 +90,36 @@ def decisions(db: Database) -> dict[str, int]:
 def epoch(moment: datetime) -> float:
     """SQLite gives naive datetimes (stored in UTC)."""
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _postgres() -> tuple[str, PostgresCluster | None]:
+    """The server to create the bench database in, and the cluster to stop afterwards."""
+    from devtools.postgres import PostgresCluster, wait_connectable
+
+    if os.environ.get("BENCH_POSTGRES_URL"):
+        return os.environ["BENCH_POSTGRES_URL"], None
+    cluster = PostgresCluster()
+    cluster.start()
+    wait_connectable(cluster.url)
+    return cluster.url, cluster
+
+
+def postmaster_pid(cluster: PostgresCluster | None) -> int | None:
+    if cluster is None:
+        return None
+    return int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
+
+
+@dataclass
+class PostgresServer:
+    """The server the rounds create their databases in (started on first use)."""
+
+    url: str | None = None
+    cluster: PostgresCluster | None = None
+
+    def new_database(self) -> str:
+        from devtools.postgres import create_database
+
+        if self.url is None:
+            self.url, self.cluster = _postgres()
+        return create_database(self.url, "bench")
