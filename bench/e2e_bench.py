@@ -299,10 +299,12 @@ def _round(
         url = f"sqlite:///{work / database / str(n) / 'supportdesk.db'}"
     else:
         raise SystemExit(f"unknown database {database!r} in BENCH_DATABASES")
-    return run_e2e(
+    result = run_e2e(
         url, bootstrap=bootstrap, dovecot=dovecot, user=user, mails=MAILS,
         work=work / database / str(n), others=others,
     )  # fmt: skip
+    result.label = label
+    return result
 
 
 def warm_up(dovecot: DovecotServer, bootstrap: str, work: Path) -> None:
@@ -341,7 +343,6 @@ def main() -> int:
             for n in range(ROUNDS):
                 label = database if ROUNDS == 1 else f"{database} {n + 1}/{ROUNDS}"
                 result = _round(database, n, label, dovecot, bootstrap, broker, work, pg)
-                result.label = label
                 results.append(result)
                 _report(result)
     except BenchFailure as exc:

@@ -4,8 +4,9 @@ The router is the pipeline's one CPU-bound stage and it is single-threaded: on a
 machine it shares with the fetcher, the store, the broker and the database, it is
 the stage everything waits for. Run first (nice -10), it cannot take more than the
 one core its event loop runs on, so the others still have every other core.
-Measured on 2 cores (bench/e2e_bench.py, 5,000 mails): end to end went from
-0.60-0.66 of the router-alone rate to 0.69-0.80 with only this changed.
+Measured on 2 cores (bench/e2e_bench.py, 5,000 mails, single rounds on a machine
+whose speed drifts by a third): end to end was 0.55-0.82 of the router-alone rate
+with only this changed, against 0.63 and 0.66 without it.
 
 Linux keeps a nice value per thread and a new thread copies its creator's, so the
 value is set on each thread the process already has, and later ones inherit it.

@@ -104,7 +104,7 @@ class StoreConsumer:
         options: ConsumerOptions | None = None,
         gate: BurstGate | None = None,
     ) -> None:
-        self.gate = gate  # told each poll's size, so the operations consumer can wait
+        self.gate = gate or BurstGate()  # told each poll's size: the operations consumer waits
         self.settings = settings
         self.topics = settings.topics
         self.db = db
@@ -132,8 +132,7 @@ class StoreConsumer:
         backoff = o.backoff_first_s
         try:
             for batches, records in polled(consumer, self.stopping):
-                if self.gate is not None:
-                    self.gate.saw(len(records))
+                self.gate.saw(len(records))
                 try:
                     with metrics.BATCH_SECONDS.time():
                         report = self.apply_batch(records)
@@ -149,8 +148,7 @@ class StoreConsumer:
                     backoff = min(backoff * 2, o.backoff_max_s)
                     continue
                 backoff = o.backoff_first_s
-                if self.gate is not None:  # the burst lasts hold_s past the batch's end too
-                    self.gate.saw(len(records))
+                self.gate.saw(len(records))  # the burst lasts hold_s past the batch's end too
                 self._commit(consumer, batches)
                 self.stats.add(len(records), len(report.dead))
                 metrics.RECORDS.labels("applied").inc(len(records) - len(report.dead))

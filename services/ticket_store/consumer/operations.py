@@ -123,10 +123,10 @@ class OperationsConsumer:
         self.db = db
         self.applier = OperationsApplier(settings)
         self.stopping = threading.Event()
-        self.gate = gate  # None: never waits for the mail consumer
+        self.gate = gate or BurstGate()  # one of its own is never busy: no wait
 
     def _wait_turn(self) -> None:
-        if self.gate is not None and (waited := self.gate.wait_turn(self.stopping)) >= 1.0:
+        if (waited := self.gate.wait_turn(self.stopping)) >= 1.0:
             log.info("operations: waited %.1fs while the mail consumer took a burst", waited)
 
     @property
@@ -173,8 +173,7 @@ class OperationsConsumer:
         )
         try:
             for batches, records in polled(consumer, self.stopping, before=self._wait_turn):
-                if self.gate is not None:
-                    self.gate.polled(len(records), OPERATIONS_POLL_RECORDS)
+                self.gate.polled(len(records), OPERATIONS_POLL_RECORDS)
                 try:
                     self.apply_batch(records)
                 except Exception as exc:
